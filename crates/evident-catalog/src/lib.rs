@@ -1,0 +1,295 @@
+//! The framework library, crosswalks, baseline controls and starter threats: data files embedded
+//! in the binary, loaded and validated at start.
+//!
+//! Architecture invariant: framework content is data (the TOML files under `data/`), never code.
+#![forbid(unsafe_code)]
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
+
+use evident_core::framework::FrameworkInfo;
+use evident_core::{
+    ControlCode, Coverage, Crosswalk, CrosswalkLink, Framework, FrameworkId, Frequency, Requirement, RequirementRef,
+};
+use serde::{Deserialize, Serialize};
+
+/// One data file: where it came from, and its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+}
+
+macro_rules! embedded {
+    ($($path:literal),+ $(,)?) => {
+        &[$(Source { name: $path, text: include_str!(concat!("../data/", $path)) }),+]
+    };
+}
+
+const FRAMEWORKS: &[Source<'static>] =
+    embedded!["frameworks/iso27001-2022.toml", "frameworks/iso27001-2013.toml", "frameworks/soc2-2017.toml"];
+const CROSSWALKS: &[Source<'static>] =
+    embedded!["crosswalks/soc2-2017--iso27001-2022.toml", "crosswalks/iso27001-2013--iso27001-2022.toml"];
+const BASELINE: Source<'static> = Source { name: "baseline-controls.toml", text: include_str!("../data/baseline-controls.toml") };
+const THREATS: Source<'static> = Source { name: "threats.toml", text: include_str!("../data/threats.toml") };
+
+/// A data file that does not load: which file, which entry, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("catalog file {file}{}: {problem}", entry.as_ref().map(|e| format!(", entry {e}")).unwrap_or_default())]
+pub struct CatalogError {
+    pub file: String,
+    pub entry: Option<String>,
+    pub problem: String,
+}
+
+impl CatalogError {
+    fn new(file: &str, entry: Option<&str>, problem: impl Into<String>) -> Self {
+        Self { file: file.to_owned(), entry: entry.map(str::to_owned), problem: problem.into() }
+    }
+}
+
+/// A control from the baseline library, ready to adopt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineControl {
+    pub code: ControlCode,
+    pub domain: String,
+    pub title: String,
+    pub description: String,
+    pub frequency: Frequency,
+    pub evidence: Vec<String>,
+    pub mappings: Vec<BaselineMapping>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineMapping {
+    pub framework: FrameworkId,
+    #[serde(rename = "ref")]
+    pub requirement: RequirementRef,
+    pub coverage: Coverage,
+    pub rationale: String,
+}
+
+/// A threat or vulnerability from the starter list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threat {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreatList {
+    pub threats: Vec<Threat>,
+    pub vulnerabilities: Vec<Threat>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FrameworkFile {
+    #[serde(flatten)]
+    info: FrameworkInfo,
+    requirements: Vec<Requirement>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BaselineFile {
+    controls: Vec<BaselineControl>,
+}
+
+/// Everything evident knows about frameworks, validated.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    frameworks: BTreeMap<FrameworkId, Framework>,
+    crosswalks: Vec<Crosswalk>,
+    baseline: Vec<BaselineControl>,
+    threats: ThreatList,
+}
+
+impl Catalog {
+    /// The catalog built into this binary, loaded once.
+    pub fn embedded() -> Result<&'static Catalog, CatalogError> {
+        static CATALOG: OnceLock<Result<Catalog, CatalogError>> = OnceLock::new();
+        CATALOG.get_or_init(|| Catalog::load(FRAMEWORKS, CROSSWALKS, BASELINE, THREATS)).as_ref().map_err(Clone::clone)
+    }
+
+    /// Loads and validates catalog files; the first problem found is returned with its file and entry.
+    pub fn load(
+        frameworks: &[Source<'_>],
+        crosswalks: &[Source<'_>],
+        baseline: Source<'_>,
+        threats: Source<'_>,
+    ) -> Result<Catalog, CatalogError> {
+        let mut catalog = Catalog {
+            frameworks: BTreeMap::new(),
+            crosswalks: Vec::new(),
+            baseline: Vec::new(),
+            threats: ThreatList::default(),
+        };
+        for source in frameworks {
+            let file: FrameworkFile = parse_toml(source)?;
+            let id = file.info.id.clone();
+            let framework = Framework::new(file.info, file.requirements).map_err(|e| {
+                let entry = match &e {
+                    evident_core::FrameworkError::DuplicateRef(r)
+                    | evident_core::FrameworkError::Cycle(r)
+                    | evident_core::FrameworkError::EmptyText(r) => Some(r.to_string()),
+                    evident_core::FrameworkError::UnknownParent { child, .. } => Some(child.to_string()),
+                    evident_core::FrameworkError::UnknownCategory { reference, .. } => Some(reference.to_string()),
+                    evident_core::FrameworkError::DuplicateCategory(_) => None,
+                };
+                CatalogError::new(source.name, entry.as_deref(), e.to_string())
+            })?;
+            if catalog.frameworks.insert(id.clone(), framework).is_some() {
+                return Err(CatalogError::new(source.name, None, format!("framework {id} is defined twice")));
+            }
+        }
+        for source in crosswalks {
+            let crosswalk: Crosswalk = parse_toml(source)?;
+            catalog.check_crosswalk(source.name, &crosswalk)?;
+            catalog.crosswalks.push(crosswalk);
+        }
+        catalog.baseline = parse_toml::<BaselineFile>(&baseline)?.controls;
+        catalog.check_baseline(baseline.name)?;
+        catalog.threats = parse_toml(&threats)?;
+        let mut ids = HashSet::new();
+        for t in catalog.threats.threats.iter().chain(&catalog.threats.vulnerabilities) {
+            if !ids.insert(t.id.as_str()) {
+                return Err(CatalogError::new(threats.name, Some(&t.id), "id is used twice"));
+            }
+        }
+        Ok(catalog)
+    }
+
+    fn known_framework(&self, file: &str, entry: Option<&str>, id: &FrameworkId) -> Result<&Framework, CatalogError> {
+        self.frameworks.get(id).ok_or_else(|| CatalogError::new(file, entry, format!("unknown framework {id}")))
+    }
+
+    fn check_crosswalk(&self, file: &str, crosswalk: &Crosswalk) -> Result<(), CatalogError> {
+        let from = self.known_framework(file, None, &crosswalk.from)?;
+        let to = self.known_framework(file, None, &crosswalk.to)?;
+        let mut seen = HashSet::new();
+        for link in &crosswalk.links {
+            let entry = format!("{} -> {}", link.from, link.to);
+            let problem = if !from.contains(&link.from) {
+                Some(format!("{} is not a requirement of {}", link.from, from.id()))
+            } else if !to.contains(&link.to) {
+                Some(format!("{} is not a requirement of {}", link.to, to.id()))
+            } else if !(1..=10).contains(&link.strength) {
+                Some(format!("strength {} is outside 1–10", link.strength))
+            } else if link.rationale.trim().is_empty() {
+                Some("the rationale is empty".into())
+            } else if !seen.insert((&link.from, &link.to)) {
+                Some("the link is listed twice".into())
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(CatalogError::new(file, Some(&entry), problem));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_baseline(&self, file: &str) -> Result<(), CatalogError> {
+        let mut codes = HashSet::new();
+        for control in &self.baseline {
+            let entry = control.code.as_str();
+            if !codes.insert(&control.code) {
+                return Err(CatalogError::new(file, Some(entry), "code is used twice"));
+            }
+            if control.title.trim().is_empty() || control.description.trim().is_empty() {
+                return Err(CatalogError::new(file, Some(entry), "title and description are required"));
+            }
+            let mut mapped = HashSet::new();
+            for mapping in &control.mappings {
+                let framework = self.known_framework(file, Some(entry), &mapping.framework)?;
+                if !framework.is_leaf(&mapping.requirement) {
+                    return Err(CatalogError::new(
+                        file,
+                        Some(entry),
+                        format!("{} is not an assessable requirement of {}", mapping.requirement, mapping.framework),
+                    ));
+                }
+                if !mapped.insert((&mapping.framework, &mapping.requirement)) {
+                    return Err(CatalogError::new(file, Some(entry), format!("{} is mapped twice", mapping.requirement)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn frameworks(&self) -> impl Iterator<Item = &Framework> {
+        self.frameworks.values()
+    }
+
+    pub fn framework(&self, id: &FrameworkId) -> Option<&Framework> {
+        self.frameworks.get(id)
+    }
+
+    pub fn crosswalks(&self) -> &[Crosswalk] {
+        &self.crosswalks
+    }
+
+    /// The links from one framework to another, read in that direction whichever way they are stored.
+    pub fn crosswalk(&self, from: &FrameworkId, to: &FrameworkId) -> Option<Crosswalk> {
+        self.crosswalks.iter().find_map(|c| {
+            if (&c.from, &c.to) == (from, to) {
+                Some(c.clone())
+            } else if (&c.to, &c.from) == (from, to) {
+                Some(c.reversed())
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Every link that leaves `from`, from any crosswalk, as (target framework, link).
+    pub fn links_from<'a>(
+        &'a self,
+        from: &'a FrameworkId,
+    ) -> impl Iterator<Item = (&'a FrameworkId, std::borrow::Cow<'a, CrosswalkLink>)> + 'a {
+        self.crosswalks.iter().flat_map(move |c| {
+            let forward = (&c.from == from).then(|| c.links.iter().map(|l| (&c.to, std::borrow::Cow::Borrowed(l))));
+            let backward = (&c.to == from).then(|| {
+                c.links.iter().map(|l| {
+                    let reversed = CrosswalkLink {
+                        from: l.to.clone(),
+                        to: l.from.clone(),
+                        relationship: l.relationship.inverse(),
+                        strength: l.strength,
+                        rationale: l.rationale.clone(),
+                    };
+                    (&c.from, std::borrow::Cow::Owned(reversed))
+                })
+            });
+            forward.into_iter().flatten().chain(backward.into_iter().flatten())
+        })
+    }
+
+    pub fn baseline(&self) -> &[BaselineControl] {
+        &self.baseline
+    }
+
+    pub fn threats(&self) -> &ThreatList {
+        &self.threats
+    }
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(source: &Source<'_>) -> Result<T, CatalogError> {
+    toml::from_str(source.text).map_err(|e| {
+        let location = e
+            .span()
+            .map(|span| {
+                let line = source.text[..span.start.min(source.text.len())].matches('\n').count() + 1;
+                format!("line {line}: ")
+            })
+            .unwrap_or_default();
+        CatalogError::new(source.name, None, format!("{location}{}", e.message()))
+    })
+}

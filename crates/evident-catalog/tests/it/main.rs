@@ -1,0 +1,2 @@
+mod malformed;
+mod reference;

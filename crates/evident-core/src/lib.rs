@@ -1,0 +1,20 @@
+//! evident's domain: identifiers that parse, frameworks, controls, mappings, roles and
+//! permissions, the audit chain, and the engines that compute readiness, gaps and the SoA.
+//!
+//! Architecture invariant: nothing here does IO or reads the clock. Time is a parameter.
+#![forbid(unsafe_code)]
+
+mod macros;
+
+pub mod audit;
+pub mod control;
+pub mod crosswalk;
+pub mod framework;
+pub mod ids;
+pub mod rbac;
+
+pub use control::{Control, Coverage, Frequency, ImplementationStatus, Mapping};
+pub use crosswalk::{Crosswalk, CrosswalkLink, Relationship};
+pub use framework::{Category, Framework, FrameworkError, Requirement, RequirementKind};
+pub use ids::{ControlCode, Email, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef, Sha256Digest};
+pub use rbac::{Permission, Role};

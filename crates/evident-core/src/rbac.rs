@@ -1,0 +1,135 @@
+//! Roles and what each may do. The table here is the policy; callers ask, they never decide.
+
+use serde::{Deserialize, Serialize};
+
+use crate::macros::named_enum;
+
+named_enum! {
+    /// A user's role in one organisation.
+    pub enum Role as "role" {
+        Admin = "admin",
+        ComplianceManager = "compliance_manager",
+        ControlOwner = "control_owner",
+        /// Read-only; later limited to the evidence and period of the audits assigned.
+        Auditor = "auditor",
+        Viewer = "viewer",
+    }
+}
+
+impl Role {
+    /// Whether this role may do `permission`.
+    pub fn can(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Admin => true,
+            Role::ComplianceManager => !matches!(permission, OrgManage | MemberManage),
+            Role::ControlOwner => matches!(
+                permission,
+                Read | ControlEdit | MappingWrite | RiskEdit | AssetWrite | Export | AuditLogRead
+            ),
+            Role::Auditor => matches!(permission, Read | Export | AuditLogRead),
+            Role::Viewer => matches!(permission, Read),
+        }
+    }
+
+    pub fn permissions(self) -> Vec<Permission> {
+        Permission::ALL.into_iter().filter(|p| self.can(*p)).collect()
+    }
+}
+
+/// Something a user may be allowed to do inside an organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// See the organisation's frameworks, controls, mappings, SoA, risks and reports.
+    Read,
+    /// Rename or configure the organisation.
+    OrgManage,
+    /// Add members and change their roles.
+    MemberManage,
+    /// Adopt a framework and choose its scope.
+    FrameworkAdopt,
+    /// Create and retire controls.
+    ControlManage,
+    /// Edit a control's description, owner, frequency and status.
+    ControlEdit,
+    /// Map and unmap controls to requirements.
+    MappingWrite,
+    /// Edit Statement of Applicability entries.
+    SoaEdit,
+    /// Approve a Statement of Applicability version.
+    SoaApprove,
+    /// Change the risk methodology.
+    MethodologyManage,
+    /// Create and edit risks and their treatment.
+    RiskEdit,
+    /// Create and edit assets.
+    AssetWrite,
+    /// Import controls, mappings, assets or risks from a spreadsheet.
+    Import,
+    /// Export reports and spreadsheets.
+    Export,
+    /// Read the audit log and verify its chain.
+    AuditLogRead,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 15] = [
+        Permission::Read,
+        Permission::OrgManage,
+        Permission::MemberManage,
+        Permission::FrameworkAdopt,
+        Permission::ControlManage,
+        Permission::ControlEdit,
+        Permission::MappingWrite,
+        Permission::SoaEdit,
+        Permission::SoaApprove,
+        Permission::MethodologyManage,
+        Permission::RiskEdit,
+        Permission::AssetWrite,
+        Permission::Import,
+        Permission::Export,
+        Permission::AuditLogRead,
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for &role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()).unwrap(), role);
+        }
+        assert!(Role::parse("owner").is_err());
+    }
+
+    #[test]
+    fn read_only_roles_cannot_change_anything() {
+        for role in [Role::Auditor, Role::Viewer] {
+            let writes: Vec<_> = role
+                .permissions()
+                .into_iter()
+                .filter(|p| !matches!(p, Permission::Read | Permission::Export | Permission::AuditLogRead))
+                .collect();
+            assert!(writes.is_empty(), "{role} may {writes:?}");
+        }
+        assert!(!Role::Viewer.can(Permission::Export));
+    }
+
+    #[test]
+    fn only_admins_manage_members_and_only_managers_approve_the_soa() {
+        let managers: Vec<_> = Role::ALL.iter().copied().filter(|r| r.can(Permission::MemberManage)).collect();
+        assert_eq!(managers, [Role::Admin]);
+        let approvers: Vec<_> = Role::ALL.iter().copied().filter(|r| r.can(Permission::SoaApprove)).collect();
+        assert_eq!(approvers, [Role::Admin, Role::ComplianceManager]);
+    }
+
+    #[test]
+    fn control_owners_edit_but_do_not_create_or_retire_controls() {
+        assert!(Role::ControlOwner.can(Permission::ControlEdit));
+        assert!(!Role::ControlOwner.can(Permission::ControlManage));
+        assert!(!Role::ControlOwner.can(Permission::FrameworkAdopt));
+    }
+}

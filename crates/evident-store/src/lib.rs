@@ -1,0 +1,202 @@
+//! The storage boundary: the [`Store`] trait that every backend implements, its error type,
+//! and (feature `testkit`) the parity story that every backend's tests run.
+//!
+//! Architecture invariants:
+//! - Every read takes the organisation it reads from; no method reads across tenants.
+//! - Every write goes through [`Store::apply`]: a batch of [`Change`]s lands whole, each with its
+//!   audit-log record, in one transaction, or not at all.
+//! - The store never decides policy (who may do what); `evident_core::rbac` does, before calling it.
+#![forbid(unsafe_code)]
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use evident_core::audit::{AuditRecord, ChainHead};
+use evident_core::{
+    Control, ControlCode, Email, FrameworkId, Frequency, ImplementationStatus, Mapping, OrgId, OrgSlug,
+    RequirementRef, Role,
+};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+/// What went wrong in the store, in terms a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{what} {key} does not exist")]
+    NotFound { what: &'static str, key: String },
+    #[error("{what} {key} already exists")]
+    Conflict { what: &'static str, key: String },
+    #[error("cannot reach the database: {0}")]
+    Unavailable(String),
+    #[error("the database could not be prepared: {0}")]
+    Migration(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Unexpected(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn not_found(what: &'static str, key: impl ToString) -> Self {
+        StoreError::NotFound { what, key: key.to_string() }
+    }
+
+    pub fn conflict(what: &'static str, key: impl ToString) -> Self {
+        StoreError::Conflict { what, key: key.to_string() }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub id: OrgId,
+    pub slug: OrgSlug,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user's membership of one organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub email: Email,
+    pub display_name: String,
+    pub role: Role,
+    pub joined_at: DateTime<Utc>,
+}
+
+/// A framework the organisation has adopted, and for what scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adoption {
+    pub framework: FrameworkId,
+    /// Scope categories chosen (SOC 2: security, availability, …); empty where the framework has none.
+    pub categories: Vec<String>,
+    /// Systems, sites and boundaries in scope, in the organisation's words.
+    pub scope: String,
+    pub target_date: Option<NaiveDate>,
+    pub adopted_at: DateTime<Utc>,
+}
+
+/// A new control, as the organisation writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewControl {
+    pub code: ControlCode,
+    pub title: String,
+    pub description: String,
+    pub owner: Option<Email>,
+    pub frequency: Frequency,
+    pub status: ImplementationStatus,
+}
+
+/// The fields of a control to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// `Some(None)` clears the owner.
+    pub owner: Option<Option<Email>>,
+    pub frequency: Option<Frequency>,
+    pub status: Option<ImplementationStatus>,
+}
+
+/// One state change. [`Store::apply`] writes a batch of them, each with its audit record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    AddMember { email: Email, display_name: String, role: Role },
+    Adopt(Adoption),
+    CreateControl(NewControl),
+    UpdateControl { code: ControlCode, patch: ControlPatch },
+    RetireControl { code: ControlCode },
+    /// Creates the mapping, or replaces its coverage and rationale.
+    Map(Mapping),
+    Unmap { control: ControlCode, framework: FrameworkId, requirement: RequirementRef },
+}
+
+/// Who makes a change, in which organisation, and when. Time is given, never read by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub org: OrgId,
+    /// The acting user's e-mail, or `system`.
+    pub who: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What a first administrator brings to a new organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrganisation {
+    pub slug: OrgSlug,
+    pub name: String,
+    pub admin_email: Email,
+    pub admin_name: String,
+}
+
+/// Everything an organisation's records are kept in. Backends: SQLite, PostgreSQL.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Creates an organisation with its first administrator, audit-logged as its first records.
+    async fn create_org(&self, new: &NewOrganisation, at: DateTime<Utc>) -> Result<Organisation>;
+
+    /// All organisations, for an operator on this installation.
+    async fn orgs(&self) -> Result<Vec<Organisation>>;
+
+    async fn org_by_slug(&self, slug: &OrgSlug) -> Result<Option<Organisation>>;
+
+    /// Writes every change in one transaction with one audit record each, or nothing.
+    async fn apply(&self, actor: &Actor, changes: Vec<Change>) -> Result<()>;
+
+    async fn members(&self, org: &OrgId) -> Result<Vec<Member>>;
+
+    async fn member(&self, org: &OrgId, email: &Email) -> Result<Option<Member>>;
+
+    async fn adoptions(&self, org: &OrgId) -> Result<Vec<Adoption>>;
+
+    /// Controls ordered by code, retired ones included.
+    async fn controls(&self, org: &OrgId) -> Result<Vec<Control>>;
+
+    async fn control(&self, org: &OrgId, code: &ControlCode) -> Result<Option<Control>>;
+
+    /// Mappings ordered by control, framework and requirement.
+    async fn mappings(&self, org: &OrgId) -> Result<Vec<Mapping>>;
+
+    /// The audit log in stored order, with the chain head the organisation recorded.
+    async fn audit_log(&self, org: &OrgId) -> Result<(Vec<AuditRecord>, ChainHead)>;
+}
+
+/// Raw statements that bypass every rule of the store. Only tests that tamper with the database on
+/// purpose (to prove `evident verify` catches it) use this.
+#[async_trait]
+pub trait RawSql: Send + Sync {
+    async fn execute_raw(&self, sql: &str) -> Result<u64>;
+}
+
+/// What the audit log calls a change: its action, entity type and entity id.
+pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
+    match change {
+        Change::AddMember { email, .. } => ("member.add", "member", email.to_string()),
+        Change::Adopt(a) => ("framework.adopt", "adoption", a.framework.to_string()),
+        Change::CreateControl(c) => ("control.create", "control", c.code.to_string()),
+        Change::UpdateControl { code, .. } => ("control.update", "control", code.to_string()),
+        Change::RetireControl { code } => ("control.retire", "control", code.to_string()),
+        Change::Map(m) => ("mapping.set", "mapping", mapping_key(&m.control, &m.framework, &m.requirement)),
+        Change::Unmap { control, framework, requirement } => {
+            ("mapping.delete", "mapping", mapping_key(control, framework, requirement))
+        }
+    }
+}
+
+pub fn mapping_key(control: &ControlCode, framework: &FrameworkId, requirement: &RequirementRef) -> String {
+    format!("{control} -> {framework} {requirement}")
+}
+
+/// Sorts mappings the way every backend returns them.
+pub fn sort_mappings(mappings: &mut [Mapping]) {
+    mappings.sort_by(|a, b| {
+        a.control
+            .cmp(&b.control)
+            .then_with(|| a.framework.cmp(&b.framework))
+            .then_with(|| a.requirement.natural_cmp(&b.requirement))
+    });
+}
