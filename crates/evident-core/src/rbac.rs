@@ -33,7 +33,10 @@ impl Role {
     }
 
     pub fn permissions(self) -> Vec<Permission> {
-        Permission::ALL.into_iter().filter(|p| self.can(*p)).collect()
+        Permission::ALL
+            .into_iter()
+            .filter(|p| self.can(*p))
+            .collect()
     }
 }
 
@@ -111,7 +114,12 @@ mod tests {
             let writes: Vec<_> = role
                 .permissions()
                 .into_iter()
-                .filter(|p| !matches!(p, Permission::Read | Permission::Export | Permission::AuditLogRead))
+                .filter(|p| {
+                    !matches!(
+                        p,
+                        Permission::Read | Permission::Export | Permission::AuditLogRead
+                    )
+                })
                 .collect();
             assert!(writes.is_empty(), "{role} may {writes:?}");
         }
@@ -120,9 +128,17 @@ mod tests {
 
     #[test]
     fn only_admins_manage_members_and_only_managers_approve_the_soa() {
-        let managers: Vec<_> = Role::ALL.iter().copied().filter(|r| r.can(Permission::MemberManage)).collect();
+        let managers: Vec<_> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.can(Permission::MemberManage))
+            .collect();
         assert_eq!(managers, [Role::Admin]);
-        let approvers: Vec<_> = Role::ALL.iter().copied().filter(|r| r.can(Permission::SoaApprove)).collect();
+        let approvers: Vec<_> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.can(Permission::SoaApprove))
+            .collect();
         assert_eq!(approvers, [Role::Admin, Role::ComplianceManager]);
     }
 

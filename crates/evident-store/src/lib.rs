@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use evident_core::audit::{AuditRecord, ChainHead};
 use evident_core::{
-    Control, ControlCode, Email, FrameworkId, Frequency, ImplementationStatus, Mapping, OrgId, OrgSlug,
-    RequirementRef, Role,
+    Control, ControlCode, Email, FrameworkId, Frequency, ImplementationStatus, Mapping, OrgId,
+    OrgSlug, RequirementRef, Role,
 };
 use serde::{Deserialize, Serialize};
 
@@ -39,11 +39,17 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn not_found(what: &'static str, key: impl ToString) -> Self {
-        StoreError::NotFound { what, key: key.to_string() }
+        StoreError::NotFound {
+            what,
+            key: key.to_string(),
+        }
     }
 
     pub fn conflict(what: &'static str, key: impl ToString) -> Self {
-        StoreError::Conflict { what, key: key.to_string() }
+        StoreError::Conflict {
+            what,
+            key: key.to_string(),
+        }
     }
 }
 
@@ -105,14 +111,27 @@ pub struct ControlPatch {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
-    AddMember { email: Email, display_name: String, role: Role },
+    AddMember {
+        email: Email,
+        display_name: String,
+        role: Role,
+    },
     Adopt(Adoption),
     CreateControl(NewControl),
-    UpdateControl { code: ControlCode, patch: ControlPatch },
-    RetireControl { code: ControlCode },
+    UpdateControl {
+        code: ControlCode,
+        patch: ControlPatch,
+    },
+    RetireControl {
+        code: ControlCode,
+    },
     /// Creates the mapping, or replaces its coverage and rationale.
     Map(Mapping),
-    Unmap { control: ControlCode, framework: FrameworkId, requirement: RequirementRef },
+    Unmap {
+        control: ControlCode,
+        framework: FrameworkId,
+        requirement: RequirementRef,
+    },
 }
 
 /// Who makes a change, in which organisation, and when. Time is given, never read by the store.
@@ -180,14 +199,28 @@ pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
         Change::CreateControl(c) => ("control.create", "control", c.code.to_string()),
         Change::UpdateControl { code, .. } => ("control.update", "control", code.to_string()),
         Change::RetireControl { code } => ("control.retire", "control", code.to_string()),
-        Change::Map(m) => ("mapping.set", "mapping", mapping_key(&m.control, &m.framework, &m.requirement)),
-        Change::Unmap { control, framework, requirement } => {
-            ("mapping.delete", "mapping", mapping_key(control, framework, requirement))
-        }
+        Change::Map(m) => (
+            "mapping.set",
+            "mapping",
+            mapping_key(&m.control, &m.framework, &m.requirement),
+        ),
+        Change::Unmap {
+            control,
+            framework,
+            requirement,
+        } => (
+            "mapping.delete",
+            "mapping",
+            mapping_key(control, framework, requirement),
+        ),
     }
 }
 
-pub fn mapping_key(control: &ControlCode, framework: &FrameworkId, requirement: &RequirementRef) -> String {
+pub fn mapping_key(
+    control: &ControlCode,
+    framework: &FrameworkId,
+    requirement: &RequirementRef,
+) -> String {
     format!("{control} -> {framework} {requirement}")
 }
 

@@ -1,0 +1,29 @@
+//! The parity story on a fresh PostgreSQL database per test, when `EVIDENT_TEST_DATABASE_URL`
+//! names a server (CI sets it). Without it these tests say so and pass without running.
+
+use evident_store_postgres::{PostgresStore, create_fresh_database};
+
+async fn fresh() -> Option<PostgresStore> {
+    let Ok(base) = std::env::var("EVIDENT_TEST_DATABASE_URL") else {
+        eprintln!("EVIDENT_TEST_DATABASE_URL is not set: skipping the PostgreSQL parity story");
+        return None;
+    };
+    let url = create_fresh_database(&base).await.unwrap();
+    Some(PostgresStore::connect(&url).await.unwrap())
+}
+
+evident_store::parity_tests!(fresh());
+
+#[tokio::test]
+async fn an_unreachable_server_is_named_without_its_password() {
+    let error = PostgresStore::connect("postgres://evident:s3cret@127.0.0.1:1/evident")
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message
+            .starts_with("cannot reach the database: postgres://evident:***@127.0.0.1:1/evident"),
+        "{message}"
+    );
+    assert!(!message.contains("s3cret"));
+}
