@@ -1,5 +1,7 @@
 //! The backend-parity story: the same assertions, run by every backend's tests against a fresh
 //! database. [`parity_tests!`](crate::parity_tests) turns each story into a `#[tokio::test]`.
+// Test code: a failed unwrap is a failed assertion.
+#![allow(clippy::unwrap_used)]
 
 use chrono::{DateTime, TimeZone, Utc};
 use evident_core::audit::{ChainBreak, verify_chain};

@@ -1,2 +1,4 @@
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
 mod malformed;
 mod reference;

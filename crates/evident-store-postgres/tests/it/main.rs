@@ -1,6 +1,8 @@
 //! The parity story on a fresh PostgreSQL database per test, when `EVIDENT_TEST_DATABASE_URL`
 //! names a server (CI sets it). Without it these tests say so and pass without running.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
 use evident_store_postgres::{PostgresStore, create_fresh_database};
 
 async fn fresh() -> Option<PostgresStore> {

@@ -1,5 +1,7 @@
 //! The parity story on a temporary SQLite file.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
 use evident_store_sqlite::SqliteStore;
 
 async fn fresh() -> Option<SqliteStore> {
