@@ -1,2 +1,9 @@
 #![forbid(unsafe_code)]
-fn main() {}
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    evident::run(evident::cli::Cli::parse())
+}

@@ -1,0 +1,204 @@
+//! Every flag and subcommand, defined once. `evident --help` is the manual.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// evident: one control set, one body of evidence, every framework.
+///
+/// Implement each control once, map it to every framework it serves (ISO/IEC 27001:2022,
+/// SOC 2…), and see at any moment how ready you are and what is missing.
+#[derive(Debug, Parser)]
+#[command(
+    name = "evident",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Where evident keeps its SQLite database and files.
+    #[arg(
+        long,
+        global = true,
+        env = "EVIDENT_DATA_DIR",
+        default_value = "./evident-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Use this database instead of SQLite in the data directory (postgres://user@host/db).
+    #[arg(
+        long,
+        global = true,
+        env = "EVIDENT_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// The organisation to act in (its slug); optional when there is only one.
+    #[arg(long, global = true, env = "EVIDENT_ORG")]
+    pub org: Option<String>,
+    /// Act as this member (e-mail); defaults to the organisation's first administrator.
+    #[arg(long = "as", global = true, env = "EVIDENT_USER", value_name = "EMAIL")]
+    pub acting_as: Option<String>,
+    /// Print JSON for machines instead of tables for humans.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Prepare the data directory and database (safe to run again); optionally create an organisation.
+    Init(InitArgs),
+    /// Create (or show again) a demo organisation with a realistic control set, and its readiness.
+    Demo,
+    /// Organisations on this installation.
+    #[command(subcommand)]
+    Orgs(OrgsCommand),
+    /// Members of the organisation and their roles.
+    #[command(subcommand)]
+    Members(MembersCommand),
+    /// The framework library: list, show, adopt.
+    #[command(subcommand)]
+    Frameworks(FrameworksCommand),
+    /// The organisation's controls and their mappings.
+    #[command(subcommand)]
+    Controls(ControlsCommand),
+    /// Walk every organisation's audit-log hash chain; fails naming the first tampered record.
+    Verify,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Also create an organisation with this slug (lowercase letters, digits, '-').
+    #[arg(long = "create-org", value_name = "SLUG", requires = "admin")]
+    pub create_org: Option<String>,
+    /// The organisation's display name (defaults to the slug).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// E-mail of the organisation's first administrator.
+    #[arg(long, value_name = "EMAIL")]
+    pub admin: Option<String>,
+    /// The administrator's display name.
+    #[arg(long, value_name = "NAME")]
+    pub admin_name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgsCommand {
+    /// List organisations.
+    List,
+    /// Create an organisation with its first administrator.
+    Create {
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, value_name = "EMAIL")]
+        admin: String,
+        #[arg(long, value_name = "NAME")]
+        admin_name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MembersCommand {
+    /// List members and roles.
+    List,
+    /// Add a member with a role: admin, compliance_manager, control_owner, auditor, viewer.
+    Add {
+        email: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FrameworksCommand {
+    /// List the frameworks in the library, and which the organisation has adopted.
+    List,
+    /// Show a framework and every requirement (`--json`: ref, title, parent, kind, description, attributes).
+    Show { id: String },
+    /// Adopt a framework for the organisation, with its scope.
+    Adopt {
+        id: String,
+        /// Scope categories (SOC 2: security, availability, processing_integrity, confidentiality, privacy).
+        #[arg(long, value_delimiter = ',')]
+        categories: Vec<String>,
+        /// Systems, sites and boundaries in scope.
+        #[arg(long, default_value = "")]
+        scope: String,
+        /// Target date for readiness (YYYY-MM-DD).
+        #[arg(long)]
+        target: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ControlsCommand {
+    /// List controls with owner, frequency, status and mapping count.
+    List {
+        /// Include retired controls.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show one control and its mappings.
+    Show { code: String },
+    /// Create a control.
+    Create {
+        code: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Member e-mail of the owner.
+        #[arg(long)]
+        owner: Option<String>,
+        /// continuous, daily, weekly, monthly, quarterly, semi_annual, annual, event_driven.
+        #[arg(long, default_value = "annual")]
+        frequency: String,
+        /// not_started, in_progress, implemented.
+        #[arg(long, default_value = "not_started")]
+        status: String,
+    },
+    /// Change a control's title, description, owner, frequency or status.
+    Edit {
+        code: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// Member e-mail of the owner; `none` clears it.
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        frequency: Option<String>,
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Retire a control: it stays on record but no longer counts.
+    Retire { code: String },
+    /// Map a control to a framework requirement (or change the mapping's coverage and rationale).
+    Map {
+        code: String,
+        framework: String,
+        requirement: String,
+        /// full or partial.
+        #[arg(long, default_value = "full")]
+        coverage: String,
+        #[arg(long)]
+        rationale: String,
+    },
+    /// Remove a mapping.
+    Unmap {
+        code: String,
+        framework: String,
+        requirement: String,
+    },
+}

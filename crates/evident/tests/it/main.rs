@@ -1,0 +1,6 @@
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+mod audit;
+mod bad_input;
+mod frameworks;
+mod support;
