@@ -10,8 +10,12 @@ pub mod audit;
 pub mod control;
 pub mod crosswalk;
 pub mod framework;
+pub mod gap;
 pub mod ids;
 pub mod rbac;
+pub mod readiness;
+pub mod soa;
+pub mod synthetic;
 
 pub use control::{Control, Coverage, Frequency, ImplementationStatus, Mapping};
 pub use crosswalk::{Crosswalk, CrosswalkLink, Relationship};

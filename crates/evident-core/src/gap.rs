@@ -1,0 +1,149 @@
+//! The gap delta: "we have framework A, what does framework B add?"
+//!
+//! For each requirement of the target that is not yet covered, the organisation's existing controls
+//! that reach it through the crosswalk (control → its requirement in the source framework → link →
+//! target requirement), each with the path as the explanation and a suggested coverage; and,
+//! separately, the uncovered requirements that no crosswalk link reaches at all.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::control::{Coverage, ImplementationStatus};
+use crate::crosswalk::{CrosswalkLink, Relationship};
+use crate::framework::Framework;
+use crate::ids::{ControlCode, FrameworkId, RequirementRef};
+use crate::readiness::{MappingIndex, RequirementStatus, Status};
+
+/// An existing control that reaches a target requirement through the crosswalk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suggestion {
+    pub control: ControlCode,
+    pub control_status: ImplementationStatus,
+    /// The source-framework requirement the control is mapped to.
+    pub via: RequirementRef,
+    pub relationship: Relationship,
+    pub strength: u8,
+    /// The coverage a mapping created from this suggestion gets.
+    pub coverage: Coverage,
+    /// `control IAM-01 → CC6.1 → intersects → A.5.15`
+    pub path: String,
+    pub rationale: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GapItem {
+    #[serde(rename = "ref")]
+    pub reference: RequirementRef,
+    pub title: String,
+    pub status: Status,
+    pub reason: String,
+    pub suggestions: Vec<Suggestion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Gap {
+    pub from: FrameworkId,
+    pub to: FrameworkId,
+    /// Target requirements that are covered already or not applicable.
+    pub covered: usize,
+    /// Uncovered target requirements that the crosswalk reaches.
+    pub uncovered: Vec<GapItem>,
+    /// Uncovered target requirements that no crosswalk link reaches: work no other framework did.
+    pub unreached: Vec<GapItem>,
+}
+
+/// How much of the target a control meets, given how much of the source it meets and the link.
+pub fn suggested_coverage(source: Coverage, relationship: Relationship) -> Coverage {
+    match relationship {
+        // The source asks everything the target asks (or exactly it): what meets one meets the other.
+        Relationship::Equal | Relationship::SupersetOf => source,
+        // The target asks more, or other things too: at most a part of it.
+        Relationship::SubsetOf | Relationship::Intersects => Coverage::Partial,
+    }
+}
+
+/// Computes the gap from `from` to `target`. `statuses` is the target's readiness drill-down;
+/// `links` are the crosswalk links read from `from` to the target.
+pub fn gap(
+    from: &FrameworkId,
+    target: &Framework,
+    statuses: &[RequirementStatus],
+    links: &[CrosswalkLink],
+    index: &MappingIndex<'_>,
+) -> Gap {
+    let mut links_to: HashMap<&RequirementRef, Vec<&CrosswalkLink>> = HashMap::new();
+    for link in links {
+        links_to.entry(&link.to).or_default().push(link);
+    }
+    let mut gap = Gap {
+        from: from.clone(),
+        to: target.id().clone(),
+        covered: 0,
+        uncovered: Vec::new(),
+        unreached: Vec::new(),
+    };
+    for status in statuses {
+        if matches!(status.status, Status::Covered | Status::NotApplicable) {
+            gap.covered += 1;
+            continue;
+        }
+        let reaching = links_to
+            .get(&status.reference)
+            .map_or(&[][..], Vec::as_slice);
+        let mut suggestions: Vec<Suggestion> = Vec::new();
+        for link in reaching {
+            for (mapping, control) in index.for_requirement(from, &link.from) {
+                // Controls already mapped to the target requirement are not suggestions.
+                if status.controls.iter().any(|c| c.control == control.code) {
+                    continue;
+                }
+                let suggestion = Suggestion {
+                    control: control.code.clone(),
+                    control_status: control.status,
+                    via: link.from.clone(),
+                    relationship: link.relationship,
+                    strength: link.strength,
+                    coverage: suggested_coverage(mapping.coverage, link.relationship),
+                    path: format!(
+                        "control {} → {} → {} → {}",
+                        control.code, link.from, link.relationship, status.reference
+                    ),
+                    rationale: link.rationale.clone(),
+                };
+                // One suggestion per control: the strongest path, fullest coverage first.
+                match suggestions
+                    .iter_mut()
+                    .find(|s| s.control == suggestion.control)
+                {
+                    Some(existing)
+                        if (suggestion.coverage == Coverage::Full, suggestion.strength)
+                            > (existing.coverage == Coverage::Full, existing.strength) =>
+                    {
+                        *existing = suggestion;
+                    }
+                    Some(_) => {}
+                    None => suggestions.push(suggestion),
+                }
+            }
+        }
+        suggestions.sort_by(|a, b| {
+            (b.coverage == Coverage::Full, b.strength)
+                .cmp(&(a.coverage == Coverage::Full, a.strength))
+                .then_with(|| crate::ids::natural_cmp(a.control.as_str(), b.control.as_str()))
+        });
+        let item = GapItem {
+            reference: status.reference.clone(),
+            title: status.title.clone(),
+            status: status.status,
+            reason: status.reason.clone(),
+            suggestions,
+        };
+        if reaching.is_empty() {
+            gap.unreached.push(item);
+        } else {
+            gap.uncovered.push(item);
+        }
+    }
+    gap
+}

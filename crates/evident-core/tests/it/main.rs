@@ -1,0 +1,6 @@
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+mod gap;
+mod readiness;
+mod soa;
+mod support;
