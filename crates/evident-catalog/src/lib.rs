@@ -9,8 +9,7 @@ use std::sync::OnceLock;
 
 use evident_core::framework::FrameworkInfo;
 use evident_core::{
-    ControlCode, Coverage, Crosswalk, CrosswalkLink, Framework, FrameworkId, Frequency,
-    Requirement, RequirementRef,
+    ControlCode, Coverage, Crosswalk, CrosswalkLink, Framework, FrameworkId, Frequency, Requirement, RequirementRef,
 };
 use serde::{Deserialize, Serialize};
 
@@ -27,23 +26,13 @@ macro_rules! embedded {
     };
 }
 
-const FRAMEWORKS: &[Source<'static>] = embedded![
-    "frameworks/iso27001-2022.toml",
-    "frameworks/iso27001-2013.toml",
-    "frameworks/soc2-2017.toml"
-];
-const CROSSWALKS: &[Source<'static>] = embedded![
-    "crosswalks/soc2-2017--iso27001-2022.toml",
-    "crosswalks/iso27001-2013--iso27001-2022.toml"
-];
-const BASELINE: Source<'static> = Source {
-    name: "baseline-controls.toml",
-    text: include_str!("../data/baseline-controls.toml"),
-};
-const THREATS: Source<'static> = Source {
-    name: "threats.toml",
-    text: include_str!("../data/threats.toml"),
-};
+const FRAMEWORKS: &[Source<'static>] =
+    embedded!["frameworks/iso27001-2022.toml", "frameworks/iso27001-2013.toml", "frameworks/soc2-2017.toml"];
+const CROSSWALKS: &[Source<'static>] =
+    embedded!["crosswalks/soc2-2017--iso27001-2022.toml", "crosswalks/iso27001-2013--iso27001-2022.toml"];
+const BASELINE: Source<'static> =
+    Source { name: "baseline-controls.toml", text: include_str!("../data/baseline-controls.toml") };
+const THREATS: Source<'static> = Source { name: "threats.toml", text: include_str!("../data/threats.toml") };
 
 /// A data file that does not load: which file, which entry, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,11 +45,7 @@ pub struct CatalogError {
 
 impl CatalogError {
     fn new(file: &str, entry: Option<&str>, problem: impl Into<String>) -> Self {
-        Self {
-            file: file.to_owned(),
-            entry: entry.map(str::to_owned),
-            problem: problem.into(),
-        }
+        Self { file: file.to_owned(), entry: entry.map(str::to_owned), problem: problem.into() }
     }
 }
 
@@ -131,10 +116,7 @@ impl Catalog {
     /// The catalog built into this binary, loaded once.
     pub fn embedded() -> Result<&'static Catalog, CatalogError> {
         static CATALOG: OnceLock<Result<Catalog, CatalogError>> = OnceLock::new();
-        CATALOG
-            .get_or_init(|| Catalog::load(FRAMEWORKS, CROSSWALKS, BASELINE, THREATS))
-            .as_ref()
-            .map_err(Clone::clone)
+        CATALOG.get_or_init(|| Catalog::load(FRAMEWORKS, CROSSWALKS, BASELINE, THREATS)).as_ref().map_err(Clone::clone)
     }
 
     /// Loads and validates catalog files; the first problem found is returned with its file and entry.
@@ -158,22 +140,14 @@ impl Catalog {
                     evident_core::FrameworkError::DuplicateRef(r)
                     | evident_core::FrameworkError::Cycle(r)
                     | evident_core::FrameworkError::EmptyText(r) => Some(r.to_string()),
-                    evident_core::FrameworkError::UnknownParent { child, .. } => {
-                        Some(child.to_string())
-                    }
-                    evident_core::FrameworkError::UnknownCategory { reference, .. } => {
-                        Some(reference.to_string())
-                    }
+                    evident_core::FrameworkError::UnknownParent { child, .. } => Some(child.to_string()),
+                    evident_core::FrameworkError::UnknownCategory { reference, .. } => Some(reference.to_string()),
                     evident_core::FrameworkError::DuplicateCategory(_) => None,
                 };
                 CatalogError::new(source.name, entry.as_deref(), e.to_string())
             })?;
             if catalog.frameworks.insert(id.clone(), framework).is_some() {
-                return Err(CatalogError::new(
-                    source.name,
-                    None,
-                    format!("framework {id} is defined twice"),
-                ));
+                return Err(CatalogError::new(source.name, None, format!("framework {id} is defined twice")));
             }
         }
         for source in crosswalks {
@@ -185,32 +159,16 @@ impl Catalog {
         catalog.check_baseline(baseline.name)?;
         catalog.threats = parse_toml(&threats)?;
         let mut ids = HashSet::new();
-        for t in catalog
-            .threats
-            .threats
-            .iter()
-            .chain(&catalog.threats.vulnerabilities)
-        {
+        for t in catalog.threats.threats.iter().chain(&catalog.threats.vulnerabilities) {
             if !ids.insert(t.id.as_str()) {
-                return Err(CatalogError::new(
-                    threats.name,
-                    Some(&t.id),
-                    "id is used twice",
-                ));
+                return Err(CatalogError::new(threats.name, Some(&t.id), "id is used twice"));
             }
         }
         Ok(catalog)
     }
 
-    fn known_framework(
-        &self,
-        file: &str,
-        entry: Option<&str>,
-        id: &FrameworkId,
-    ) -> Result<&Framework, CatalogError> {
-        self.frameworks
-            .get(id)
-            .ok_or_else(|| CatalogError::new(file, entry, format!("unknown framework {id}")))
+    fn known_framework(&self, file: &str, entry: Option<&str>, id: &FrameworkId) -> Result<&Framework, CatalogError> {
+        self.frameworks.get(id).ok_or_else(|| CatalogError::new(file, entry, format!("unknown framework {id}")))
     }
 
     fn check_crosswalk(&self, file: &str, crosswalk: &Crosswalk) -> Result<(), CatalogError> {
@@ -220,11 +178,7 @@ impl Catalog {
         for link in &crosswalk.links {
             let entry = format!("{} -> {}", link.from, link.to);
             let problem = if !from.contains(&link.from) {
-                Some(format!(
-                    "{} is not a requirement of {}",
-                    link.from,
-                    from.id()
-                ))
+                Some(format!("{} is not a requirement of {}", link.from, from.id()))
             } else if !to.contains(&link.to) {
                 Some(format!("{} is not a requirement of {}", link.to, to.id()))
             } else if !(1..=10).contains(&link.strength) {
@@ -251,11 +205,7 @@ impl Catalog {
                 return Err(CatalogError::new(file, Some(entry), "code is used twice"));
             }
             if control.title.trim().is_empty() || control.description.trim().is_empty() {
-                return Err(CatalogError::new(
-                    file,
-                    Some(entry),
-                    "title and description are required",
-                ));
+                return Err(CatalogError::new(file, Some(entry), "title and description are required"));
             }
             let mut mapped = HashSet::new();
             for mapping in &control.mappings {
@@ -264,10 +214,7 @@ impl Catalog {
                     return Err(CatalogError::new(
                         file,
                         Some(entry),
-                        format!(
-                            "{} is not an assessable requirement of {}",
-                            mapping.requirement, mapping.framework
-                        ),
+                        format!("{} is not an assessable requirement of {}", mapping.requirement, mapping.framework),
                     ));
                 }
                 if !mapped.insert((&mapping.framework, &mapping.requirement)) {
@@ -313,11 +260,7 @@ impl Catalog {
         from: &'a FrameworkId,
     ) -> impl Iterator<Item = (&'a FrameworkId, std::borrow::Cow<'a, CrosswalkLink>)> + 'a {
         self.crosswalks.iter().flat_map(move |c| {
-            let forward = (&c.from == from).then(|| {
-                c.links
-                    .iter()
-                    .map(|l| (&c.to, std::borrow::Cow::Borrowed(l)))
-            });
+            let forward = (&c.from == from).then(|| c.links.iter().map(|l| (&c.to, std::borrow::Cow::Borrowed(l))));
             let backward = (&c.to == from).then(|| {
                 c.links.iter().map(|l| {
                     let reversed = CrosswalkLink {
@@ -330,10 +273,7 @@ impl Catalog {
                     (&c.from, std::borrow::Cow::Owned(reversed))
                 })
             });
-            forward
-                .into_iter()
-                .flatten()
-                .chain(backward.into_iter().flatten())
+            forward.into_iter().flatten().chain(backward.into_iter().flatten())
         })
     }
 
@@ -351,10 +291,7 @@ fn parse_toml<T: serde::de::DeserializeOwned>(source: &Source<'_>) -> Result<T, 
         let location = e
             .span()
             .map(|span| {
-                let line = source.text[..span.start.min(source.text.len())]
-                    .matches('\n')
-                    .count()
-                    + 1;
+                let line = source.text[..span.start.min(source.text.len())].matches('\n').count() + 1;
                 format!("line {line}: ")
             })
             .unwrap_or_default();

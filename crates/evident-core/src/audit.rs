@@ -89,14 +89,8 @@ pub enum ChainBreak {
     #[error(
         "the last {missing} record(s) after #{last_seq} were deleted: the organisation's chain head is #{head_seq}"
     )]
-    TailDeleted {
-        last_seq: i64,
-        head_seq: i64,
-        missing: i64,
-    },
-    #[error(
-        "the chain ends at #{last_seq} but the organisation's recorded head is #{head_seq} with another hash"
-    )]
+    TailDeleted { last_seq: i64, head_seq: i64, missing: i64 },
+    #[error("the chain ends at #{last_seq} but the organisation's recorded head is #{head_seq} with another hash")]
     HeadMismatch { last_seq: i64, head_seq: i64 },
 }
 
@@ -108,47 +102,27 @@ pub struct ChainHead {
 }
 
 /// Walks `records` in stored order and returns how many verified, or the first break.
-pub fn verify_chain(
-    org: &OrgId,
-    records: &[AuditRecord],
-    head: &ChainHead,
-) -> Result<usize, ChainBreak> {
-    let hashes: std::collections::HashMap<&Sha256Digest, usize> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (&r.hash, i))
-        .collect();
+pub fn verify_chain(org: &OrgId, records: &[AuditRecord], head: &ChainHead) -> Result<usize, ChainBreak> {
+    let hashes: std::collections::HashMap<&Sha256Digest, usize> =
+        records.iter().enumerate().map(|(i, r)| (&r.hash, i)).collect();
     let mut expected_prev = Sha256Digest::zero();
     for (i, record) in records.iter().enumerate() {
         let id = record.entry.id.clone();
         if chain_hash(org, &record.prev_hash, &record.entry) != record.hash {
-            return Err(ChainBreak::Edited {
-                seq: record.seq,
-                id,
-            });
+            return Err(ChainBreak::Edited { seq: record.seq, id });
         }
         if record.prev_hash != expected_prev {
             return Err(match hashes.get(&record.prev_hash) {
-                Some(&j) if j > i => ChainBreak::Reordered {
-                    seq: record.seq,
-                    id,
-                },
+                Some(&j) if j > i => ChainBreak::Reordered { seq: record.seq, id },
                 // It links further back than its predecessor: the predecessor was slipped in.
                 Some(_) => {
                     let intruder = &records[i - 1];
-                    ChainBreak::Inserted {
-                        seq: intruder.seq,
-                        id: intruder.entry.id.clone(),
-                    }
+                    ChainBreak::Inserted { seq: intruder.seq, id: intruder.entry.id.clone() }
                 }
-                None if record.prev_hash == Sha256Digest::zero() && i > 0 => ChainBreak::Inserted {
-                    seq: records[0].seq,
-                    id: records[0].entry.id.clone(),
-                },
-                None => ChainBreak::Deleted {
-                    seq: record.seq,
-                    id,
-                },
+                None if record.prev_hash == Sha256Digest::zero() && i > 0 => {
+                    ChainBreak::Inserted { seq: records[0].seq, id: records[0].entry.id.clone() }
+                }
+                None => ChainBreak::Deleted { seq: record.seq, id },
             });
         }
         expected_prev = record.hash.clone();
@@ -156,23 +130,13 @@ pub fn verify_chain(
     let last_seq = records.last().map_or(0, |r| r.seq);
     if expected_prev != head.hash {
         if head.seq > last_seq {
-            return Err(ChainBreak::TailDeleted {
-                last_seq,
-                head_seq: head.seq,
-                missing: head.seq - last_seq,
-            });
+            return Err(ChainBreak::TailDeleted { last_seq, head_seq: head.seq, missing: head.seq - last_seq });
         }
         if let Some(&j) = hashes.get(&head.hash) {
             let intruder = &records[j + 1];
-            return Err(ChainBreak::Inserted {
-                seq: intruder.seq,
-                id: intruder.entry.id.clone(),
-            });
+            return Err(ChainBreak::Inserted { seq: intruder.seq, id: intruder.entry.id.clone() });
         }
-        return Err(ChainBreak::HeadMismatch {
-            last_seq,
-            head_seq: head.seq,
-        });
+        return Err(ChainBreak::HeadMismatch { last_seq, head_seq: head.seq });
     }
     Ok(records.len())
 }
@@ -183,18 +147,10 @@ pub fn chain(org: &OrgId, entries: Vec<AuditEntry>) -> (Vec<AuditRecord>, ChainH
     let mut records = Vec::with_capacity(entries.len());
     for (i, entry) in entries.into_iter().enumerate() {
         let hash = chain_hash(org, &prev, &entry);
-        records.push(AuditRecord {
-            seq: i as i64 + 1,
-            entry,
-            prev_hash: prev,
-            hash: hash.clone(),
-        });
+        records.push(AuditRecord { seq: i as i64 + 1, entry, prev_hash: prev, hash: hash.clone() });
         prev = hash;
     }
-    let head = ChainHead {
-        seq: records.len() as i64,
-        hash: prev,
-    };
+    let head = ChainHead { seq: records.len() as i64, hash: prev };
     (records, head)
 }
 
@@ -204,9 +160,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn entries(n: usize) -> Vec<AuditEntry> {
-        let t0 = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let t0 = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
         (0..n)
             .map(|i| AuditEntry {
                 id: format!("rec-{i}"),
@@ -237,32 +191,17 @@ mod tests {
     fn an_edit_is_named() {
         let (mut records, head) = chain(&org(), entries(5));
         records[2].entry.after = Some("{\"code\":\"forged\"}".into());
-        assert_eq!(
-            verify_chain(&org(), &records, &head),
-            Err(ChainBreak::Edited {
-                seq: 3,
-                id: "rec-2".into()
-            })
-        );
+        assert_eq!(verify_chain(&org(), &records, &head), Err(ChainBreak::Edited { seq: 3, id: "rec-2".into() }));
     }
 
     #[test]
     fn a_deletion_is_named() {
         let (mut records, head) = chain(&org(), entries(5));
         records.remove(2);
-        assert_eq!(
-            verify_chain(&org(), &records, &head),
-            Err(ChainBreak::Deleted {
-                seq: 4,
-                id: "rec-3".into()
-            })
-        );
+        assert_eq!(verify_chain(&org(), &records, &head), Err(ChainBreak::Deleted { seq: 4, id: "rec-3".into() }));
         let (mut records, head) = chain(&org(), entries(5));
         records.pop();
-        assert!(matches!(
-            verify_chain(&org(), &records, &head),
-            Err(ChainBreak::TailDeleted { missing: 1, .. })
-        ));
+        assert!(matches!(verify_chain(&org(), &records, &head), Err(ChainBreak::TailDeleted { missing: 1, .. })));
     }
 
     #[test]
@@ -270,13 +209,7 @@ mod tests {
         let (mut records, head) = chain(&org(), entries(5));
         records.swap(1, 2);
         (records[1].seq, records[2].seq) = (2, 3);
-        assert_eq!(
-            verify_chain(&org(), &records, &head),
-            Err(ChainBreak::Reordered {
-                seq: 2,
-                id: "rec-2".into()
-            })
-        );
+        assert_eq!(verify_chain(&org(), &records, &head), Err(ChainBreak::Reordered { seq: 2, id: "rec-2".into() }));
     }
 
     #[test]
@@ -286,20 +219,9 @@ mod tests {
         let mut fake = entries(1).remove(0);
         fake.id = "forged".into();
         let hash = chain_hash(&org(), &records[1].hash, &fake);
-        let forged = AuditRecord {
-            seq: 3,
-            entry: fake,
-            prev_hash: records[1].hash.clone(),
-            hash,
-        };
+        let forged = AuditRecord { seq: 3, entry: fake, prev_hash: records[1].hash.clone(), hash };
         records.insert(2, forged);
-        assert_eq!(
-            verify_chain(&org(), &records, &head),
-            Err(ChainBreak::Inserted {
-                seq: 3,
-                id: "forged".into()
-            })
-        );
+        assert_eq!(verify_chain(&org(), &records, &head), Err(ChainBreak::Inserted { seq: 3, id: "forged".into() }));
     }
 
     #[test]
@@ -308,19 +230,8 @@ mod tests {
         let mut fake = entries(1).remove(0);
         fake.id = "forged".into();
         let hash = chain_hash(&org(), &records[2].hash, &fake);
-        records.push(AuditRecord {
-            seq: 4,
-            entry: fake,
-            prev_hash: records[2].hash.clone(),
-            hash,
-        });
-        assert_eq!(
-            verify_chain(&org(), &records, &head),
-            Err(ChainBreak::Inserted {
-                seq: 4,
-                id: "forged".into()
-            })
-        );
+        records.push(AuditRecord { seq: 4, entry: fake, prev_hash: records[2].hash.clone(), hash });
+        assert_eq!(verify_chain(&org(), &records, &head), Err(ChainBreak::Inserted { seq: 4, id: "forged".into() }));
     }
 
     #[test]

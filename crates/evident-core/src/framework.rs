@@ -80,19 +80,11 @@ pub enum FrameworkError {
     #[error("requirement {0} is defined twice")]
     DuplicateRef(RequirementRef),
     #[error("requirement {child} names parent {parent}, which does not exist")]
-    UnknownParent {
-        child: RequirementRef,
-        parent: RequirementRef,
-    },
+    UnknownParent { child: RequirementRef, parent: RequirementRef },
     #[error("requirement {0} is its own ancestor")]
     Cycle(RequirementRef),
-    #[error(
-        "requirement {reference} names category {category:?}, which the framework does not declare"
-    )]
-    UnknownCategory {
-        reference: RequirementRef,
-        category: String,
-    },
+    #[error("requirement {reference} names category {category:?}, which the framework does not declare")]
+    UnknownCategory { reference: RequirementRef, category: String },
     #[error("requirement {0} has an empty title or description")]
     EmptyText(RequirementRef),
     #[error("category {0:?} is declared twice")]
@@ -114,10 +106,7 @@ pub struct Framework {
 }
 
 impl Framework {
-    pub fn new(
-        info: FrameworkInfo,
-        requirements: Vec<Requirement>,
-    ) -> Result<Self, FrameworkError> {
+    pub fn new(info: FrameworkInfo, requirements: Vec<Requirement>) -> Result<Self, FrameworkError> {
         let mut categories = std::collections::HashSet::new();
         for category in &info.categories {
             if !categories.insert(category.id.as_str()) {
@@ -145,12 +134,10 @@ impl Framework {
         let mut parent_of = vec![None; requirements.len()];
         for (i, r) in requirements.iter().enumerate() {
             if let Some(parent) = &r.parent {
-                let p = *index
-                    .get(parent)
-                    .ok_or_else(|| FrameworkError::UnknownParent {
-                        child: r.reference.clone(),
-                        parent: parent.clone(),
-                    })?;
+                let p = *index.get(parent).ok_or_else(|| FrameworkError::UnknownParent {
+                    child: r.reference.clone(),
+                    parent: parent.clone(),
+                })?;
                 has_children[p] = true;
                 parent_of[i] = Some(p);
             }
@@ -168,13 +155,7 @@ impl Framework {
             }
             top[i] = current;
         }
-        Ok(Self {
-            info,
-            requirements,
-            index,
-            has_children,
-            top,
-        })
+        Ok(Self { info, requirements, index, has_children, top })
     }
 
     pub fn info(&self) -> &FrameworkInfo {
@@ -203,25 +184,17 @@ impl Framework {
 
     /// Whether the requirement is a leaf, the unit that is assessed.
     pub fn is_leaf(&self, reference: &RequirementRef) -> bool {
-        self.index
-            .get(reference)
-            .is_some_and(|&i| !self.has_children[i])
+        self.index.get(reference).is_some_and(|&i| !self.has_children[i])
     }
 
     /// The assessable requirements, in file order.
     pub fn leaves(&self) -> impl Iterator<Item = &Requirement> {
-        self.requirements
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !self.has_children[*i])
-            .map(|(_, r)| r)
+        self.requirements.iter().enumerate().filter(|(i, _)| !self.has_children[*i]).map(|(_, r)| r)
     }
 
     /// The top-level node a requirement sits under (clause 6, theme A.5, series CC6); itself at the top.
     pub fn top_level_of(&self, reference: &RequirementRef) -> Option<&Requirement> {
-        self.index
-            .get(reference)
-            .map(|&i| &self.requirements[self.top[i]])
+        self.index.get(reference).map(|&i| &self.requirements[self.top[i]])
     }
 
     pub fn category(&self, id: &str) -> Option<&Category> {
@@ -237,11 +210,7 @@ pub(crate) mod tests {
         Requirement {
             reference: RequirementRef::parse(reference).unwrap(),
             parent: parent.map(|p| RequirementRef::parse(p).unwrap()),
-            kind: if parent.is_some() {
-                RequirementKind::Control
-            } else {
-                RequirementKind::Theme
-            },
+            kind: if parent.is_some() { RequirementKind::Control } else { RequirementKind::Theme },
             title: format!("Title of {reference}"),
             description: format!("What {reference} asks."),
             category: None,
@@ -266,11 +235,7 @@ pub(crate) mod tests {
     fn leaves_and_top_levels_follow_the_tree() {
         let fw = Framework::new(
             info("t:1"),
-            vec![
-                requirement("A", None),
-                requirement("A.1", Some("A")),
-                requirement("A.1.1", Some("A.1")),
-            ],
+            vec![requirement("A", None), requirement("A.1", Some("A")), requirement("A.1.1", Some("A.1"))],
         )
         .unwrap();
         let leaves: Vec<_> = fw.leaves().map(|r| r.reference.as_str()).collect();
@@ -281,23 +246,11 @@ pub(crate) mod tests {
 
     #[test]
     fn malformed_trees_are_rejected_with_the_culprit() {
-        let dup = Framework::new(
-            info("t:1"),
-            vec![requirement("A", None), requirement("A", None)],
-        );
-        assert_eq!(
-            dup.unwrap_err().to_string(),
-            "requirement A is defined twice"
-        );
+        let dup = Framework::new(info("t:1"), vec![requirement("A", None), requirement("A", None)]);
+        assert_eq!(dup.unwrap_err().to_string(), "requirement A is defined twice");
         let orphan = Framework::new(info("t:1"), vec![requirement("A.1", Some("A"))]);
-        assert_eq!(
-            orphan.unwrap_err().to_string(),
-            "requirement A.1 names parent A, which does not exist"
-        );
-        let cycle = Framework::new(
-            info("t:1"),
-            vec![requirement("A", Some("B")), requirement("B", Some("A"))],
-        );
+        assert_eq!(orphan.unwrap_err().to_string(), "requirement A.1 names parent A, which does not exist");
+        let cycle = Framework::new(info("t:1"), vec![requirement("A", Some("B")), requirement("B", Some("A"))]);
         assert!(matches!(cycle.unwrap_err(), FrameworkError::Cycle(_)));
     }
 }

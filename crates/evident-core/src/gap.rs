@@ -76,21 +76,14 @@ pub fn gap(
     for link in links {
         links_to.entry(&link.to).or_default().push(link);
     }
-    let mut gap = Gap {
-        from: from.clone(),
-        to: target.id().clone(),
-        covered: 0,
-        uncovered: Vec::new(),
-        unreached: Vec::new(),
-    };
+    let mut gap =
+        Gap { from: from.clone(), to: target.id().clone(), covered: 0, uncovered: Vec::new(), unreached: Vec::new() };
     for status in statuses {
         if matches!(status.status, Status::Covered | Status::NotApplicable) {
             gap.covered += 1;
             continue;
         }
-        let reaching = links_to
-            .get(&status.reference)
-            .map_or(&[][..], Vec::as_slice);
+        let reaching = links_to.get(&status.reference).map_or(&[][..], Vec::as_slice);
         let mut suggestions: Vec<Suggestion> = Vec::new();
         for link in reaching {
             for (mapping, control) in index.for_requirement(from, &link.from) {
@@ -112,10 +105,7 @@ pub fn gap(
                     rationale: link.rationale.clone(),
                 };
                 // One suggestion per control: the strongest path, fullest coverage first.
-                match suggestions
-                    .iter_mut()
-                    .find(|s| s.control == suggestion.control)
-                {
+                match suggestions.iter_mut().find(|s| s.control == suggestion.control) {
                     Some(existing)
                         if (suggestion.coverage == Coverage::Full, suggestion.strength)
                             > (existing.coverage == Coverage::Full, existing.strength) =>

@@ -16,11 +16,7 @@ pub struct ParseError {
 
 impl ParseError {
     fn new(what: &'static str, input: &str, reason: &'static str) -> Self {
-        Self {
-            what,
-            input: input.to_owned(),
-            reason,
-        }
+        Self { what, input: input.to_owned(), reason }
     }
 }
 
@@ -75,33 +71,19 @@ string_newtype!(FrameworkId);
 impl FrameworkId {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         const WHAT: &str = "framework id (expected name:version, e.g. iso27001:2022)";
-        let (name, version) = input
-            .split_once(':')
-            .ok_or_else(|| ParseError::new(WHAT, input, "missing ':'"))?;
+        let (name, version) = input.split_once(':').ok_or_else(|| ParseError::new(WHAT, input, "missing ':'"))?;
         let name_ok = !name.is_empty()
             && name.len() <= 32
             && name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !name_ok {
-            return Err(ParseError::new(
-                WHAT,
-                input,
-                "the name must be lowercase letters, digits or '-'",
-            ));
+            return Err(ParseError::new(WHAT, input, "the name must be lowercase letters, digits or '-'"));
         }
         let version_ok = !version.is_empty()
             && version.len() <= 16
-            && version
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            && version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
         if !version_ok {
-            return Err(ParseError::new(
-                WHAT,
-                input,
-                "the version must be letters, digits, '.' or '-'",
-            ));
+            return Err(ParseError::new(WHAT, input, "the version must be letters, digits, '.' or '-'"));
         }
         Ok(Self(input.to_owned()))
     }
@@ -127,10 +109,7 @@ impl RequirementRef {
         if input.is_empty() || input.len() > 32 {
             return Err(ParseError::new(WHAT, input, "must be 1 to 32 characters"));
         }
-        if !input
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '(' | ')' | ' '))
-        {
+        if !input.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '(' | ')' | ' ')) {
             return Err(ParseError::new(
                 WHAT,
                 input,
@@ -140,11 +119,7 @@ impl RequirementRef {
         let first_ok = input.starts_with(|c: char| c.is_ascii_alphanumeric());
         let last_ok = input.ends_with(|c: char| c.is_ascii_alphanumeric() || c == ')');
         if !first_ok || !last_ok || input.contains("  ") || input.contains("..") {
-            return Err(ParseError::new(
-                WHAT,
-                input,
-                "must start and end with a letter or digit",
-            ));
+            return Err(ParseError::new(WHAT, input, "must start and end with a letter or digit"));
         }
         Ok(Self(input.to_owned()))
     }
@@ -162,9 +137,7 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
         std::iter::from_fn(move || {
             let first = rest.chars().next()?;
             let digit = first.is_ascii_digit();
-            let end = rest
-                .find(|c: char| c.is_ascii_digit() != digit)
-                .unwrap_or(rest.len());
+            let end = rest.find(|c: char| c.is_ascii_digit() != digit).unwrap_or(rest.len());
             let (head, tail) = rest.split_at(end);
             rest = tail;
             Some((digit, head))
@@ -209,15 +182,8 @@ impl ControlCode {
         if !input.starts_with(|c: char| c.is_ascii_alphabetic()) {
             return Err(ParseError::new(WHAT, input, "must start with a letter"));
         }
-        if !input
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(ParseError::new(
-                WHAT,
-                input,
-                "only letters, digits, '-', '_' and '.' are allowed",
-            ));
+        if !input.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            return Err(ParseError::new(WHAT, input, "only letters, digits, '-', '_' and '.' are allowed"));
         }
         Ok(Self(input.to_owned()))
     }
@@ -234,34 +200,18 @@ impl Email {
         const WHAT: &str = "e-mail address";
         let trimmed = input.trim();
         if trimmed.len() > 254 || trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ParseError::new(
-                WHAT,
-                input,
-                "must be at most 254 characters with no spaces",
-            ));
+            return Err(ParseError::new(WHAT, input, "must be at most 254 characters with no spaces"));
         }
-        let (local, domain) = trimmed
-            .rsplit_once('@')
-            .ok_or_else(|| ParseError::new(WHAT, input, "missing '@'"))?;
+        let (local, domain) = trimmed.rsplit_once('@').ok_or_else(|| ParseError::new(WHAT, input, "missing '@'"))?;
         if local.is_empty() || local.contains('@') {
-            return Err(ParseError::new(
-                WHAT,
-                input,
-                "needs exactly one '@' with a name before it",
-            ));
+            return Err(ParseError::new(WHAT, input, "needs exactly one '@' with a name before it"));
         }
         let labels_ok = domain.split('.').count() >= 2
             && domain.split('.').all(|l| {
-                !l.is_empty()
-                    && !l.starts_with('-')
-                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                !l.is_empty() && !l.starts_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
         if !labels_ok {
-            return Err(ParseError::new(
-                WHAT,
-                input,
-                "the domain must look like example.com",
-            ));
+            return Err(ParseError::new(WHAT, input, "the domain must look like example.com"));
         }
         Ok(Self(trimmed.to_ascii_lowercase()))
     }
@@ -279,15 +229,9 @@ impl OrgSlug {
         let ok = !input.is_empty()
             && input.len() <= 63
             && input.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && input
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && input.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !ok {
-            return Err(ParseError::new(
-                WHAT,
-                input,
-                "use 1 to 63 lowercase letters, digits or '-'",
-            ));
+            return Err(ParseError::new(WHAT, input, "use 1 to 63 lowercase letters, digits or '-'"));
         }
         Ok(Self(input.to_owned()))
     }
@@ -325,11 +269,7 @@ impl Sha256Digest {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         const WHAT: &str = "SHA-256 digest";
         if input.len() != 64 || !input.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(ParseError::new(
-                WHAT,
-                input,
-                "must be 64 hexadecimal characters",
-            ));
+            return Err(ParseError::new(WHAT, input, "must be 64 hexadecimal characters"));
         }
         Ok(Self(input.to_ascii_lowercase()))
     }
@@ -357,77 +297,32 @@ mod tests {
     fn framework_ids_split_into_name_and_version() {
         let id = FrameworkId::parse("iso27001:2022").unwrap();
         assert_eq!((id.name(), id.version()), ("iso27001", "2022"));
-        for bad in [
-            "iso27001",
-            "ISO27001:2022",
-            ":2022",
-            "iso:",
-            "iso 27001:2022",
-            "iso:20 22",
-        ] {
+        for bad in ["iso27001", "ISO27001:2022", ":2022", "iso:", "iso 27001:2022", "iso:20 22"] {
             assert!(FrameworkId::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
 
     #[test]
     fn requirement_refs_accept_every_catalog_shape() {
-        for good in [
-            "A.5.15",
-            "CC6.1",
-            "6.1.2",
-            "4",
-            "PI1.3",
-            "GOVERN 1.1",
-            "Art. 5",
-            "A.18.2.3",
-        ] {
+        for good in ["A.5.15", "CC6.1", "6.1.2", "4", "PI1.3", "GOVERN 1.1", "Art. 5", "A.18.2.3"] {
             assert!(RequirementRef::parse(good).is_ok(), "{good} should parse");
         }
-        for bad in [
-            "",
-            ".A",
-            "A.",
-            "A..5",
-            "A;5",
-            "CC6.1\n",
-            "a  b",
-            &"x".repeat(33),
-        ] {
-            assert!(
-                RequirementRef::parse(bad).is_err(),
-                "{bad:?} should be rejected"
-            );
+        for bad in ["", ".A", "A.", "A..5", "A;5", "CC6.1\n", "a  b", &"x".repeat(33)] {
+            assert!(RequirementRef::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }
 
     #[test]
     fn refs_sort_naturally() {
-        let mut refs = vec![
-            "A.5.10", "A.5.2", "A.5.1", "CC1.10", "CC1.9", "10.1", "9.3.1",
-        ];
+        let mut refs = vec!["A.5.10", "A.5.2", "A.5.1", "CC1.10", "CC1.9", "10.1", "9.3.1"];
         refs.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(
-            refs,
-            [
-                "9.3.1", "10.1", "A.5.1", "A.5.2", "A.5.10", "CC1.9", "CC1.10"
-            ]
-        );
+        assert_eq!(refs, ["9.3.1", "10.1", "A.5.1", "A.5.2", "A.5.10", "CC1.9", "CC1.10"]);
     }
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(
-            Email::parse(" Alice@Example.COM ").unwrap().as_str(),
-            "alice@example.com"
-        );
-        for bad in [
-            "alice",
-            "@example.com",
-            "alice@",
-            "alice@example",
-            "a b@example.com",
-            "alice@-x.com",
-        ] {
+        assert_eq!(Email::parse(" Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
+        for bad in ["alice", "@example.com", "alice@", "alice@example", "a b@example.com", "alice@-x.com"] {
             assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -435,10 +330,7 @@ mod tests {
     #[test]
     fn digests_hash_and_parse() {
         let d = Sha256Digest::of(b"abc");
-        assert_eq!(
-            d.as_str(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(d.as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(Sha256Digest::parse(&d.as_str().to_uppercase()).unwrap(), d);
         assert!(Sha256Digest::parse("abc").is_err());
     }

@@ -20,7 +20,5 @@ pub mod synthetic;
 pub use control::{Control, Coverage, Frequency, ImplementationStatus, Mapping};
 pub use crosswalk::{Crosswalk, CrosswalkLink, Relationship};
 pub use framework::{Category, Framework, FrameworkError, Requirement, RequirementKind};
-pub use ids::{
-    ControlCode, Email, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef, Sha256Digest,
-};
+pub use ids::{ControlCode, Email, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef, Sha256Digest};
 pub use rbac::{Permission, Role};

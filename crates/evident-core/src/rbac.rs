@@ -23,20 +23,16 @@ impl Role {
         match self {
             Role::Admin => true,
             Role::ComplianceManager => !matches!(permission, OrgManage | MemberManage),
-            Role::ControlOwner => matches!(
-                permission,
-                Read | ControlEdit | MappingWrite | RiskEdit | AssetWrite | Export | AuditLogRead
-            ),
+            Role::ControlOwner => {
+                matches!(permission, Read | ControlEdit | MappingWrite | RiskEdit | AssetWrite | Export | AuditLogRead)
+            }
             Role::Auditor => matches!(permission, Read | Export | AuditLogRead),
             Role::Viewer => matches!(permission, Read),
         }
     }
 
     pub fn permissions(self) -> Vec<Permission> {
-        Permission::ALL
-            .into_iter()
-            .filter(|p| self.can(*p))
-            .collect()
+        Permission::ALL.into_iter().filter(|p| self.can(*p)).collect()
     }
 }
 
@@ -114,12 +110,7 @@ mod tests {
             let writes: Vec<_> = role
                 .permissions()
                 .into_iter()
-                .filter(|p| {
-                    !matches!(
-                        p,
-                        Permission::Read | Permission::Export | Permission::AuditLogRead
-                    )
-                })
+                .filter(|p| !matches!(p, Permission::Read | Permission::Export | Permission::AuditLogRead))
                 .collect();
             assert!(writes.is_empty(), "{role} may {writes:?}");
         }
@@ -128,17 +119,9 @@ mod tests {
 
     #[test]
     fn only_admins_manage_members_and_only_managers_approve_the_soa() {
-        let managers: Vec<_> = Role::ALL
-            .iter()
-            .copied()
-            .filter(|r| r.can(Permission::MemberManage))
-            .collect();
+        let managers: Vec<_> = Role::ALL.iter().copied().filter(|r| r.can(Permission::MemberManage)).collect();
         assert_eq!(managers, [Role::Admin]);
-        let approvers: Vec<_> = Role::ALL
-            .iter()
-            .copied()
-            .filter(|r| r.can(Permission::SoaApprove))
-            .collect();
+        let approvers: Vec<_> = Role::ALL.iter().copied().filter(|r| r.can(Permission::SoaApprove)).collect();
         assert_eq!(approvers, [Role::Admin, Role::ComplianceManager]);
     }
 

@@ -75,11 +75,7 @@ impl Score {
             self.applicable += 1;
             self.points += status.points();
         }
-        self.percent = if self.applicable == 0 {
-            100.0
-        } else {
-            self.points * 100.0 / self.applicable as f64
-        };
+        self.percent = if self.applicable == 0 { 100.0 } else { self.points * 100.0 / self.applicable as f64 };
     }
 
     fn merge(&mut self, other: &Score) {
@@ -89,11 +85,7 @@ impl Score {
         self.partial += other.partial;
         self.missing += other.missing;
         self.not_applicable += other.not_applicable;
-        self.percent = if self.applicable == 0 {
-            100.0
-        } else {
-            self.points * 100.0 / self.applicable as f64
-        };
+        self.percent = if self.applicable == 0 { 100.0 } else { self.points * 100.0 / self.applicable as f64 };
     }
 }
 
@@ -158,8 +150,7 @@ pub struct MappingIndex<'a> {
 impl<'a> MappingIndex<'a> {
     /// Indexes the mappings of active controls; mappings of retired or unknown controls are ignored.
     pub fn new(controls: &'a [Control], mappings: &'a [Mapping]) -> Self {
-        let by_code: HashMap<&ControlCode, &Control> =
-            controls.iter().map(|c| (&c.code, c)).collect();
+        let by_code: HashMap<&ControlCode, &Control> = controls.iter().map(|c| (&c.code, c)).collect();
         let mut by_requirement: HashMap<_, HashMap<_, Vec<_>>> = HashMap::new();
         for mapping in mappings {
             if let Some(control) = by_code.get(&mapping.control).filter(|c| c.is_active()) {
@@ -179,71 +170,35 @@ impl<'a> MappingIndex<'a> {
         framework: &FrameworkId,
         requirement: &RequirementRef,
     ) -> &[(&'a Mapping, &'a Control)] {
-        self.by_requirement
-            .get(framework)
-            .and_then(|m| m.get(requirement))
-            .map_or(&[], Vec::as_slice)
+        self.by_requirement.get(framework).and_then(|m| m.get(requirement)).map_or(&[], Vec::as_slice)
     }
 }
 
 fn list(codes: &[&Contribution]) -> String {
-    codes
-        .iter()
-        .map(|c| c.control.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    codes.iter().map(|c| c.control.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 /// A requirement's status from the controls mapped to it.
 pub fn assess(mapped: &[(&Mapping, &Control)]) -> (Status, String, Vec<Contribution>) {
     let mut contributions: Vec<Contribution> = mapped
         .iter()
-        .map(|(m, c)| Contribution {
-            control: c.code.clone(),
-            status: c.status,
-            coverage: m.coverage,
-        })
+        .map(|(m, c)| Contribution { control: c.code.clone(), status: c.status, coverage: m.coverage })
         .collect();
     contributions.sort_by(|a, b| crate::ids::natural_cmp(a.control.as_str(), b.control.as_str()));
     let implemented = |c: &&Contribution| c.status == ImplementationStatus::Implemented;
-    let full: Vec<_> = contributions
-        .iter()
-        .filter(|c| c.coverage == Coverage::Full)
-        .filter(implemented)
-        .collect();
-    let partial: Vec<_> = contributions
-        .iter()
-        .filter(|c| c.coverage == Coverage::Partial)
-        .filter(implemented)
-        .collect();
-    let in_progress: Vec<_> = contributions
-        .iter()
-        .filter(|c| c.status == ImplementationStatus::InProgress)
-        .collect();
-    let not_started: Vec<_> = contributions
-        .iter()
-        .filter(|c| c.status == ImplementationStatus::NotStarted)
-        .collect();
+    let full: Vec<_> = contributions.iter().filter(|c| c.coverage == Coverage::Full).filter(implemented).collect();
+    let partial: Vec<_> =
+        contributions.iter().filter(|c| c.coverage == Coverage::Partial).filter(implemented).collect();
+    let in_progress: Vec<_> = contributions.iter().filter(|c| c.status == ImplementationStatus::InProgress).collect();
+    let not_started: Vec<_> = contributions.iter().filter(|c| c.status == ImplementationStatus::NotStarted).collect();
     let (status, reason) = if !full.is_empty() {
-        (
-            Status::Covered,
-            format!("implemented with full coverage by {}", list(&full)),
-        )
+        (Status::Covered, format!("implemented with full coverage by {}", list(&full)))
     } else if partial.len() >= 2 && in_progress.is_empty() && not_started.is_empty() {
-        (
-            Status::Covered,
-            format!(
-                "implemented by {} together, each covering part of it",
-                list(&partial)
-            ),
-        )
+        (Status::Covered, format!("implemented by {} together, each covering part of it", list(&partial)))
     } else if !partial.is_empty() || !in_progress.is_empty() {
         let mut why = Vec::new();
         if !partial.is_empty() {
-            why.push(format!(
-                "{} implemented with partial coverage",
-                list(&partial)
-            ));
+            why.push(format!("{} implemented with partial coverage", list(&partial)));
         }
         if !in_progress.is_empty() {
             why.push(format!("{} in progress", list(&in_progress)));
@@ -253,10 +208,7 @@ pub fn assess(mapped: &[(&Mapping, &Control)]) -> (Status, String, Vec<Contribut
         }
         (Status::Partial, why.join("; "))
     } else if !not_started.is_empty() {
-        (
-            Status::Missing,
-            format!("mapped controls not started: {}", list(&not_started)),
-        )
+        (Status::Missing, format!("mapped controls not started: {}", list(&not_started)))
     } else {
         (Status::Missing, "no control is mapped to it".to_owned())
     };
@@ -273,30 +225,17 @@ pub fn framework_readiness(scope: Scope<'_>, index: &MappingIndex<'_>) -> Framew
     let mut score = Score::default();
     let mut requirements = Vec::new();
     for requirement in framework.leaves() {
-        let out_of_scope = categorised
-            && requirement
-                .category
-                .as_ref()
-                .is_some_and(|c| !scope.categories.iter().any(|s| s == c));
+        let out_of_scope =
+            categorised && requirement.category.as_ref().is_some_and(|c| !scope.categories.iter().any(|s| s == c));
         let (status, reason, controls) = if out_of_scope {
             let category = requirement.category.as_deref().unwrap_or_default();
-            (
-                Status::NotApplicable,
-                format!("category {category} is not in scope"),
-                Vec::new(),
-            )
+            (Status::NotApplicable, format!("category {category} is not in scope"), Vec::new())
         } else if let Some(why) = scope.excluded.get(&requirement.reference) {
-            (
-                Status::NotApplicable,
-                format!("excluded: {why}"),
-                Vec::new(),
-            )
+            (Status::NotApplicable, format!("excluded: {why}"), Vec::new())
         } else {
             assess(index.for_requirement(id, &requirement.reference))
         };
-        let top = framework
-            .top_level_of(&requirement.reference)
-            .unwrap_or(requirement);
+        let top = framework.top_level_of(&requirement.reference).unwrap_or(requirement);
         let position = framework.position(&top.reference).unwrap_or_default();
         groups.entry(position).or_default().add(status);
         if let Some(category) = &requirement.category {
@@ -317,11 +256,7 @@ pub fn framework_readiness(scope: Scope<'_>, index: &MappingIndex<'_>) -> Framew
         .into_iter()
         .map(|(position, score)| {
             let top = &framework.requirements()[position];
-            GroupScore {
-                id: top.reference.to_string(),
-                title: top.title.clone(),
-                score,
-            }
+            GroupScore { id: top.reference.to_string(), title: top.title.clone(), score }
         })
         .collect();
     let categories = framework
@@ -336,31 +271,16 @@ pub fn framework_readiness(scope: Scope<'_>, index: &MappingIndex<'_>) -> Framew
             })
         })
         .collect();
-    FrameworkReadiness {
-        framework: id.clone(),
-        score,
-        groups,
-        categories,
-        requirements,
-    }
+    FrameworkReadiness { framework: id.clone(), score, groups, categories, requirements }
 }
 
 /// Readiness of every adopted framework, and overall (all applicable requirements pooled).
 pub fn readiness(scopes: &[Scope<'_>], controls: &[Control], mappings: &[Mapping]) -> Readiness {
     let index = MappingIndex::new(controls, mappings);
-    let frameworks: Vec<_> = scopes
-        .iter()
-        .map(|s| framework_readiness(*s, &index))
-        .collect();
-    let mut overall = Score {
-        percent: 100.0,
-        ..Score::default()
-    };
+    let frameworks: Vec<_> = scopes.iter().map(|s| framework_readiness(*s, &index)).collect();
+    let mut overall = Score { percent: 100.0, ..Score::default() };
     for f in &frameworks {
         overall.merge(&f.score);
     }
-    Readiness {
-        overall,
-        frameworks,
-    }
+    Readiness { overall, frameworks }
 }

@@ -64,11 +64,7 @@ impl Decision {
         if !applicable && (reasons.is_empty() || justification.is_empty()) {
             return Err(SoaError::ExclusionWithoutJustification(reference.clone()));
         }
-        Ok(Self {
-            applicable,
-            reasons,
-            justification,
-        })
+        Ok(Self { applicable, reasons, justification })
     }
 }
 
@@ -103,17 +99,14 @@ pub fn build(
     statuses: &[RequirementStatus],
     risks: &HashMap<RequirementRef, Vec<String>>,
 ) -> Vec<SoaRow> {
-    let by_ref: HashMap<&RequirementRef, &RequirementStatus> =
-        statuses.iter().map(|s| (&s.reference, s)).collect();
+    let by_ref: HashMap<&RequirementRef, &RequirementStatus> = statuses.iter().map(|s| (&s.reference, s)).collect();
     framework
         .requirements()
         .iter()
         .filter(|r| r.kind == RequirementKind::Control)
         .map(|r| {
             let status = by_ref.get(&r.reference);
-            let theme = framework
-                .top_level_of(&r.reference)
-                .map_or_else(String::new, |t| t.title.clone());
+            let theme = framework.top_level_of(&r.reference).map_or_else(String::new, |t| t.title.clone());
             let mut risks = risks.get(&r.reference).cloned().unwrap_or_default();
             risks.sort_by(|a, b| crate::ids::natural_cmp(a, b));
             risks.dedup();
@@ -136,9 +129,8 @@ pub fn build(
                 Some(Status::NotApplicable) => Implementation::NotApplicable,
                 Some(Status::Missing) | None => Implementation::NotImplemented,
             };
-            let implementing_controls = status
-                .map(|s| s.controls.iter().map(|c| c.control.clone()).collect())
-                .unwrap_or_default();
+            let implementing_controls =
+                status.map(|s| s.controls.iter().map(|c| c.control.clone()).collect()).unwrap_or_default();
             SoaRow {
                 reference: r.reference.clone(),
                 title: r.title.clone(),
@@ -166,8 +158,7 @@ pub struct RowChange {
 
 /// What changed from `old` to `new`, line by line and field by field.
 pub fn diff(old: &[SoaRow], new: &[SoaRow]) -> Vec<RowChange> {
-    let old_by_ref: HashMap<&RequirementRef, &SoaRow> =
-        old.iter().map(|r| (&r.reference, r)).collect();
+    let old_by_ref: HashMap<&RequirementRef, &SoaRow> = old.iter().map(|r| (&r.reference, r)).collect();
     let mut changes = Vec::new();
     let join = |items: &[String]| items.join(", ");
     for row in new {
@@ -181,63 +172,24 @@ pub fn diff(old: &[SoaRow], new: &[SoaRow]) -> Vec<RowChange> {
             continue;
         };
         let fields: [(&'static str, String, String); 6] = [
-            (
-                "applicable",
-                before.applicable.to_string(),
-                row.applicable.to_string(),
-            ),
+            ("applicable", before.applicable.to_string(), row.applicable.to_string()),
             (
                 "reasons",
-                join(
-                    &before
-                        .reasons
-                        .iter()
-                        .map(|r| r.to_string())
-                        .collect::<Vec<_>>(),
-                ),
-                join(
-                    &row.reasons
-                        .iter()
-                        .map(|r| r.to_string())
-                        .collect::<Vec<_>>(),
-                ),
+                join(&before.reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>()),
+                join(&row.reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>()),
             ),
-            (
-                "justification",
-                before.justification.clone(),
-                row.justification.clone(),
-            ),
-            (
-                "implementation",
-                before.implementation.to_string(),
-                row.implementation.to_string(),
-            ),
+            ("justification", before.justification.clone(), row.justification.clone()),
+            ("implementation", before.implementation.to_string(), row.implementation.to_string()),
             (
                 "implementing_controls",
-                join(
-                    &before
-                        .implementing_controls
-                        .iter()
-                        .map(|c| c.to_string())
-                        .collect::<Vec<_>>(),
-                ),
-                join(
-                    &row.implementing_controls
-                        .iter()
-                        .map(|c| c.to_string())
-                        .collect::<Vec<_>>(),
-                ),
+                join(&before.implementing_controls.iter().map(|c| c.to_string()).collect::<Vec<_>>()),
+                join(&row.implementing_controls.iter().map(|c| c.to_string()).collect::<Vec<_>>()),
             ),
             ("risks", join(&before.risks), join(&row.risks)),
         ];
         for (field, before, after) in fields {
             if before != after {
-                changes.push(RowChange {
-                    reference: row.reference.clone(),
-                    field,
-                    before,
-                    after,
-                });
+                changes.push(RowChange { reference: row.reference.clone(), field, before, after });
             }
         }
     }

@@ -63,11 +63,7 @@ impl Synthetic {
                     let leaves = group_size.min(size.requirements_per_framework - g * group_size);
                     for l in 0..leaves {
                         let leaf = parse(RequirementRef::parse(&format!("G{g}.{l}")));
-                        requirements.push(requirement(
-                            leaf,
-                            Some(group.clone()),
-                            RequirementKind::Control,
-                        ));
+                        requirements.push(requirement(leaf, Some(group.clone()), RequirementKind::Control));
                     }
                 }
                 let info = FrameworkInfo {
@@ -82,10 +78,8 @@ impl Synthetic {
                 parse(Framework::new(info, requirements))
             })
             .collect();
-        let leaves: Vec<Vec<RequirementRef>> = frameworks
-            .iter()
-            .map(|f| f.leaves().map(|r| r.reference.clone()).collect())
-            .collect();
+        let leaves: Vec<Vec<RequirementRef>> =
+            frameworks.iter().map(|f| f.leaves().map(|r| r.reference.clone()).collect()).collect();
         let controls: Vec<Control> = (0..size.controls)
             .map(|i| Control {
                 code: parse(ControlCode::parse(&format!("C-{i:04}"))),
@@ -93,8 +87,7 @@ impl Synthetic {
                 description: "Generated.".into(),
                 owner: None,
                 frequency: Frequency::ALL[rng.random_range(0..Frequency::ALL.len())],
-                status: ImplementationStatus::ALL
-                    [rng.random_range(0..ImplementationStatus::ALL.len())],
+                status: ImplementationStatus::ALL[rng.random_range(0..ImplementationStatus::ALL.len())],
                 retired_at: None,
                 created_at: at,
                 updated_at: at,
@@ -105,14 +98,8 @@ impl Synthetic {
             let control = rng.random_range(0..controls.len());
             let framework = rng.random_range(0..frameworks.len());
             let requirement = rng.random_range(0..leaves[framework].len());
-            let coverage = if rng.random_bool(0.5) {
-                Coverage::Full
-            } else {
-                Coverage::Partial
-            };
-            unique
-                .entry((control, framework, requirement))
-                .or_insert(coverage);
+            let coverage = if rng.random_bool(0.5) { Coverage::Full } else { Coverage::Partial };
+            unique.entry((control, framework, requirement)).or_insert(coverage);
         }
         let mappings = unique
             .into_iter()
@@ -127,10 +114,7 @@ impl Synthetic {
         let (from, to) = match frameworks.as_slice() {
             [a, b, ..] => (a.id().clone(), b.id().clone()),
             [a] => (a.id().clone(), a.id().clone()),
-            [] => (
-                parse(FrameworkId::parse("none:0")),
-                parse(FrameworkId::parse("none:0")),
-            ),
+            [] => (parse(FrameworkId::parse("none:0")), parse(FrameworkId::parse("none:0"))),
         };
         let mut links = BTreeMap::new();
         if leaves.len() >= 2 {
@@ -138,10 +122,7 @@ impl Synthetic {
                 let a = rng.random_range(0..leaves[0].len());
                 let b = rng.random_range(0..leaves[1].len());
                 links.entry((a, b)).or_insert_with(|| {
-                    (
-                        Relationship::ALL[rng.random_range(0..Relationship::ALL.len())],
-                        rng.random_range(1..=10u8),
-                    )
+                    (Relationship::ALL[rng.random_range(0..Relationship::ALL.len())], rng.random_range(1..=10u8))
                 });
             }
         }
@@ -161,20 +142,11 @@ impl Synthetic {
                 })
                 .collect(),
         };
-        Synthetic {
-            frameworks,
-            crosswalk,
-            controls,
-            mappings,
-        }
+        Synthetic { frameworks, crosswalk, controls, mappings }
     }
 }
 
-fn requirement(
-    reference: RequirementRef,
-    parent: Option<RequirementRef>,
-    kind: RequirementKind,
-) -> Requirement {
+fn requirement(reference: RequirementRef, parent: Option<RequirementRef>, kind: RequirementKind) -> Requirement {
     Requirement {
         title: format!("Requirement {reference}"),
         description: format!("What {reference} asks."),

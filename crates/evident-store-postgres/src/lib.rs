@@ -20,46 +20,30 @@ impl PostgresStore {
     /// Connects and brings the schema up to date. Migrations take an advisory lock, so several
     /// instances starting at once do not race.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url).map_err(|e| {
-            StoreError::Unavailable(format!(
-                "{} is not a valid PostgreSQL URL: {e}",
-                redact(url)
-            ))
-        })?;
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("{} is not a valid PostgreSQL URL: {e}", redact(url))))?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(url))))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
         Ok(Self { pool })
     }
 
     pub fn migrations() -> Vec<(i64, String)> {
-        MIGRATOR
-            .iter()
-            .map(|m| (m.version, m.description.to_string()))
-            .collect()
+        MIGRATOR.iter().map(|m| (m.version, m.description.to_string())).collect()
     }
 }
 
 /// Creates an empty database with a unique name next to the one `base_url` names, and returns
 /// its URL. Tests use it to give every story a fresh database.
 pub async fn create_fresh_database(base_url: &str) -> Result<String, StoreError> {
-    let options = PgConnectOptions::from_str(base_url).map_err(|e| {
-        StoreError::Unavailable(format!(
-            "{} is not a valid PostgreSQL URL: {e}",
-            redact(base_url)
-        ))
-    })?;
-    let mut conn = options
-        .connect()
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(base_url))))?;
+    let options = PgConnectOptions::from_str(base_url)
+        .map_err(|e| StoreError::Unavailable(format!("{} is not a valid PostgreSQL URL: {e}", redact(base_url))))?;
+    let mut conn =
+        options.connect().await.map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(base_url))))?;
     let name = format!("evident_test_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
@@ -84,12 +68,7 @@ pub fn redact(url: &str) -> String {
     };
     let rest = &url[scheme_end..];
     match (rest.find('@'), rest.find(':')) {
-        (Some(at), Some(colon)) if colon < at => format!(
-            "{}{}:***{}",
-            &url[..scheme_end],
-            &rest[..colon],
-            &rest[at..]
-        ),
+        (Some(at), Some(colon)) if colon < at => format!("{}{}:***{}", &url[..scheme_end], &rest[..colon], &rest[at..]),
         _ => url.to_owned(),
     }
 }

@@ -31,19 +31,13 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
         Ok(Self { pool })
     }
 
     /// The migrations this backend applies, by version and description.
     pub fn migrations() -> Vec<(i64, String)> {
-        MIGRATOR
-            .iter()
-            .map(|m| (m.version, m.description.to_string()))
-            .collect()
+        MIGRATOR.iter().map(|m| (m.version, m.description.to_string())).collect()
     }
 }
 

@@ -11,9 +11,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use evident_core::audit::{AuditRecord, ChainHead};
+use evident_core::soa::{Decision, SoaRow};
 use evident_core::{
-    Control, ControlCode, Email, FrameworkId, Frequency, ImplementationStatus, Mapping, OrgId,
-    OrgSlug, RequirementRef, Role,
+    Control, ControlCode, Email, FrameworkId, Frequency, ImplementationStatus, Mapping, OrgId, OrgSlug, RequirementRef,
+    Role,
 };
 use serde::{Deserialize, Serialize};
 
@@ -39,17 +40,11 @@ pub enum StoreError {
 
 impl StoreError {
     pub fn not_found(what: &'static str, key: impl ToString) -> Self {
-        StoreError::NotFound {
-            what,
-            key: key.to_string(),
-        }
+        StoreError::NotFound { what, key: key.to_string() }
     }
 
     pub fn conflict(what: &'static str, key: impl ToString) -> Self {
-        StoreError::Conflict {
-            what,
-            key: key.to_string(),
-        }
+        StoreError::Conflict { what, key: key.to_string() }
     }
 }
 
@@ -132,6 +127,29 @@ pub enum Change {
         framework: FrameworkId,
         requirement: RequirementRef,
     },
+    /// Records the organisation's applicability decision on one control of the SoA.
+    SetSoaDecision {
+        framework: FrameworkId,
+        requirement: RequirementRef,
+        decision: Decision,
+    },
+    /// Freezes the SoA as the next numbered version, approved by the actor.
+    ApproveSoa {
+        framework: FrameworkId,
+        rows: Vec<SoaRow>,
+    },
+}
+
+/// An approved, immutable Statement of Applicability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoaVersion {
+    pub framework: FrameworkId,
+    pub version: i64,
+    pub approved_by: String,
+    pub approved_at: DateTime<Utc>,
+    /// SHA-256 of the rows as stored; the audit record of the approval carries it too.
+    pub digest: evident_core::Sha256Digest,
+    pub rows: Vec<SoaRow>,
 }
 
 /// Who makes a change, in which organisation, and when. Time is given, never read by the store.
@@ -180,6 +198,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Mappings ordered by control, framework and requirement.
     async fn mappings(&self, org: &OrgId) -> Result<Vec<Mapping>>;
 
+    /// The SoA decisions recorded for a framework, by requirement.
+    async fn soa_decisions(&self, org: &OrgId, framework: &FrameworkId) -> Result<Vec<(RequirementRef, Decision)>>;
+
+    /// Approved SoA versions of a framework, oldest first.
+    async fn soa_versions(&self, org: &OrgId, framework: &FrameworkId) -> Result<Vec<SoaVersion>>;
+
     /// The audit log in stored order, with the chain head the organisation recorded.
     async fn audit_log(&self, org: &OrgId) -> Result<(Vec<AuditRecord>, ChainHead)>;
 }
@@ -199,28 +223,18 @@ pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
         Change::CreateControl(c) => ("control.create", "control", c.code.to_string()),
         Change::UpdateControl { code, .. } => ("control.update", "control", code.to_string()),
         Change::RetireControl { code } => ("control.retire", "control", code.to_string()),
-        Change::Map(m) => (
-            "mapping.set",
-            "mapping",
-            mapping_key(&m.control, &m.framework, &m.requirement),
-        ),
-        Change::Unmap {
-            control,
-            framework,
-            requirement,
-        } => (
-            "mapping.delete",
-            "mapping",
-            mapping_key(control, framework, requirement),
-        ),
+        Change::Map(m) => ("mapping.set", "mapping", mapping_key(&m.control, &m.framework, &m.requirement)),
+        Change::Unmap { control, framework, requirement } => {
+            ("mapping.delete", "mapping", mapping_key(control, framework, requirement))
+        }
+        Change::SetSoaDecision { framework, requirement, .. } => {
+            ("soa.decide", "soa_decision", format!("{framework} {requirement}"))
+        }
+        Change::ApproveSoa { framework, .. } => ("soa.approve", "soa_version", framework.to_string()),
     }
 }
 
-pub fn mapping_key(
-    control: &ControlCode,
-    framework: &FrameworkId,
-    requirement: &RequirementRef,
-) -> String {
+pub fn mapping_key(control: &ControlCode, framework: &FrameworkId, requirement: &RequirementRef) -> String {
     format!("{control} -> {framework} {requirement}")
 }
 

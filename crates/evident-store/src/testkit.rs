@@ -6,13 +6,11 @@
 use chrono::{DateTime, TimeZone, Utc};
 use evident_core::audit::{ChainBreak, verify_chain};
 use evident_core::{
-    ControlCode, Coverage, Email, FrameworkId, Frequency, ImplementationStatus, Mapping, OrgSlug,
-    RequirementRef, Role,
+    ControlCode, Coverage, Email, FrameworkId, Frequency, ImplementationStatus, Mapping, OrgSlug, RequirementRef, Role,
 };
 
 use crate::{
-    Actor, Adoption, Change, ControlPatch, NewControl, NewOrganisation, Organisation, RawSql,
-    Store, StoreError,
+    Actor, Adoption, Change, ControlPatch, NewControl, NewOrganisation, Organisation, RawSql, Store, StoreError,
 };
 
 /// Generates one `#[tokio::test]` per story; `$store` is an async expression giving a fresh store.
@@ -26,6 +24,7 @@ macro_rules! parity_tests {
             tenants_never_see_each_other,
             the_audit_log_chains_every_change,
             tampering_is_detected,
+            soa_versions_are_numbered_and_immutable,
         );
     };
     (@each $store:expr; $($story:ident),+ $(,)?) => {
@@ -40,9 +39,7 @@ macro_rules! parity_tests {
 }
 
 pub fn at(day: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 3, day, 9, 30, 0)
-        .single()
-        .expect("a valid date")
+    Utc.with_ymd_and_hms(2026, 3, day, 9, 30, 0).single().expect("a valid date")
 }
 
 fn code(text: &str) -> ControlCode {
@@ -68,15 +65,8 @@ pub async fn new_org(store: &dyn Store, slug: &str) -> (Organisation, Actor) {
         admin_email: email(&format!("admin@{slug}.example")),
         admin_name: "Ada Admin".into(),
     };
-    let org = store
-        .create_org(&new, at(1))
-        .await
-        .expect("the organisation is created");
-    let actor = Actor {
-        org: org.id.clone(),
-        who: new.admin_email.to_string(),
-        at: at(2),
-    };
+    let org = store.create_org(&new, at(1)).await.expect("the organisation is created");
+    let actor = Actor { org: org.id.clone(), who: new.admin_email.to_string(), at: at(2) };
     (org, actor)
 }
 
@@ -103,10 +93,7 @@ pub fn mapping(control: &str, framework: &str, requirement: &str, coverage: Cove
 
 pub async fn organisations_and_members<S: Store + RawSql>(store: &S) {
     let (org, actor) = new_org(store, "acme").await;
-    assert_eq!(
-        store.org_by_slug(&org.slug).await.unwrap(),
-        Some(org.clone())
-    );
+    assert_eq!(store.org_by_slug(&org.slug).await.unwrap(), Some(org.clone()));
     let again = store
         .create_org(
             &NewOrganisation {
@@ -118,16 +105,7 @@ pub async fn organisations_and_members<S: Store + RawSql>(store: &S) {
             at(3),
         )
         .await;
-    assert!(
-        matches!(
-            again,
-            Err(StoreError::Conflict {
-                what: "organisation",
-                ..
-            })
-        ),
-        "{again:?}"
-    );
+    assert!(matches!(again, Err(StoreError::Conflict { what: "organisation", .. })), "{again:?}");
 
     store
         .apply(
@@ -142,13 +120,7 @@ pub async fn organisations_and_members<S: Store + RawSql>(store: &S) {
         .unwrap();
     let members = store.members(&org.id).await.unwrap();
     let roles: Vec<_> = members.iter().map(|m| (m.email.as_str(), m.role)).collect();
-    assert_eq!(
-        roles,
-        [
-            ("admin@acme.example", Role::Admin),
-            ("owner@acme.example", Role::ControlOwner)
-        ]
-    );
+    assert_eq!(roles, [("admin@acme.example", Role::Admin), ("owner@acme.example", Role::ControlOwner)]);
     let twice = store
         .apply(
             &actor,
@@ -159,15 +131,8 @@ pub async fn organisations_and_members<S: Store + RawSql>(store: &S) {
             }],
         )
         .await;
-    assert!(
-        matches!(twice, Err(StoreError::Conflict { what: "member", .. })),
-        "{twice:?}"
-    );
-    let member = store
-        .member(&org.id, &email("owner@acme.example"))
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(matches!(twice, Err(StoreError::Conflict { what: "member", .. })), "{twice:?}");
+    let member = store.member(&org.id, &email("owner@acme.example")).await.unwrap().unwrap();
     assert_eq!(member.display_name, "Olu Owner");
 
     let adoption = Adoption {
@@ -177,29 +142,11 @@ pub async fn organisations_and_members<S: Store + RawSql>(store: &S) {
         target_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 31),
         adopted_at: at(2),
     };
-    store
-        .apply(&actor, vec![Change::Adopt(adoption.clone())])
-        .await
-        .unwrap();
-    let narrowed = Adoption {
-        categories: vec!["security".into()],
-        ..adoption.clone()
-    };
-    store
-        .apply(&actor, vec![Change::Adopt(narrowed.clone())])
-        .await
-        .unwrap();
+    store.apply(&actor, vec![Change::Adopt(adoption.clone())]).await.unwrap();
+    let narrowed = Adoption { categories: vec!["security".into()], ..adoption.clone() };
+    store.apply(&actor, vec![Change::Adopt(narrowed.clone())]).await.unwrap();
     assert_eq!(store.adoptions(&org.id).await.unwrap(), [narrowed]);
-    assert_eq!(
-        store
-            .orgs()
-            .await
-            .unwrap()
-            .iter()
-            .map(|o| o.slug.as_str())
-            .collect::<Vec<_>>(),
-        ["acme"]
-    );
+    assert_eq!(store.orgs().await.unwrap().iter().map(|o| o.slug.as_str()).collect::<Vec<_>>(), ["acme"]);
 }
 
 pub async fn controls_and_mappings<S: Store + RawSql>(store: &S) {
@@ -210,170 +157,59 @@ pub async fn controls_and_mappings<S: Store + RawSql>(store: &S) {
             vec![
                 Change::CreateControl(control("IAM-10", "Quarterly access review")),
                 Change::CreateControl(control("IAM-2", "Multi-factor authentication")),
-                Change::Map(mapping(
-                    "IAM-10",
-                    "iso27001:2022",
-                    "A.5.18",
-                    Coverage::Partial,
-                )),
+                Change::Map(mapping("IAM-10", "iso27001:2022", "A.5.18", Coverage::Partial)),
                 Change::Map(mapping("IAM-10", "soc2:2017", "CC6.2", Coverage::Full)),
                 Change::Map(mapping("IAM-2", "iso27001:2022", "A.8.5", Coverage::Full)),
             ],
         )
         .await
         .unwrap();
-    let codes: Vec<_> = store
-        .controls(&org.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.code.to_string())
-        .collect();
-    assert_eq!(
-        codes,
-        ["IAM-2", "IAM-10"],
-        "controls sort naturally by code"
-    );
+    let codes: Vec<_> = store.controls(&org.id).await.unwrap().into_iter().map(|c| c.code.to_string()).collect();
+    assert_eq!(codes, ["IAM-2", "IAM-10"], "controls sort naturally by code");
 
     let patch = ControlPatch {
         status: Some(ImplementationStatus::Implemented),
         owner: Some(Some(email("owner@acme.example"))),
         ..ControlPatch::default()
     };
-    let later = Actor {
-        at: at(5),
-        ..actor.clone()
-    };
-    store
-        .apply(
-            &later,
-            vec![Change::UpdateControl {
-                code: code("IAM-10"),
-                patch,
-            }],
-        )
-        .await
-        .unwrap();
-    let updated = store
-        .control(&org.id, &code("IAM-10"))
-        .await
-        .unwrap()
-        .unwrap();
+    let later = Actor { at: at(5), ..actor.clone() };
+    store.apply(&later, vec![Change::UpdateControl { code: code("IAM-10"), patch }]).await.unwrap();
+    let updated = store.control(&org.id, &code("IAM-10")).await.unwrap().unwrap();
     assert_eq!(updated.status, ImplementationStatus::Implemented);
     assert_eq!(updated.owner, Some(email("owner@acme.example")));
     assert_eq!((updated.created_at, updated.updated_at), (at(2), at(5)));
-    assert_eq!(
-        updated.title, "Quarterly access review",
-        "fields not in the patch stay"
-    );
+    assert_eq!(updated.title, "Quarterly access review", "fields not in the patch stay");
 
     // Re-mapping replaces coverage and rationale; unmapping removes.
+    store.apply(&actor, vec![Change::Map(mapping("IAM-10", "iso27001:2022", "A.5.18", Coverage::Full))]).await.unwrap();
     store
         .apply(
             &actor,
-            vec![Change::Map(mapping(
-                "IAM-10",
-                "iso27001:2022",
-                "A.5.18",
-                Coverage::Full,
-            ))],
-        )
-        .await
-        .unwrap();
-    store
-        .apply(
-            &actor,
-            vec![Change::Unmap {
-                control: code("IAM-2"),
-                framework: fw("iso27001:2022"),
-                requirement: req("A.8.5"),
-            }],
+            vec![Change::Unmap { control: code("IAM-2"), framework: fw("iso27001:2022"), requirement: req("A.8.5") }],
         )
         .await
         .unwrap();
     let mappings = store.mappings(&org.id).await.unwrap();
-    let summary: Vec<_> = mappings
-        .iter()
-        .map(|m| (m.control.as_str(), m.requirement.as_str(), m.coverage))
-        .collect();
-    assert_eq!(
-        summary,
-        [
-            ("IAM-10", "A.5.18", Coverage::Full),
-            ("IAM-10", "CC6.2", Coverage::Full)
-        ]
-    );
+    let summary: Vec<_> = mappings.iter().map(|m| (m.control.as_str(), m.requirement.as_str(), m.coverage)).collect();
+    assert_eq!(summary, [("IAM-10", "A.5.18", Coverage::Full), ("IAM-10", "CC6.2", Coverage::Full)]);
 
-    store
-        .apply(
-            &actor,
-            vec![Change::RetireControl {
-                code: code("IAM-2"),
-            }],
-        )
-        .await
-        .unwrap();
-    let retired = store
-        .control(&org.id, &code("IAM-2"))
-        .await
-        .unwrap()
-        .unwrap();
+    store.apply(&actor, vec![Change::RetireControl { code: code("IAM-2") }]).await.unwrap();
+    let retired = store.control(&org.id, &code("IAM-2")).await.unwrap().unwrap();
     assert_eq!(retired.retired_at, Some(at(2)));
-    let twice = store
-        .apply(
-            &actor,
-            vec![Change::RetireControl {
-                code: code("IAM-2"),
-            }],
-        )
-        .await;
-    assert!(
-        matches!(twice, Err(StoreError::Conflict { .. })),
-        "{twice:?}"
-    );
+    let twice = store.apply(&actor, vec![Change::RetireControl { code: code("IAM-2") }]).await;
+    assert!(matches!(twice, Err(StoreError::Conflict { .. })), "{twice:?}");
 
-    let unknown = store
-        .apply(
-            &actor,
-            vec![Change::Map(mapping(
-                "NOPE-1",
-                "soc2:2017",
-                "CC6.1",
-                Coverage::Full,
-            ))],
-        )
-        .await;
-    assert_eq!(
-        unknown.unwrap_err().to_string(),
-        "control NOPE-1 does not exist"
-    );
-    let duplicate = store
-        .apply(
-            &actor,
-            vec![Change::CreateControl(control("IAM-10", "Again"))],
-        )
-        .await;
-    assert_eq!(
-        duplicate.unwrap_err().to_string(),
-        "control IAM-10 already exists"
-    );
+    let unknown = store.apply(&actor, vec![Change::Map(mapping("NOPE-1", "soc2:2017", "CC6.1", Coverage::Full))]).await;
+    assert_eq!(unknown.unwrap_err().to_string(), "control NOPE-1 does not exist");
+    let duplicate = store.apply(&actor, vec![Change::CreateControl(control("IAM-10", "Again"))]).await;
+    assert_eq!(duplicate.unwrap_err().to_string(), "control IAM-10 already exists");
     let missing_mapping = store
         .apply(
             &actor,
-            vec![Change::Unmap {
-                control: code("IAM-10"),
-                framework: fw("soc2:2017"),
-                requirement: req("CC9.9"),
-            }],
+            vec![Change::Unmap { control: code("IAM-10"), framework: fw("soc2:2017"), requirement: req("CC9.9") }],
         )
         .await;
-    assert!(matches!(
-        missing_mapping,
-        Err(StoreError::NotFound {
-            what: "mapping",
-            ..
-        })
-    ));
+    assert!(matches!(missing_mapping, Err(StoreError::NotFound { what: "mapping", .. })));
 }
 
 pub async fn a_failing_batch_writes_nothing<S: Store + RawSql>(store: &S) {
@@ -385,38 +221,17 @@ pub async fn a_failing_batch_writes_nothing<S: Store + RawSql>(store: &S) {
         Change::CreateControl(control("OPS-1", "Backups, again")),
     ];
     assert!(store.apply(&actor, batch).await.is_err());
-    assert!(
-        store.controls(&org.id).await.unwrap().is_empty(),
-        "no control from the failed batch"
-    );
-    assert!(
-        store.mappings(&org.id).await.unwrap().is_empty(),
-        "no mapping from the failed batch"
-    );
+    assert!(store.controls(&org.id).await.unwrap().is_empty(), "no control from the failed batch");
+    assert!(store.mappings(&org.id).await.unwrap().is_empty(), "no mapping from the failed batch");
     let (log_after, head) = store.audit_log(&org.id).await.unwrap();
-    assert_eq!(
-        log_after, log_before,
-        "no audit record from the failed batch"
-    );
-    assert_eq!(
-        verify_chain(&org.id, &log_after, &head),
-        Ok(log_before.len())
-    );
+    assert_eq!(log_after, log_before, "no audit record from the failed batch");
+    assert_eq!(verify_chain(&org.id, &log_after, &head), Ok(log_before.len()));
 }
 
 pub async fn tenants_never_see_each_other<S: Store + RawSql>(store: &S) {
     let (acme, acme_actor) = new_org(store, "acme").await;
     let (globex, globex_actor) = new_org(store, "globex").await;
-    store
-        .apply(
-            &acme_actor,
-            vec![Change::CreateControl(control(
-                "IAM-01",
-                "Acme access review",
-            ))],
-        )
-        .await
-        .unwrap();
+    store.apply(&acme_actor, vec![Change::CreateControl(control("IAM-01", "Acme access review"))]).await.unwrap();
     store
         .apply(
             &globex_actor,
@@ -430,43 +245,16 @@ pub async fn tenants_never_see_each_other<S: Store + RawSql>(store: &S) {
     let acme_controls = store.controls(&acme.id).await.unwrap();
     assert_eq!(acme_controls.len(), 1);
     assert_eq!(acme_controls[0].title, "Acme access review");
-    assert!(
-        store.mappings(&acme.id).await.unwrap().is_empty(),
-        "Globex's mapping stays in Globex"
-    );
+    assert!(store.mappings(&acme.id).await.unwrap().is_empty(), "Globex's mapping stays in Globex");
     assert_eq!(store.members(&acme.id).await.unwrap().len(), 1);
-    assert!(
-        store
-            .member(&acme.id, &email("admin@globex.example"))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(store.member(&acme.id, &email("admin@globex.example")).await.unwrap().is_none());
 
     // Acting in Acme cannot touch Globex's rows, even with the same code.
-    store
-        .apply(
-            &acme_actor,
-            vec![Change::RetireControl {
-                code: code("IAM-01"),
-            }],
-        )
-        .await
-        .unwrap();
-    let globex_control = store
-        .control(&globex.id, &code("IAM-01"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        globex_control.is_active(),
-        "retiring Acme's IAM-01 left Globex's alone"
-    );
+    store.apply(&acme_actor, vec![Change::RetireControl { code: code("IAM-01") }]).await.unwrap();
+    let globex_control = store.control(&globex.id, &code("IAM-01")).await.unwrap().unwrap();
+    assert!(globex_control.is_active(), "retiring Acme's IAM-01 left Globex's alone");
     let (acme_log, _) = store.audit_log(&acme.id).await.unwrap();
-    assert!(
-        acme_log.iter().all(|r| !r.entry.actor.contains("globex")),
-        "Acme's log holds only Acme's records"
-    );
+    assert!(acme_log.iter().all(|r| !r.entry.actor.contains("globex")), "Acme's log holds only Acme's records");
 }
 
 pub async fn the_audit_log_chains_every_change<S: Store + RawSql>(store: &S) {
@@ -478,10 +266,7 @@ pub async fn the_audit_log_chains_every_change<S: Store + RawSql>(store: &S) {
                 Change::CreateControl(control("IAM-01", "Access review")),
                 Change::UpdateControl {
                     code: code("IAM-01"),
-                    patch: ControlPatch {
-                        status: Some(ImplementationStatus::Implemented),
-                        ..ControlPatch::default()
-                    },
+                    patch: ControlPatch { status: Some(ImplementationStatus::Implemented), ..ControlPatch::default() },
                 },
             ],
         )
@@ -489,44 +274,20 @@ pub async fn the_audit_log_chains_every_change<S: Store + RawSql>(store: &S) {
         .unwrap();
     let (log, head) = store.audit_log(&org.id).await.unwrap();
     let actions: Vec<_> = log.iter().map(|r| r.entry.action.as_str()).collect();
-    assert_eq!(
-        actions,
-        [
-            "organisation.create",
-            "member.add",
-            "control.create",
-            "control.update"
-        ]
-    );
+    assert_eq!(actions, ["organisation.create", "member.add", "control.create", "control.update"]);
     assert_eq!(log.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
     assert_eq!(head.seq, 4);
     assert_eq!(verify_chain(&org.id, &log, &head), Ok(4));
     let update = &log[3];
     assert_eq!(update.entry.actor, "admin@acme.example");
     assert_eq!(update.entry.at, at(2));
-    assert!(
-        update
-            .entry
-            .before
-            .as_deref()
-            .unwrap()
-            .contains("\"in_progress\"")
-    );
-    assert!(
-        update
-            .entry
-            .after
-            .as_deref()
-            .unwrap()
-            .contains("\"implemented\"")
-    );
+    assert!(update.entry.before.as_deref().unwrap().contains("\"in_progress\""));
+    assert!(update.entry.after.as_deref().unwrap().contains("\"implemented\""));
 }
 
 pub async fn tampering_is_detected<S: Store + RawSql>(store: &S) {
     let (org, actor) = new_org(store, "acme").await;
-    let changes = (1..=4)
-        .map(|i| Change::CreateControl(control(&format!("C-{i}"), "A control")))
-        .collect();
+    let changes = (1..=4).map(|i| Change::CreateControl(control(&format!("C-{i}"), "A control"))).collect();
     store.apply(&actor, changes).await.unwrap();
     let org_id = org.id.as_str();
     let verify = || async {
@@ -536,87 +297,85 @@ pub async fn tampering_is_detected<S: Store + RawSql>(store: &S) {
     assert_eq!(verify().await, Ok(6));
 
     // Edit: someone rewrites what a record says happened.
-    let original: Vec<(i64, Option<String>)> = store
-        .audit_log(&org.id)
-        .await
-        .unwrap()
-        .0
-        .into_iter()
-        .map(|r| (r.seq, r.entry.after))
-        .collect();
+    let original: Vec<(i64, Option<String>)> =
+        store.audit_log(&org.id).await.unwrap().0.into_iter().map(|r| (r.seq, r.entry.after)).collect();
     store
-        .execute_raw(&format!("UPDATE audit_log SET actor = 'mallory@acme.example' WHERE org_id = '{org_id}' AND seq = 4"))
+        .execute_raw(&format!(
+            "UPDATE audit_log SET actor = 'mallory@acme.example' WHERE org_id = '{org_id}' AND seq = 4"
+        ))
         .await
         .unwrap();
-    assert!(matches!(
-        verify().await,
-        Err(ChainBreak::Edited { seq: 4, .. })
-    ));
+    assert!(matches!(verify().await, Err(ChainBreak::Edited { seq: 4, .. })));
     store
-        .execute_raw(&format!("UPDATE audit_log SET actor = 'admin@acme.example' WHERE org_id = '{org_id}' AND seq = 4"))
+        .execute_raw(&format!(
+            "UPDATE audit_log SET actor = 'admin@acme.example' WHERE org_id = '{org_id}' AND seq = 4"
+        ))
         .await
         .unwrap();
-    assert_eq!(
-        verify().await,
-        Ok(6),
-        "restoring the record restores the chain"
-    );
+    assert_eq!(verify().await, Ok(6), "restoring the record restores the chain");
     assert_eq!(original.len(), 6);
 
     // Reorder: swap the positions of records 4 and 5.
-    store
-        .execute_raw(&format!(
-            "UPDATE audit_log SET seq = -4 WHERE org_id = '{org_id}' AND seq = 4"
-        ))
-        .await
-        .unwrap();
-    store
-        .execute_raw(&format!(
-            "UPDATE audit_log SET seq = 4 WHERE org_id = '{org_id}' AND seq = 5"
-        ))
-        .await
-        .unwrap();
-    store
-        .execute_raw(&format!(
-            "UPDATE audit_log SET seq = 5 WHERE org_id = '{org_id}' AND seq = -4"
-        ))
-        .await
-        .unwrap();
-    assert!(
-        matches!(verify().await, Err(ChainBreak::Reordered { seq: 4, .. })),
-        "{:?}",
-        verify().await
-    );
-    store
-        .execute_raw(&format!(
-            "UPDATE audit_log SET seq = -4 WHERE org_id = '{org_id}' AND seq = 4"
-        ))
-        .await
-        .unwrap();
-    store
-        .execute_raw(&format!(
-            "UPDATE audit_log SET seq = 4 WHERE org_id = '{org_id}' AND seq = 5"
-        ))
-        .await
-        .unwrap();
-    store
-        .execute_raw(&format!(
-            "UPDATE audit_log SET seq = 5 WHERE org_id = '{org_id}' AND seq = -4"
-        ))
-        .await
-        .unwrap();
+    store.execute_raw(&format!("UPDATE audit_log SET seq = -4 WHERE org_id = '{org_id}' AND seq = 4")).await.unwrap();
+    store.execute_raw(&format!("UPDATE audit_log SET seq = 4 WHERE org_id = '{org_id}' AND seq = 5")).await.unwrap();
+    store.execute_raw(&format!("UPDATE audit_log SET seq = 5 WHERE org_id = '{org_id}' AND seq = -4")).await.unwrap();
+    assert!(matches!(verify().await, Err(ChainBreak::Reordered { seq: 4, .. })), "{:?}", verify().await);
+    store.execute_raw(&format!("UPDATE audit_log SET seq = -4 WHERE org_id = '{org_id}' AND seq = 4")).await.unwrap();
+    store.execute_raw(&format!("UPDATE audit_log SET seq = 4 WHERE org_id = '{org_id}' AND seq = 5")).await.unwrap();
+    store.execute_raw(&format!("UPDATE audit_log SET seq = 5 WHERE org_id = '{org_id}' AND seq = -4")).await.unwrap();
     assert_eq!(verify().await, Ok(6));
 
     // Delete: a record disappears from the middle.
-    store
-        .execute_raw(&format!(
-            "DELETE FROM audit_log WHERE org_id = '{org_id}' AND seq = 3"
-        ))
-        .await
-        .unwrap();
+    store.execute_raw(&format!("DELETE FROM audit_log WHERE org_id = '{org_id}' AND seq = 3")).await.unwrap();
+    assert!(matches!(verify().await, Err(ChainBreak::Deleted { seq: 4, .. })), "{:?}", verify().await);
+}
+
+pub async fn soa_versions_are_numbered_and_immutable<S: Store + RawSql>(store: &S) {
+    use evident_core::soa::{Decision, Implementation, Reason, SoaRow};
+    let (org, actor) = new_org(store, "acme").await;
+    let iso = fw("iso27001:2022");
+    let remote =
+        Decision::new(&req("A.7.1"), false, vec![Reason::BusinessNeed], "Fully remote company".into()).unwrap();
+    let set =
+        |decision: Decision| Change::SetSoaDecision { framework: iso.clone(), requirement: req("A.7.1"), decision };
+    store.apply(&actor, vec![set(remote.clone())]).await.unwrap();
+    assert_eq!(store.soa_decisions(&org.id, &iso).await.unwrap(), [(req("A.7.1"), remote.clone())]);
+
+    let row = |applicable: bool| SoaRow {
+        reference: req("A.7.1"),
+        title: "Physical security perimeters".into(),
+        theme: "Physical controls".into(),
+        applicable,
+        reasons: vec![Reason::BusinessNeed],
+        justification: "Fully remote company".into(),
+        implementation: if applicable { Implementation::NotImplemented } else { Implementation::NotApplicable },
+        implementing_controls: vec![],
+        risks: vec![],
+    };
+    store.apply(&actor, vec![Change::ApproveSoa { framework: iso.clone(), rows: vec![row(false)] }]).await.unwrap();
+    let included =
+        Decision::new(&req("A.7.1"), true, vec![Reason::Contractual], "A customer requires it".into()).unwrap();
+    store.apply(&actor, vec![set(included.clone())]).await.unwrap();
+    let later = Actor { at: at(9), ..actor.clone() };
+    store.apply(&later, vec![Change::ApproveSoa { framework: iso.clone(), rows: vec![row(true)] }]).await.unwrap();
+
+    let versions = store.soa_versions(&org.id, &iso).await.unwrap();
+    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!((versions[0].approved_by.as_str(), versions[1].approved_at), ("admin@acme.example", at(9)));
+    assert!(!versions[0].rows[0].applicable && versions[1].rows[0].applicable, "each version keeps its own rows");
+    assert_eq!(store.soa_decisions(&org.id, &iso).await.unwrap(), [(req("A.7.1"), included)]);
+    let (log, _) = store.audit_log(&org.id).await.unwrap();
+    let approval = log.iter().find(|r| r.entry.action == "soa.approve").unwrap();
     assert!(
-        matches!(verify().await, Err(ChainBreak::Deleted { seq: 4, .. })),
-        "{:?}",
-        verify().await
+        approval.entry.after.as_deref().unwrap().contains(versions[0].digest.as_str()),
+        "the log pins the version's digest"
     );
+
+    let org_id = org.id.as_str();
+    let edit =
+        store.execute_raw(&format!("UPDATE soa_versions SET approved_by = 'mallory' WHERE org_id = '{org_id}'")).await;
+    assert!(edit.is_err(), "the database refuses to change an approved version");
+    let delete = store.execute_raw(&format!("DELETE FROM soa_versions WHERE org_id = '{org_id}'")).await;
+    assert!(delete.is_err(), "the database refuses to delete an approved version");
+    assert_eq!(store.soa_versions(&org.id, &iso).await.unwrap(), versions);
 }

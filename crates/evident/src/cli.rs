@@ -9,12 +9,7 @@ use clap::{Args, Parser, Subcommand};
 /// Implement each control once, map it to every framework it serves (ISO/IEC 27001:2022,
 /// SOC 2…), and see at any moment how ready you are and what is missing.
 #[derive(Debug, Parser)]
-#[command(
-    name = "evident",
-    version,
-    propagate_version = true,
-    max_term_width = 100
-)]
+#[command(name = "evident", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -25,20 +20,10 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Global {
     /// Where evident keeps its SQLite database and files.
-    #[arg(
-        long,
-        global = true,
-        env = "EVIDENT_DATA_DIR",
-        default_value = "./evident-data"
-    )]
+    #[arg(long, global = true, env = "EVIDENT_DATA_DIR", default_value = "./evident-data")]
     pub data_dir: PathBuf,
     /// Use this database instead of SQLite in the data directory (postgres://user@host/db).
-    #[arg(
-        long,
-        global = true,
-        env = "EVIDENT_DATABASE_URL",
-        hide_env_values = true
-    )]
+    #[arg(long, global = true, env = "EVIDENT_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// The organisation to act in (its slug); optional when there is only one.
     #[arg(long, global = true, env = "EVIDENT_ORG")]
@@ -196,9 +181,5 @@ pub enum ControlsCommand {
         rationale: String,
     },
     /// Remove a mapping.
-    Unmap {
-        code: String,
-        framework: String,
-        requirement: String,
-    },
+    Unmap { code: String, framework: String, requirement: String },
 }

@@ -29,25 +29,17 @@ impl std::fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 pub fn failure(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-    Failure {
-        message: message.into(),
-        hint: Some(hint.into()),
-    }
-    .into()
+    Failure { message: message.into(), hint: Some(hint.into()) }.into()
 }
 
 /// Hints for errors that come from below the CLI.
 pub fn hint_for(error: &anyhow::Error) -> Option<&'static str> {
     match error.chain().find_map(|e| e.downcast_ref::<StoreError>())? {
-        StoreError::Unavailable(_) => Some(
-            "check --database-url (or EVIDENT_DATABASE_URL) and that the database server is running",
-        ),
-        StoreError::Migration(_) => {
-            Some("the database holds a schema this version of evident does not know")
+        StoreError::Unavailable(_) => {
+            Some("check --database-url (or EVIDENT_DATABASE_URL) and that the database server is running")
         }
-        StoreError::Corrupt(_) => {
-            Some("run `evident verify`; restore the database from a backup if it fails")
-        }
+        StoreError::Migration(_) => Some("the database holds a schema this version of evident does not know"),
+        StoreError::Corrupt(_) => Some("run `evident verify`; restore the database from a backup if it fails"),
         _ => None,
     }
 }
@@ -58,12 +50,9 @@ pub fn catalog() -> anyhow::Result<&'static Catalog> {
 
 pub fn framework(id: &str) -> anyhow::Result<&'static Framework> {
     let id = FrameworkId::parse(id)?;
-    catalog()?.framework(&id).ok_or_else(|| {
-        failure(
-            format!("unknown framework {id}"),
-            "run `evident frameworks list` to see the library",
-        )
-    })
+    catalog()?
+        .framework(&id)
+        .ok_or_else(|| failure(format!("unknown framework {id}"), "run `evident frameworks list` to see the library"))
 }
 
 /// Parses a requirement ref and checks it names an assessable requirement of `framework`.
@@ -72,10 +61,7 @@ pub fn requirement(framework: &Framework, reference: &str) -> anyhow::Result<Req
     if !framework.contains(&reference) {
         return Err(failure(
             format!("{reference} is not a requirement of {}", framework.id()),
-            format!(
-                "run `evident frameworks show {}` to see its requirements",
-                framework.id()
-            ),
+            format!("run `evident frameworks show {}` to see its requirements", framework.id()),
         ));
     }
     if !framework.is_leaf(&reference) {
@@ -86,10 +72,7 @@ pub fn requirement(framework: &Framework, reference: &str) -> anyhow::Result<Req
             .map(|r| r.reference.to_string())
             .collect();
         return Err(failure(
-            format!(
-                "{reference} of {} groups other requirements and is not assessed itself",
-                framework.id()
-            ),
+            format!("{reference} of {} groups other requirements and is not assessed itself", framework.id()),
             format!("map one of: {}", children.join(", ")),
         ));
     }
@@ -103,23 +86,16 @@ pub async fn open_store(global: &Global) -> anyhow::Result<Arc<dyn Store>> {
             Ok(Arc::new(PostgresStore::connect(url).await?))
         }
         Some(url) if url.starts_with("sqlite:") => {
-            let path = url
-                .trim_start_matches("sqlite://")
-                .trim_start_matches("sqlite:");
+            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
             Ok(Arc::new(SqliteStore::open(Path::new(path)).await?))
         }
         Some(url) => Err(failure(
-            format!(
-                "unsupported database URL {}",
-                evident_store_postgres::redact(url)
-            ),
+            format!("unsupported database URL {}", evident_store_postgres::redact(url)),
             "use postgres://user@host/database, or leave --database-url out for SQLite in the data directory",
         )),
         None => {
             prepare_data_dir(&global.data_dir)?;
-            Ok(Arc::new(
-                SqliteStore::open(&global.data_dir.join("evident.db")).await?,
-            ))
+            Ok(Arc::new(SqliteStore::open(&global.data_dir.join("evident.db")).await?))
         }
     }
 }
@@ -127,19 +103,11 @@ pub async fn open_store(global: &Global) -> anyhow::Result<Arc<dyn Store>> {
 /// Creates the data directory and proves it writable before anything is written into it.
 fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
     let hint = "choose another place with --data-dir (or EVIDENT_DATA_DIR)";
-    std::fs::create_dir_all(dir).map_err(|e| {
-        failure(
-            format!("cannot create the data directory {}: {e}", dir.display()),
-            hint,
-        )
-    })?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| failure(format!("cannot create the data directory {}: {e}", dir.display()), hint))?;
     let probe = dir.join(".evident-write-test");
-    std::fs::write(&probe, b"ok").map_err(|e| {
-        failure(
-            format!("the data directory {} is not writable: {e}", dir.display()),
-            hint,
-        )
-    })?;
+    std::fs::write(&probe, b"ok")
+        .map_err(|e| failure(format!("the data directory {} is not writable: {e}", dir.display()), hint))?;
     std::fs::remove_file(&probe).with_context(|| format!("cannot clean up {}", probe.display()))?;
     Ok(())
 }
@@ -163,10 +131,7 @@ impl Session {
             Some(slug) => {
                 let slug = OrgSlug::parse(slug)?;
                 store.org_by_slug(&slug).await?.ok_or_else(|| {
-                    failure(
-                        format!("there is no organisation {slug}"),
-                        "run `evident orgs list` to see them",
-                    )
+                    failure(format!("there is no organisation {slug}"), "run `evident orgs list` to see them")
                 })?
             }
             None => {
@@ -193,10 +158,7 @@ impl Session {
             Some(email) => {
                 let email = Email::parse(email)?;
                 store.member(&org.id, &email).await?.ok_or_else(|| {
-                    failure(
-                        format!("{email} is not a member of {}", org.slug),
-                        "run `evident members list`",
-                    )
+                    failure(format!("{email} is not a member of {}", org.slug), "run `evident members list`")
                 })?
             }
             None => store
@@ -204,19 +166,9 @@ impl Session {
                 .await?
                 .into_iter()
                 .find(|m| m.role == evident_core::Role::Admin)
-                .ok_or_else(|| {
-                    failure(
-                        format!("{} has no administrator", org.slug),
-                        "pass --as EMAIL",
-                    )
-                })?,
+                .ok_or_else(|| failure(format!("{} has no administrator", org.slug), "pass --as EMAIL"))?,
         };
-        Ok(Session {
-            store,
-            org,
-            member,
-            now: Utc::now(),
-        })
+        Ok(Session { store, org, member, now: Utc::now() })
     }
 
     /// Refuses, with the reason, what the member's role does not allow.
@@ -224,11 +176,8 @@ impl Session {
         if self.member.role.can(permission) {
             return Ok(());
         }
-        let allowed: Vec<_> = evident_core::Role::ALL
-            .iter()
-            .filter(|r| r.can(permission))
-            .map(|r| r.as_str())
-            .collect();
+        let allowed: Vec<_> =
+            evident_core::Role::ALL.iter().filter(|r| r.can(permission)).map(|r| r.as_str()).collect();
         Err(failure(
             format!(
                 "{} is {} in {} and may not do this ({permission:?})",
@@ -239,11 +188,7 @@ impl Session {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor {
-            org: self.org.id.clone(),
-            who: self.member.email.to_string(),
-            at: self.now,
-        }
+        Actor { org: self.org.id.clone(), who: self.member.email.to_string(), at: self.now }
     }
 
     /// Checks that `email` belongs to a member, for owners and assignees.

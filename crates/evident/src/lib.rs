@@ -12,11 +12,7 @@ pub use context::Failure;
 
 /// Runs one command and turns its outcome into an exit code, with errors and hints on stderr.
 pub fn run(cli: cli::Cli) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -30,10 +26,7 @@ pub fn run(cli: cli::Cli) -> ExitCode {
             for cause in error.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            if let Some(hint) = error
-                .chain()
-                .find_map(|e| e.downcast_ref::<Failure>())
-                .and_then(|f| f.hint.as_deref())
+            if let Some(hint) = error.chain().find_map(|e| e.downcast_ref::<Failure>()).and_then(|f| f.hint.as_deref())
             {
                 eprintln!("hint: {hint}");
             } else if let Some(hint) = context::hint_for(&error) {

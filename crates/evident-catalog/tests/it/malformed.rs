@@ -57,22 +57,10 @@ const THREATS: &str = "threats = []\nvulnerabilities = []\n";
 
 fn load(framework: &str, crosswalk: &str, baseline: &str) -> Result<Catalog, CatalogError> {
     Catalog::load(
-        &[Source {
-            name: "frameworks/t.toml",
-            text: framework,
-        }],
-        &[Source {
-            name: "crosswalks/t.toml",
-            text: crosswalk,
-        }],
-        Source {
-            name: "baseline-controls.toml",
-            text: baseline,
-        },
-        Source {
-            name: "threats.toml",
-            text: THREATS,
-        },
+        &[Source { name: "frameworks/t.toml", text: framework }],
+        &[Source { name: "crosswalks/t.toml", text: crosswalk }],
+        Source { name: "baseline-controls.toml", text: baseline },
+        Source { name: "threats.toml", text: THREATS },
     )
 }
 
@@ -87,10 +75,7 @@ fn well_formed_files_load() {
 fn a_duplicate_requirement_names_the_file_and_entry() {
     let broken = FRAMEWORK.replace("ref = \"A.1\"", "ref = \"A\"");
     let error = load(&broken, CROSSWALK, BASELINE).unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "catalog file frameworks/t.toml, entry A: requirement A is defined twice"
-    );
+    assert_eq!(error.to_string(), "catalog file frameworks/t.toml, entry A: requirement A is defined twice");
 }
 
 #[test]
@@ -98,10 +83,7 @@ fn a_missing_parent_names_the_child() {
     let broken = FRAMEWORK.replace("parent = \"A\"", "parent = \"B\"");
     let error = load(&broken, CROSSWALK, BASELINE).unwrap_err();
     assert_eq!(error.entry.as_deref(), Some("A.1"));
-    assert!(
-        error.problem.contains("parent B, which does not exist"),
-        "{error}"
-    );
+    assert!(error.problem.contains("parent B, which does not exist"), "{error}");
 }
 
 #[test]
@@ -115,43 +97,20 @@ fn a_syntax_error_names_the_line() {
 #[test]
 fn a_bad_ref_or_unknown_field_is_refused() {
     let bad_ref = FRAMEWORK.replace("ref = \"A.1\"", "ref = \"A..1\"");
-    assert!(
-        load(&bad_ref, CROSSWALK, BASELINE)
-            .unwrap_err()
-            .problem
-            .contains("not a valid requirement ref")
-    );
+    assert!(load(&bad_ref, CROSSWALK, BASELINE).unwrap_err().problem.contains("not a valid requirement ref"));
     let typo = FRAMEWORK.replace("parent = \"A\"", "parnet = \"A\"");
-    assert!(
-        load(&typo, CROSSWALK, BASELINE)
-            .unwrap_err()
-            .problem
-            .contains("parnet")
-    );
+    assert!(load(&typo, CROSSWALK, BASELINE).unwrap_err().problem.contains("parnet"));
 }
 
 #[test]
 fn a_crosswalk_to_an_unknown_requirement_is_refused() {
     let broken = CROSSWALK.replace("to = \"A.1\"", "to = \"A.9\"");
     let error = load(FRAMEWORK, &broken, BASELINE).unwrap_err();
-    assert_eq!(
-        error.to_string(),
-        "catalog file crosswalks/t.toml, entry A.1 -> A.9: A.9 is not a requirement of t:1"
-    );
+    assert_eq!(error.to_string(), "catalog file crosswalks/t.toml, entry A.1 -> A.9: A.9 is not a requirement of t:1");
     let unknown_framework = CROSSWALK.replace("to = \"t:1\"", "to = \"x:1\"");
-    assert!(
-        load(FRAMEWORK, &unknown_framework, BASELINE)
-            .unwrap_err()
-            .problem
-            .contains("unknown framework x:1")
-    );
+    assert!(load(FRAMEWORK, &unknown_framework, BASELINE).unwrap_err().problem.contains("unknown framework x:1"));
     let strength = CROSSWALK.replace("strength = 10", "strength = 11");
-    assert!(
-        load(FRAMEWORK, &strength, BASELINE)
-            .unwrap_err()
-            .problem
-            .contains("outside 1–10")
-    );
+    assert!(load(FRAMEWORK, &strength, BASELINE).unwrap_err().problem.contains("outside 1–10"));
 }
 
 #[test]

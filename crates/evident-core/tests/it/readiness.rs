@@ -10,11 +10,7 @@ use proptest::prelude::*;
 use crate::support::*;
 
 fn status_of(result: &Readiness, reference: &str) -> (Status, String) {
-    let s = result.frameworks[0]
-        .requirements
-        .iter()
-        .find(|s| s.reference.as_str() == reference)
-        .unwrap();
+    let s = result.frameworks[0].requirements.iter().find(|s| s.reference.as_str() == reference).unwrap();
     (s.status, s.reason.clone())
 }
 
@@ -46,93 +42,32 @@ fn each_rule_gives_its_status_and_says_why() {
         mapping("D", "t:1", "G2.1", Partial),
     ];
     let excluded = HashMap::from([(r("G2.2"), "no such systems".to_owned())]);
-    let scope = Scope {
-        framework: &f,
-        categories: &[],
-        excluded: &excluded,
-    };
+    let scope = Scope { framework: &f, categories: &[], excluded: &excluded };
     let result = readiness(&[scope], &controls, &mappings);
-    assert_eq!(
-        status_of(&result, "G1.1"),
-        (
-            Status::Covered,
-            "implemented with full coverage by A".into()
-        )
-    );
+    assert_eq!(status_of(&result, "G1.1"), (Status::Covered, "implemented with full coverage by A".into()));
     assert_eq!(
         status_of(&result, "G1.2"),
-        (
-            Status::Covered,
-            "implemented by A, B together, each covering part of it".into()
-        )
+        (Status::Covered, "implemented by A, B together, each covering part of it".into())
     );
-    assert_eq!(
-        status_of(&result, "G1.3"),
-        (
-            Status::Partial,
-            "A implemented with partial coverage".into()
-        )
-    );
-    assert_eq!(
-        status_of(&result, "G1.4"),
-        (Status::Partial, "C in progress".into())
-    );
-    assert_eq!(
-        status_of(&result, "G1.5"),
-        (Status::Missing, "mapped controls not started: D".into())
-    );
-    assert_eq!(
-        status_of(&result, "G1.6"),
-        (Status::Missing, "no control is mapped to it".into())
-    );
+    assert_eq!(status_of(&result, "G1.3"), (Status::Partial, "A implemented with partial coverage".into()));
+    assert_eq!(status_of(&result, "G1.4"), (Status::Partial, "C in progress".into()));
+    assert_eq!(status_of(&result, "G1.5"), (Status::Missing, "mapped controls not started: D".into()));
+    assert_eq!(status_of(&result, "G1.6"), (Status::Missing, "no control is mapped to it".into()));
     assert_eq!(status_of(&result, "G2.1").0, Status::Partial);
-    assert_eq!(
-        status_of(&result, "G2.2"),
-        (Status::NotApplicable, "excluded: no such systems".into())
-    );
+    assert_eq!(status_of(&result, "G2.2"), (Status::NotApplicable, "excluded: no such systems".into()));
     let score = &result.frameworks[0].score;
-    assert_eq!(
-        (
-            score.covered,
-            score.partial,
-            score.missing,
-            score.not_applicable
-        ),
-        (2, 3, 6, 1)
-    );
+    assert_eq!((score.covered, score.partial, score.missing, score.not_applicable), (2, 3, 6, 1));
     assert_eq!(score.applicable, 11);
-    assert!(
-        (score.percent - 3.5 * 100.0 / 11.0).abs() < 1e-9,
-        "{}",
-        score.percent
-    );
+    assert!((score.percent - 3.5 * 100.0 / 11.0).abs() < 1e-9, "{}", score.percent);
 }
 
 fn synthetic(seed: u64) -> Synthetic {
-    let size = Size {
-        frameworks: 3,
-        requirements_per_framework: 60,
-        controls: 40,
-        mappings: 150,
-        crosswalk_links: 40,
-    };
+    let size = Size { frameworks: 3, requirements_per_framework: 60, controls: 40, mappings: 150, crosswalk_links: 40 };
     Synthetic::generate(seed, size, at())
 }
 
-fn compute(
-    s: &Synthetic,
-    mappings: &[Mapping],
-    excluded: &HashMap<evident_core::RequirementRef, String>,
-) -> Readiness {
-    let scopes: Vec<_> = s
-        .frameworks
-        .iter()
-        .map(|f| Scope {
-            framework: f,
-            categories: &[],
-            excluded,
-        })
-        .collect();
+fn compute(s: &Synthetic, mappings: &[Mapping], excluded: &HashMap<evident_core::RequirementRef, String>) -> Readiness {
+    let scopes: Vec<_> = s.frameworks.iter().map(|f| Scope { framework: f, categories: &[], excluded }).collect();
     readiness(&scopes, &s.controls, mappings)
 }
 

@@ -3,8 +3,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeZone, Utc};
 use evident_core::framework::{FrameworkInfo, Requirement, RequirementKind};
 use evident_core::{
-    Control, ControlCode, Coverage, Framework, FrameworkId, Frequency, ImplementationStatus,
-    Mapping, RequirementRef,
+    Control, ControlCode, Coverage, Framework, FrameworkId, Frequency, ImplementationStatus, Mapping, RequirementRef,
 };
 
 pub fn at() -> DateTime<Utc> {

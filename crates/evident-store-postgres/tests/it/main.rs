@@ -18,14 +18,8 @@ evident_store::parity_tests!(fresh());
 
 #[tokio::test]
 async fn an_unreachable_server_is_named_without_its_password() {
-    let error = PostgresStore::connect("postgres://evident:s3cret@127.0.0.1:1/evident")
-        .await
-        .unwrap_err();
+    let error = PostgresStore::connect("postgres://evident:s3cret@127.0.0.1:1/evident").await.unwrap_err();
     let message = error.to_string();
-    assert!(
-        message
-            .starts_with("cannot reach the database: postgres://evident:***@127.0.0.1:1/evident"),
-        "{message}"
-    );
+    assert!(message.starts_with("cannot reach the database: postgres://evident:***@127.0.0.1:1/evident"), "{message}");
     assert!(!message.contains("s3cret"));
 }

@@ -6,9 +6,7 @@ use evident_store_sqlite::SqliteStore;
 
 async fn fresh() -> Option<SqliteStore> {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("evident.db"))
-        .await
-        .unwrap();
+    let store = SqliteStore::open(&dir.path().join("evident.db")).await.unwrap();
     // The directory must outlive the store; leaking the handle keeps it until the process ends.
     std::mem::forget(dir);
     Some(store)
@@ -20,9 +18,6 @@ evident_store::parity_tests!(fresh());
 fn both_backends_carry_the_same_migrations() {
     let sqlite = SqliteStore::migrations();
     let postgres = evident_store_postgres::PostgresStore::migrations();
-    assert_eq!(
-        sqlite, postgres,
-        "every migration lands in both backends, with the same version and name"
-    );
+    assert_eq!(sqlite, postgres, "every migration lands in both backends, with the same version and name");
     assert!(!sqlite.is_empty());
 }

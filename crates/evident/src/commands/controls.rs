@@ -16,24 +16,14 @@ pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<Ex
     match command {
         ControlsCommand::List { all } => list(global, &session, all).await?,
         ControlsCommand::Show { code } => show(global, &session, &code).await?,
-        ControlsCommand::Create {
-            code,
-            title,
-            description,
-            owner,
-            frequency,
-            status,
-        } => {
+        ControlsCommand::Create { code, title, description, owner, frequency, status } => {
             session.require(Permission::ControlManage)?;
             let owner = match owner {
                 Some(email) => Some(session.member_email(&email).await?),
                 None => None,
             };
             if title.trim().is_empty() {
-                return Err(failure(
-                    "a control needs a title",
-                    "pass --title \"What the control does\"",
-                ));
+                return Err(failure("a control needs a title", "pass --title \"What the control does\""));
             }
             let control = NewControl {
                 code: ControlCode::parse(&code)?,
@@ -43,27 +33,10 @@ pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<Ex
                 frequency: Frequency::parse(&frequency)?,
                 status: ImplementationStatus::parse(&status)?,
             };
-            session
-                .store
-                .apply(
-                    &session.actor(),
-                    vec![Change::CreateControl(control.clone())],
-                )
-                .await?;
-            done(
-                global,
-                &format!("created control {}", control.code),
-                &control,
-            )?;
+            session.store.apply(&session.actor(), vec![Change::CreateControl(control.clone())]).await?;
+            done(global, &format!("created control {}", control.code), &control)?;
         }
-        ControlsCommand::Edit {
-            code,
-            title,
-            description,
-            owner,
-            frequency,
-            status,
-        } => {
+        ControlsCommand::Edit { code, title, description, owner, frequency, status } => {
             session.require(Permission::ControlEdit)?;
             let owner = match owner.as_deref() {
                 Some("none") => Some(None),
@@ -75,10 +48,7 @@ pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<Ex
                 description,
                 owner,
                 frequency: frequency.as_deref().map(Frequency::parse).transpose()?,
-                status: status
-                    .as_deref()
-                    .map(ImplementationStatus::parse)
-                    .transpose()?,
+                status: status.as_deref().map(ImplementationStatus::parse).transpose()?,
             };
             if patch == ControlPatch::default() {
                 return Err(failure(
@@ -89,35 +59,17 @@ pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<Ex
             let code = ControlCode::parse(&code)?;
             session
                 .store
-                .apply(
-                    &session.actor(),
-                    vec![Change::UpdateControl {
-                        code: code.clone(),
-                        patch: patch.clone(),
-                    }],
-                )
+                .apply(&session.actor(), vec![Change::UpdateControl { code: code.clone(), patch: patch.clone() }])
                 .await?;
             done(global, &format!("updated control {code}"), &patch)?;
         }
         ControlsCommand::Retire { code } => {
             session.require(Permission::ControlManage)?;
             let code = ControlCode::parse(&code)?;
-            session
-                .store
-                .apply(
-                    &session.actor(),
-                    vec![Change::RetireControl { code: code.clone() }],
-                )
-                .await?;
+            session.store.apply(&session.actor(), vec![Change::RetireControl { code: code.clone() }]).await?;
             done(global, &format!("retired control {code}"), &code)?;
         }
-        ControlsCommand::Map {
-            code,
-            framework: framework_id,
-            requirement: reference,
-            coverage,
-            rationale,
-        } => {
+        ControlsCommand::Map { code, framework: framework_id, requirement: reference, coverage, rationale } => {
             session.require(Permission::MappingWrite)?;
             let framework = framework(&framework_id)?;
             if rationale.trim().is_empty() {
@@ -133,10 +85,7 @@ pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<Ex
                 coverage: Coverage::parse(&coverage)?,
                 rationale,
             };
-            session
-                .store
-                .apply(&session.actor(), vec![Change::Map(mapping.clone())])
-                .await?;
+            session.store.apply(&session.actor(), vec![Change::Map(mapping.clone())]).await?;
             done(
                 global,
                 &format!(
@@ -146,11 +95,7 @@ pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<Ex
                 &mapping,
             )?;
         }
-        ControlsCommand::Unmap {
-            code,
-            framework: framework_id,
-            requirement: reference,
-        } => {
+        ControlsCommand::Unmap { code, framework: framework_id, requirement: reference } => {
             session.require(Permission::MappingWrite)?;
             let framework = framework(&framework_id)?;
             let change = Change::Unmap {
@@ -158,15 +103,8 @@ pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<Ex
                 framework: framework.id().clone(),
                 requirement: evident_core::RequirementRef::parse(&reference)?,
             };
-            session
-                .store
-                .apply(&session.actor(), vec![change.clone()])
-                .await?;
-            done(
-                global,
-                &format!("unmapped {code} from {} {reference}", framework.id()),
-                &change,
-            )?;
+            session.store.apply(&session.actor(), vec![change.clone()]).await?;
+            done(global, &format!("unmapped {code} from {} {reference}", framework.id()), &change)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -195,10 +133,7 @@ async fn list(global: &Global, session: &Session, all: bool) -> anyhow::Result<(
     let shown: Vec<_> = controls
         .iter()
         .filter(|c| all || c.is_active())
-        .map(|c| ControlView {
-            control: c,
-            mappings: mappings.iter().filter(|m| m.control == c.code).collect(),
-        })
+        .map(|c| ControlView { control: c, mappings: mappings.iter().filter(|m| m.control == c.code).collect() })
         .collect();
     if global.json {
         return output::json(&shown);
@@ -210,21 +145,11 @@ async fn list(global: &Global, session: &Session, all: bool) -> anyhow::Result<(
             c.title.clone(),
             c.owner.as_ref().map_or("-".to_owned(), |o| o.to_string()),
             c.frequency.to_string(),
-            if c.is_active() {
-                c.status.to_string()
-            } else {
-                "retired".to_owned()
-            },
+            if c.is_active() { c.status.to_string() } else { "retired".to_owned() },
             v.mappings.len().to_string(),
         ]
     });
-    say!(
-        "{}",
-        output::table(
-            ["code", "title", "owner", "frequency", "status", "mappings"],
-            rows
-        )
-    );
+    say!("{}", output::table(["code", "title", "owner", "frequency", "status", "mappings"], rows));
     say!("{} controls", shown.len());
     Ok(())
 }
@@ -236,17 +161,9 @@ async fn show(global: &Global, session: &Session, code: &str) -> anyhow::Result<
         .store
         .control(&session.org.id, &code)
         .await?
-        .ok_or_else(|| {
-            failure(
-                format!("there is no control {code}"),
-                "run `evident controls list`",
-            )
-        })?;
+        .ok_or_else(|| failure(format!("there is no control {code}"), "run `evident controls list`"))?;
     let mappings = session.store.mappings(&session.org.id).await?;
-    let view = ControlView {
-        control: &control,
-        mappings: mappings.iter().filter(|m| m.control == code).collect(),
-    };
+    let view = ControlView { control: &control, mappings: mappings.iter().filter(|m| m.control == code).collect() };
     if global.json {
         return output::json(&view);
     }
@@ -254,28 +171,15 @@ async fn show(global: &Global, session: &Session, code: &str) -> anyhow::Result<
     say!("{}", control.description);
     say!(
         "owner: {}   frequency: {}   status: {}{}",
-        control
-            .owner
-            .as_ref()
-            .map_or("-".to_owned(), |o| o.to_string()),
+        control.owner.as_ref().map_or("-".to_owned(), |o| o.to_string()),
         control.frequency,
         control.status,
-        control
-            .retired_at
-            .map(|t| format!("   retired {}", t.date_naive()))
-            .unwrap_or_default()
+        control.retired_at.map(|t| format!("   retired {}", t.date_naive())).unwrap_or_default()
     );
-    let rows = view.mappings.iter().map(|m| {
-        [
-            m.framework.to_string(),
-            m.requirement.to_string(),
-            m.coverage.to_string(),
-            m.rationale.clone(),
-        ]
-    });
-    say!(
-        "{}",
-        output::table(["framework", "requirement", "coverage", "rationale"], rows)
-    );
+    let rows = view
+        .mappings
+        .iter()
+        .map(|m| [m.framework.to_string(), m.requirement.to_string(), m.coverage.to_string(), m.rationale.clone()]);
+    say!("{}", output::table(["framework", "requirement", "coverage", "rationale"], rows));
     Ok(())
 }

@@ -27,36 +27,26 @@ pub async fn run(global: &Global, command: FrameworksCommand) -> anyhow::Result<
     match command {
         FrameworksCommand::List => list(global).await,
         FrameworksCommand::Show { id } => show(global, &id),
-        FrameworksCommand::Adopt {
-            id,
-            categories,
-            scope,
-            target,
-        } => adopt(global, &id, categories, scope, target).await,
+        FrameworksCommand::Adopt { id, categories, scope, target } => {
+            adopt(global, &id, categories, scope, target).await
+        }
     }
 }
 
 async fn list(global: &Global) -> anyhow::Result<ExitCode> {
     // The library is in the binary; adoption needs an organisation, when there is one to ask.
-    let adopted: Option<Vec<_>> =
-        if global.org.is_some() || global.database_url.is_some() || global.data_dir.exists() {
-            let store = open_store(global).await?;
-            match Session::in_store(store, global).await {
-                Ok(session) => Some(
-                    session
-                        .store
-                        .adoptions(&session.org.id)
-                        .await?
-                        .into_iter()
-                        .map(|a| a.framework)
-                        .collect(),
-                ),
-                Err(_) if global.org.is_none() => None,
-                Err(e) => return Err(e),
+    let adopted: Option<Vec<_>> = if global.org.is_some() || global.database_url.is_some() || global.data_dir.exists() {
+        let store = open_store(global).await?;
+        match Session::in_store(store, global).await {
+            Ok(session) => {
+                Some(session.store.adoptions(&session.org.id).await?.into_iter().map(|a| a.framework).collect())
             }
-        } else {
-            None
-        };
+            Err(_) if global.org.is_none() => None,
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
     let listed: Vec<_> = catalog()?
         .frameworks()
         .map(|f| Listed {
@@ -86,13 +76,7 @@ async fn list(global: &Global) -> anyhow::Result<ExitCode> {
                 l.title.to_owned(),
             ]
         });
-        say!(
-            "{}",
-            output::table(
-                ["id", "framework", "requirements", "adopted", "title"],
-                rows
-            )
-        );
+        say!("{}", output::table(["id", "framework", "requirements", "adopted", "title"], rows));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -104,13 +88,7 @@ fn show(global: &Global, id: &str) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let info = framework.info();
-    say!(
-        "{} — {} {}: {}",
-        info.id,
-        info.name,
-        info.version,
-        info.title
-    );
+    say!("{} — {} {}: {}", info.id, info.name, info.version, info.title);
     say!("{}\n", info.description);
     if !info.categories.is_empty() {
         let categories: Vec<_> = info
@@ -121,15 +99,10 @@ fn show(global: &Global, id: &str) -> anyhow::Result<ExitCode> {
         say!("categories: {}\n", categories.join(", "));
     }
     let rows = framework.requirements().iter().map(|r| {
-        let depth = std::iter::successors(r.parent.as_ref(), |p| {
-            framework.requirement(p).and_then(|r| r.parent.as_ref())
-        })
-        .count();
-        [
-            format!("{}{}", "  ".repeat(depth), r.reference),
-            format!("{:?}", r.kind).to_lowercase(),
-            r.title.clone(),
-        ]
+        let depth =
+            std::iter::successors(r.parent.as_ref(), |p| framework.requirement(p).and_then(|r| r.parent.as_ref()))
+                .count();
+        [format!("{}{}", "  ".repeat(depth), r.reference), format!("{:?}", r.kind).to_lowercase(), r.title.clone()]
     });
     say!("{}", output::table(["ref", "kind", "title"], rows));
     Ok(ExitCode::SUCCESS)
@@ -146,16 +119,8 @@ async fn adopt(
     let session = Session::open(global).await?;
     session.require(Permission::FrameworkAdopt)?;
     let declared = &framework.info().categories;
-    let mut chosen: Vec<String> = declared
-        .iter()
-        .filter(|c| c.mandatory)
-        .map(|c| c.id.clone())
-        .collect();
-    for category in categories
-        .iter()
-        .map(|c| c.trim())
-        .filter(|c| !c.is_empty())
-    {
+    let mut chosen: Vec<String> = declared.iter().filter(|c| c.mandatory).map(|c| c.id.clone()).collect();
+    for category in categories.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
         if framework.category(category).is_none() {
             let known: Vec<_> = declared.iter().map(|c| c.id.as_str()).collect();
             return Err(failure(
@@ -173,25 +138,13 @@ async fn adopt(
     }
     let target_date = target
         .map(|t| {
-            chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|e| {
-                failure(
-                    format!("target date {t:?} is not a date: {e}"),
-                    "write it as YYYY-MM-DD",
-                )
-            })
+            chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+                .map_err(|e| failure(format!("target date {t:?} is not a date: {e}"), "write it as YYYY-MM-DD"))
         })
         .transpose()?;
-    let adoption = Adoption {
-        framework: framework.id().clone(),
-        categories: chosen,
-        scope,
-        target_date,
-        adopted_at: session.now,
-    };
-    session
-        .store
-        .apply(&session.actor(), vec![Change::Adopt(adoption.clone())])
-        .await?;
+    let adoption =
+        Adoption { framework: framework.id().clone(), categories: chosen, scope, target_date, adopted_at: session.now };
+    session.store.apply(&session.actor(), vec![Change::Adopt(adoption.clone())]).await?;
     if global.json {
         output::json(&adoption)?;
     } else {

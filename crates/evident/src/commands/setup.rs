@@ -36,28 +36,14 @@ async fn create_org(
     let admin_email = Email::parse(admin)?;
     let new = NewOrganisation {
         name: name.unwrap_or_else(|| slug.to_string()),
-        admin_name: admin_name.unwrap_or_else(|| {
-            admin_email
-                .as_str()
-                .split('@')
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        }),
+        admin_name: admin_name.unwrap_or_else(|| admin_email.as_str().split('@').next().unwrap_or_default().to_owned()),
         slug,
         admin_email,
     };
     match store.create_org(&new, Utc::now()).await {
-        Ok(org) => say!(
-            "created organisation {} with administrator {}",
-            org.slug,
-            new.admin_email
-        ),
+        Ok(org) => say!("created organisation {} with administrator {}", org.slug, new.admin_email),
         Err(StoreError::Conflict { .. }) => {
-            let org = store
-                .org_by_slug(&new.slug)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("organisation vanished"))?;
+            let org = store.org_by_slug(&new.slug).await?.ok_or_else(|| anyhow::anyhow!("organisation vanished"))?;
             if store.member(&org.id, &new.admin_email).await?.is_none() {
                 return Err(crate::context::failure(
                     format!("organisation {} already exists", new.slug),
@@ -79,22 +65,12 @@ pub async fn orgs(global: &Global, command: OrgsCommand) -> anyhow::Result<ExitC
             if global.json {
                 output::json(&orgs)?;
             } else {
-                let rows = orgs.iter().map(|o| {
-                    [
-                        o.slug.to_string(),
-                        o.name.clone(),
-                        o.created_at.date_naive().to_string(),
-                    ]
-                });
+                let rows =
+                    orgs.iter().map(|o| [o.slug.to_string(), o.name.clone(), o.created_at.date_naive().to_string()]);
                 say!("{}", output::table(["slug", "name", "created"], rows));
             }
         }
-        OrgsCommand::Create {
-            slug,
-            name,
-            admin,
-            admin_name,
-        } => {
+        OrgsCommand::Create { slug, name, admin, admin_name } => {
             create_org(store.as_ref(), &slug, name, &admin, admin_name).await?;
         }
     }
@@ -110,13 +86,7 @@ pub async fn members(global: &Global, command: MembersCommand) -> anyhow::Result
             if global.json {
                 output::json(&members)?;
             } else {
-                let rows = members.iter().map(|m| {
-                    [
-                        m.email.to_string(),
-                        m.display_name.clone(),
-                        m.role.to_string(),
-                    ]
-                });
+                let rows = members.iter().map(|m| [m.email.to_string(), m.display_name.clone(), m.role.to_string()]);
                 say!("{}", output::table(["email", "name", "role"], rows));
             }
         }
@@ -124,24 +94,10 @@ pub async fn members(global: &Global, command: MembersCommand) -> anyhow::Result
             session.require(Permission::MemberManage)?;
             let email = Email::parse(&email)?;
             let role = Role::parse(&role)?;
-            let display_name = name.unwrap_or_else(|| {
-                email
-                    .as_str()
-                    .split('@')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned()
-            });
+            let display_name = name.unwrap_or_else(|| email.as_str().split('@').next().unwrap_or_default().to_owned());
             session
                 .store
-                .apply(
-                    &session.actor(),
-                    vec![Change::AddMember {
-                        email: email.clone(),
-                        display_name,
-                        role,
-                    }],
-                )
+                .apply(&session.actor(), vec![Change::AddMember { email: email.clone(), display_name, role }])
                 .await?;
             say!("added {email} to {} as {role}", session.org.slug);
         }
@@ -163,18 +119,11 @@ pub async fn demo(global: &Global) -> anyhow::Result<ExitCode> {
     } else {
         build_demo(store.as_ref(), &slug, now).await?;
     }
-    let global = Global {
-        org: Some(DEMO_SLUG.to_owned()),
-        acting_as: None,
-        ..global.clone()
-    };
+    let global = Global { org: Some(DEMO_SLUG.to_owned()), acting_as: None, ..global.clone() };
     let session = Session::in_store(store, &global).await?;
     let controls = session.store.controls(&session.org.id).await?;
     let mappings = session.store.mappings(&session.org.id).await?;
-    let implemented = controls
-        .iter()
-        .filter(|c| c.status == ImplementationStatus::Implemented)
-        .count();
+    let implemented = controls.iter().filter(|c| c.status == ImplementationStatus::Implemented).count();
     say!(
         "demo organisation {} ({}): {} members, {} controls ({} implemented), {} mappings",
         session.org.slug,
@@ -190,41 +139,19 @@ pub async fn demo(global: &Global) -> anyhow::Result<ExitCode> {
 
 const DEMO_PEOPLE: [(&str, &str, Role); 6] = [
     ("ciso@northwind.example", "Morgan Hale", Role::Admin),
-    (
-        "compliance@northwind.example",
-        "Priya Raman",
-        Role::ComplianceManager,
-    ),
-    (
-        "platform@northwind.example",
-        "Jonas Berg",
-        Role::ControlOwner,
-    ),
-    (
-        "people@northwind.example",
-        "Amara Okafor",
-        Role::ControlOwner,
-    ),
+    ("compliance@northwind.example", "Priya Raman", Role::ComplianceManager),
+    ("platform@northwind.example", "Jonas Berg", Role::ControlOwner),
+    ("people@northwind.example", "Amara Okafor", Role::ControlOwner),
     ("it@northwind.example", "Luis Ortega", Role::ControlOwner),
-    (
-        "auditor@audit-firm.example",
-        "Dana Whitfield",
-        Role::Auditor,
-    ),
+    ("auditor@audit-firm.example", "Dana Whitfield", Role::Auditor),
 ];
 
 /// A stable pseudo-random number per text, so the demo is the same on every machine.
 fn stable_roll(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    }) % 100
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)) % 100
 }
 
-async fn build_demo(
-    store: &dyn Store,
-    slug: &OrgSlug,
-    now: chrono::DateTime<Utc>,
-) -> anyhow::Result<()> {
+async fn build_demo(store: &dyn Store, slug: &OrgSlug, now: chrono::DateTime<Utc>) -> anyhow::Result<()> {
     let catalog = catalog()?;
     let (admin_email, admin_name, _) = DEMO_PEOPLE[0];
     let org = store
@@ -238,38 +165,24 @@ async fn build_demo(
             now,
         )
         .await?;
-    let actor = Actor {
-        org: org.id.clone(),
-        who: admin_email.into(),
-        at: now,
-    };
+    let actor = Actor { org: org.id.clone(), who: admin_email.into(), at: now };
     let mut changes = Vec::new();
     for (email, name, role) in &DEMO_PEOPLE[1..] {
-        changes.push(Change::AddMember {
-            email: Email::parse(email)?,
-            display_name: (*name).into(),
-            role: *role,
-        });
+        changes.push(Change::AddMember { email: Email::parse(email)?, display_name: (*name).into(), role: *role });
     }
     let soc2 = FrameworkId::parse("soc2:2017")?;
     let iso = FrameworkId::parse("iso27001:2022")?;
     changes.push(Change::Adopt(Adoption {
         framework: soc2.clone(),
-        categories: vec![
-            "security".into(),
-            "availability".into(),
-            "confidentiality".into(),
-        ],
-        scope: "The Northwind SaaS platform, its production AWS accounts and the support process"
-            .into(),
+        categories: vec!["security".into(), "availability".into(), "confidentiality".into()],
+        scope: "The Northwind SaaS platform, its production AWS accounts and the support process".into(),
         target_date: None,
         adopted_at: now,
     }));
     changes.push(Change::Adopt(Adoption {
         framework: iso.clone(),
         categories: vec![],
-        scope: "Information security of the Northwind SaaS platform, London and Lisbon offices"
-            .into(),
+        scope: "Information security of the Northwind SaaS platform, London and Lisbon offices".into(),
         target_date: chrono::NaiveDate::from_ymd_opt(2027, 6, 30),
         adopted_at: now,
     }));
@@ -300,9 +213,7 @@ async fn build_demo(
         }));
         for mapping in &control.mappings {
             // So far the ISO mapping has been done for about two controls in three.
-            if mapping.framework == iso
-                && stable_roll(&format!("{}{}", control.code, mapping.requirement)) >= 65
-            {
+            if mapping.framework == iso && stable_roll(&format!("{}{}", control.code, mapping.requirement)) >= 65 {
                 continue;
             }
             changes.push(Change::Map(Mapping {

@@ -25,12 +25,12 @@ pub async fn run(global: &Global) -> anyhow::Result<ExitCode> {
     let orgs = match &global.org {
         Some(slug) => {
             let slug = OrgSlug::parse(slug)?;
-            vec![store.org_by_slug(&slug).await?.ok_or_else(|| {
-                failure(
-                    format!("there is no organisation {slug}"),
-                    "run `evident orgs list`",
-                )
-            })?]
+            vec![
+                store
+                    .org_by_slug(&slug)
+                    .await?
+                    .ok_or_else(|| failure(format!("there is no organisation {slug}"), "run `evident orgs list`"))?,
+            ]
         }
         None => store.orgs().await?,
     };
@@ -38,12 +38,7 @@ pub async fn run(global: &Global) -> anyhow::Result<ExitCode> {
     for org in &orgs {
         let (records, head) = store.audit_log(&org.id).await?;
         let verdict = match verify_chain(&org.id, &records, &head) {
-            Ok(n) => Verdict {
-                organisation: org.slug.to_string(),
-                records: n,
-                ok: true,
-                problem: None,
-            },
+            Ok(n) => Verdict { organisation: org.slug.to_string(), records: n, ok: true, problem: None },
             Err(problem) => Verdict {
                 organisation: org.slug.to_string(),
                 records: records.len(),
@@ -59,24 +54,13 @@ pub async fn run(global: &Global) -> anyhow::Result<ExitCode> {
     }
     for v in &verdicts {
         match &v.problem {
-            None if !global.json => say!(
-                "{}: audit log intact ({} records)",
-                v.organisation,
-                v.records
-            ),
+            None if !global.json => say!("{}: audit log intact ({} records)", v.organisation, v.records),
             None => {}
-            Some(problem) => eprintln!(
-                "error: the audit log of {} has been tampered with: {problem}",
-                v.organisation
-            ),
+            Some(problem) => eprintln!("error: the audit log of {} has been tampered with: {problem}", v.organisation),
         }
     }
     if verdicts.is_empty() && !global.json {
         say!("no organisations yet: nothing to verify");
     }
-    Ok(if all_ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

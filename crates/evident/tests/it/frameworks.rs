@@ -3,9 +3,7 @@
 use crate::support::Evident;
 
 fn requirements(framework: &str) -> Vec<serde_json::Value> {
-    let shown = Evident::sqlite()
-        .ok(&["frameworks", "show", framework, "--json"])
-        .json();
+    let shown = Evident::sqlite().ok(&["frameworks", "show", framework, "--json"]).json();
     assert_eq!(shown["id"], framework);
     shown["requirements"].as_array().unwrap().clone()
 }
@@ -35,38 +33,12 @@ fn soc2_lists_61_criteria_and_iso27001_2013_lists_114_controls() {
 #[test]
 fn adopting_soc2_keeps_security_mandatory() {
     let evident = Evident::sqlite();
-    evident.ok(&[
-        "init",
-        "--create-org",
-        "acme",
-        "--admin",
-        "ada@acme.example",
-    ]);
-    evident.ok(&[
-        "frameworks",
-        "adopt",
-        "soc2:2017",
-        "--categories",
-        "availability",
-    ]);
+    evident.ok(&["init", "--create-org", "acme", "--admin", "ada@acme.example"]);
+    evident.ok(&["frameworks", "adopt", "soc2:2017", "--categories", "availability"]);
     let listed = evident.ok(&["frameworks", "list", "--json"]).json();
-    let soc2 = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == "soc2:2017")
-        .unwrap();
+    let soc2 = listed.as_array().unwrap().iter().find(|f| f["id"] == "soc2:2017").unwrap();
     assert_eq!(soc2["adopted"], true);
     let bad = evident.fails(&["frameworks", "adopt", "soc2:2017", "--categories", "speed"]);
-    assert!(
-        bad.stderr.contains("soc2:2017 has no category \"speed\""),
-        "{}",
-        bad.stderr
-    );
-    assert!(
-        bad.stderr
-            .contains("hint: choose from: security, availability"),
-        "{}",
-        bad.stderr
-    );
+    assert!(bad.stderr.contains("soc2:2017 has no category \"speed\""), "{}", bad.stderr);
+    assert!(bad.stderr.contains("hint: choose from: security, availability"), "{}", bad.stderr);
 }

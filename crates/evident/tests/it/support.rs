@@ -20,42 +20,28 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
     }
 }
 
 impl Evident {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        Evident {
-            data_dir: dir.path().join("data"),
-            dir,
-            database_url: None,
-        }
+        Evident { data_dir: dir.path().join("data"), dir, database_url: None }
     }
 
     /// Every backend this machine can test: SQLite, and PostgreSQL when configured.
     pub fn every_backend() -> Vec<Evident> {
         let mut all = vec![Evident::sqlite()];
         if let Ok(base) = std::env::var("EVIDENT_TEST_DATABASE_URL") {
-            let url = runtime()
-                .block_on(evident_store_postgres::create_fresh_database(&base))
-                .unwrap();
-            all.push(Evident {
-                database_url: Some(url),
-                ..Evident::sqlite()
-            });
+            let url = runtime().block_on(evident_store_postgres::create_fresh_database(&base)).unwrap();
+            all.push(Evident { database_url: Some(url), ..Evident::sqlite() });
         }
         all
     }
 
     pub fn name(&self) -> &'static str {
-        if self.database_url.is_some() {
-            "postgres"
-        } else {
-            "sqlite"
-        }
+        if self.database_url.is_some() { "postgres" } else { "sqlite" }
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
@@ -68,11 +54,7 @@ impl Evident {
         if let Some(url) = &self.database_url {
             command.arg("--database-url").arg(url);
         }
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = command.args(args).output().unwrap();
+        let Output { status, stdout, stderr } = command.args(args).output().unwrap();
         Run {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8(stdout).unwrap(),
@@ -83,33 +65,15 @@ impl Evident {
     /// Runs a command that must succeed, and returns its output.
     pub fn ok(&self, args: &[&str]) -> Run {
         let run = self.run(args);
-        assert_eq!(
-            run.code,
-            0,
-            "{} `evident {}` failed:\n{}",
-            self.name(),
-            args.join(" "),
-            run.stderr
-        );
+        assert_eq!(run.code, 0, "{} `evident {}` failed:\n{}", self.name(), args.join(" "), run.stderr);
         run
     }
 
     /// Runs a command that must fail, and returns its output.
     pub fn fails(&self, args: &[&str]) -> Run {
         let run = self.run(args);
-        assert_ne!(
-            run.code,
-            0,
-            "{} `evident {}` should fail:\n{}",
-            self.name(),
-            args.join(" "),
-            run.stdout
-        );
-        assert!(
-            run.stderr.starts_with("error: "),
-            "errors go to stderr: {}",
-            run.stderr
-        );
+        assert_ne!(run.code, 0, "{} `evident {}` should fail:\n{}", self.name(), args.join(" "), run.stdout);
+        assert!(run.stderr.starts_with("error: "), "errors go to stderr: {}", run.stderr);
         run
     }
 
@@ -117,13 +81,7 @@ impl Evident {
     pub fn tamper(&self, sql: &str) {
         runtime().block_on(async {
             let affected = match &self.database_url {
-                Some(url) => {
-                    evident_store_postgres::PostgresStore::connect(url)
-                        .await
-                        .unwrap()
-                        .execute_raw(sql)
-                        .await
-                }
+                Some(url) => evident_store_postgres::PostgresStore::connect(url).await.unwrap().execute_raw(sql).await,
                 None => {
                     evident_store_sqlite::SqliteStore::open(&self.data_dir.join("evident.db"))
                         .await
@@ -132,17 +90,11 @@ impl Evident {
                         .await
                 }
             };
-            assert!(
-                affected.unwrap() > 0,
-                "the tampering statement changed nothing: {sql}"
-            );
+            assert!(affected.unwrap() > 0, "the tampering statement changed nothing: {sql}");
         });
     }
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
