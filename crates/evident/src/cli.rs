@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 /// Implement each control once, map it to every framework it serves (ISO/IEC 27001:2022,
 /// SOC 2…), and see at any moment how ready you are and what is missing.
 #[derive(Debug, Parser)]
-#[command(name = "evident", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "evident", version, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -56,6 +56,92 @@ pub enum Command {
     Controls(ControlsCommand),
     /// Walk every organisation's audit-log hash chain; fails naming the first tampered record.
     Verify,
+    /// How ready the organisation is for each adopted framework, with a drill-down for one.
+    Readiness {
+        /// Show one framework in detail: groups, categories and every requirement with its reason.
+        #[arg(long)]
+        framework: Option<String>,
+    },
+    /// What a target framework adds to what the organisation has for another, and what reaches it.
+    Gap {
+        /// The framework the organisation already works to (e.g. soc2:2017).
+        #[arg(long)]
+        from: String,
+        /// The framework it is moving to (e.g. iso27001:2022).
+        #[arg(long)]
+        to: String,
+        /// Accept the suggestions for this target requirement: map the suggested controls to it.
+        #[arg(long, value_name = "REF")]
+        accept: Vec<String>,
+        /// Accept every suggestion.
+        #[arg(long, conflicts_with = "accept")]
+        accept_all: bool,
+    },
+    /// Links between the requirements of two frameworks.
+    #[command(subcommand)]
+    Crosswalk(CrosswalkCommand),
+    /// The Statement of Applicability of ISO/IEC 27001:2022 Annex A.
+    #[command(subcommand)]
+    Soa(SoaCommand),
+    /// Measure evident's engines on a synthetic organisation.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CrosswalkCommand {
+    /// List every link from one framework to another: from, to, relationship, strength, rationale.
+    Show {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SoaCommand {
+    /// The current SoA: applicability, justification, implementation, implementing controls.
+    Show,
+    /// Record a decision on one Annex A control.
+    Set {
+        /// The Annex A control, e.g. A.7.1.
+        reference: String,
+        /// Exclude the control (needs --reason and --justification).
+        #[arg(long)]
+        exclude: bool,
+        /// Reasons: risk_treatment, legal, regulatory, contractual, business_need.
+        #[arg(long = "reason", value_delimiter = ',')]
+        reasons: Vec<String>,
+        #[arg(long, default_value = "")]
+        justification: String,
+    },
+    /// Approve the current SoA as the next immutable version.
+    Approve,
+    /// List approved versions.
+    Versions,
+    /// What changed between two versions (a number, or `draft` for the current SoA).
+    Diff {
+        from: String,
+        #[arg(default_value = "draft")]
+        to: String,
+    },
+    /// Write the SoA to a .csv or .xlsx file in the layout an ISO auditor expects.
+    Export {
+        file: PathBuf,
+        /// An approved version; the current draft when left out.
+        #[arg(long)]
+        version: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Full readiness recompute and one gap delta on 10 frameworks, 5,000 requirements, 2,000 controls, 20,000 mappings.
+    Readiness {
+        #[arg(long, default_value_t = 30)]
+        iterations: usize,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -182,4 +268,16 @@ pub enum ControlsCommand {
     },
     /// Remove a mapping.
     Unmap { code: String, framework: String, requirement: String },
+    /// Import controls and mappings from a .csv or .xlsx file: all rows, or none.
+    Import { file: PathBuf },
+    /// Export controls and mappings to a .csv or .xlsx file, in the import layout.
+    Export { file: PathBuf },
+    /// Write an empty import file with the expected columns and an example row.
+    Template { file: PathBuf },
+    /// Adopt controls from evident's baseline library, with their mappings.
+    AdoptBaseline {
+        /// Only these codes (comma-separated); all when left out.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
 }

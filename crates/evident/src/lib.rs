@@ -4,7 +4,9 @@
 pub mod cli;
 mod commands;
 mod context;
+mod model;
 mod output;
+mod spreadsheet;
 
 use std::process::ExitCode;
 

@@ -12,8 +12,15 @@ use crate::output;
 use crate::output::say;
 
 pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<ExitCode> {
+    if let ControlsCommand::Template { file } = &command {
+        return super::controls_io::template(file);
+    }
     let session = Session::open(global).await?;
     match command {
+        ControlsCommand::Template { .. } => unreachable!("handled before opening the store"),
+        ControlsCommand::Import { file } => return super::controls_io::import(global, &session, &file).await,
+        ControlsCommand::Export { file } => return super::controls_io::export(&session, &file).await,
+        ControlsCommand::AdoptBaseline { only } => return super::controls_io::adopt_baseline(&session, only).await,
         ControlsCommand::List { all } => list(global, &session, all).await?,
         ControlsCommand::Show { code } => show(global, &session, &code).await?,
         ControlsCommand::Create { code, title, description, owner, frequency, status } => {

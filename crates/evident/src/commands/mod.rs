@@ -1,8 +1,12 @@
 //! One module per group of subcommands.
 
+mod bench;
 mod controls;
+mod controls_io;
 mod frameworks;
+mod readiness;
 mod setup;
+mod soa;
 mod verify;
 
 use std::process::ExitCode;
@@ -19,5 +23,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Frameworks(command) => frameworks::run(global, command).await,
         Command::Controls(command) => controls::run(global, command).await,
         Command::Verify => verify::run(global).await,
+        Command::Readiness { framework } => readiness::readiness(global, framework).await,
+        Command::Gap { from, to, accept, accept_all } => readiness::gap(global, &from, &to, accept, accept_all).await,
+        Command::Crosswalk(command) => readiness::crosswalk(global, command).await,
+        Command::Soa(command) => soa::run(global, command).await,
+        Command::Bench(command) => bench::run(command),
     }
 }

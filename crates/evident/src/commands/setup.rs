@@ -133,7 +133,11 @@ pub async fn demo(global: &Global) -> anyhow::Result<ExitCode> {
         implemented,
         mappings.len()
     );
-    say!("try: evident --org demo controls list");
+    say!("");
+    super::readiness::readiness(&global, None).await?;
+    say!(
+        "next: evident readiness --framework iso27001:2022 | evident gap --from soc2:2017 --to iso27001:2022 | evident soa show"
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,4 +3,6 @@
 mod audit;
 mod bad_input;
 mod frameworks;
+mod heart;
+mod import;
 mod support;
