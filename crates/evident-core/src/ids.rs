@@ -175,18 +175,46 @@ string_newtype!(ControlCode);
 
 impl ControlCode {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        const WHAT: &str = "control code (e.g. IAM-01)";
-        if input.is_empty() || input.len() > 32 {
-            return Err(ParseError::new(WHAT, input, "must be 1 to 32 characters"));
-        }
-        if !input.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            return Err(ParseError::new(WHAT, input, "must start with a letter"));
-        }
-        if !input.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-            return Err(ParseError::new(WHAT, input, "only letters, digits, '-', '_' and '.' are allowed"));
-        }
-        Ok(Self(input.to_owned()))
+        code_shape("control code (e.g. IAM-01)", input).map(Self)
     }
+}
+
+/// The organisation's own code for an asset: `AST-DB`, `LAPTOPS`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AssetCode(String);
+string_newtype!(AssetCode);
+
+impl AssetCode {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        code_shape("asset code (e.g. AST-01)", input).map(Self)
+    }
+}
+
+/// The organisation's own code for a risk: `R-001`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RiskCode(String);
+string_newtype!(RiskCode);
+
+impl RiskCode {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        code_shape("risk code (e.g. R-001)", input).map(Self)
+    }
+}
+
+/// Codes the organisation writes itself: a letter, then letters, digits, '-', '_' or '.'.
+fn code_shape(what: &'static str, input: &str) -> Result<String, ParseError> {
+    if input.is_empty() || input.len() > 32 {
+        return Err(ParseError::new(what, input, "must be 1 to 32 characters"));
+    }
+    if !input.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err(ParseError::new(what, input, "must start with a letter"));
+    }
+    if !input.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+        return Err(ParseError::new(what, input, "only letters, digits, '-', '_' and '.' are allowed"));
+    }
+    Ok(input.to_owned())
 }
 
 /// An e-mail address, lower-cased. Checks shape only; delivery is not our concern here.

@@ -14,11 +14,14 @@ pub mod gap;
 pub mod ids;
 pub mod rbac;
 pub mod readiness;
+pub mod risk;
 pub mod soa;
 pub mod synthetic;
 
 pub use control::{Control, Coverage, Frequency, ImplementationStatus, Mapping};
 pub use crosswalk::{Crosswalk, CrosswalkLink, Relationship};
 pub use framework::{Category, Framework, FrameworkError, Requirement, RequirementKind};
-pub use ids::{ControlCode, Email, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef, Sha256Digest};
+pub use ids::{
+    AssetCode, ControlCode, Email, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef, RiskCode, Sha256Digest,
+};
 pub use rbac::{Permission, Role};

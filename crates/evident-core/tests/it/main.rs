@@ -2,5 +2,6 @@
 
 mod gap;
 mod readiness;
+mod risk;
 mod soa;
 mod support;
