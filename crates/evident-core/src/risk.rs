@@ -147,10 +147,10 @@ impl Methodology {
                 return Err(RiskError::ScaleSize { axis, count: levels.len() });
             }
         }
-        if let Some(scores) = &self.scores {
-            if scores.len() != self.likelihood.len() || scores.iter().any(|row| row.len() != self.impact.len()) {
-                return Err(RiskError::MatrixShape);
-            }
+        if let Some(scores) = &self.scores
+            && (scores.len() != self.likelihood.len() || scores.iter().any(|row| row.len() != self.impact.len()))
+        {
+            return Err(RiskError::MatrixShape);
         }
         for l in 1..=self.likelihood.len() {
             for i in 1..=self.impact.len() {
