@@ -11,6 +11,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use evident_core::audit::{AuditRecord, ChainHead};
+use evident_core::risk::{Acceptance, Asset, Methodology, Risk};
 use evident_core::soa::{Decision, SoaRow};
 use evident_core::{
     Control, ControlCode, Email, FrameworkId, Frequency, ImplementationStatus, Mapping, OrgId, OrgSlug, RequirementRef,
@@ -138,6 +139,26 @@ pub enum Change {
         framework: FrameworkId,
         rows: Vec<SoaRow>,
     },
+    /// Makes a validated methodology the next version; assessed risks keep theirs.
+    SetMethodology(Methodology),
+    /// Creates or replaces an asset.
+    PutAsset(Asset),
+    /// Creates or replaces a risk with its assets and treating controls; acceptances are kept.
+    PutRisk(Risk),
+    /// Records the acceptance of a risk's residual level.
+    AcceptRisk {
+        code: evident_core::RiskCode,
+        acceptance: Acceptance,
+    },
+}
+
+/// One version of an organisation's risk methodology.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodologyVersion {
+    pub version: i64,
+    pub methodology: Methodology,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// An approved, immutable Statement of Applicability.
@@ -204,6 +225,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Approved SoA versions of a framework, oldest first.
     async fn soa_versions(&self, org: &OrgId, framework: &FrameworkId) -> Result<Vec<SoaVersion>>;
 
+    /// Every version of the risk methodology, oldest first.
+    async fn methodologies(&self, org: &OrgId) -> Result<Vec<MethodologyVersion>>;
+
+    /// Assets ordered by code.
+    async fn assets(&self, org: &OrgId) -> Result<Vec<Asset>>;
+
+    /// Risks ordered by code, each with its assets, treating controls and latest acceptance.
+    async fn risks(&self, org: &OrgId) -> Result<Vec<Risk>>;
+
     /// The audit log in stored order, with the chain head the organisation recorded.
     async fn audit_log(&self, org: &OrgId) -> Result<(Vec<AuditRecord>, ChainHead)>;
 }
@@ -231,6 +261,10 @@ pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
             ("soa.decide", "soa_decision", format!("{framework} {requirement}"))
         }
         Change::ApproveSoa { framework, .. } => ("soa.approve", "soa_version", framework.to_string()),
+        Change::SetMethodology(_) => ("methodology.set", "risk_methodology", "next".to_owned()),
+        Change::PutAsset(asset) => ("asset.put", "asset", asset.code.to_string()),
+        Change::PutRisk(risk) => ("risk.put", "risk", risk.code.to_string()),
+        Change::AcceptRisk { code, .. } => ("risk.accept", "risk", code.to_string()),
     }
 }
 

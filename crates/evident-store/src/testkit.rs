@@ -25,6 +25,7 @@ macro_rules! parity_tests {
             the_audit_log_chains_every_change,
             tampering_is_detected,
             soa_versions_are_numbered_and_immutable,
+            the_risk_register_keeps_its_history,
         );
     };
     (@each $store:expr; $($story:ident),+ $(,)?) => {
@@ -378,4 +379,118 @@ pub async fn soa_versions_are_numbered_and_immutable<S: Store + RawSql>(store: &
     let delete = store.execute_raw(&format!("DELETE FROM soa_versions WHERE org_id = '{org_id}'")).await;
     assert!(delete.is_err(), "the database refuses to delete an approved version");
     assert_eq!(store.soa_versions(&org.id, &iso).await.unwrap(), versions);
+}
+
+pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
+    use evident_core::risk::*;
+    use evident_core::{AssetCode, RiskCode};
+    let (org, actor) = new_org(store, "acme").await;
+    let (other, other_actor) = new_org(store, "globex").await;
+    let asset = |code: &str, parent: Option<&str>| Asset {
+        code: AssetCode::parse(code).unwrap(),
+        name: format!("{code} asset"),
+        kind: AssetKind::Service,
+        owner: Some(email("admin@acme.example")),
+        classification: Classification::Confidential,
+        confidentiality: 4,
+        integrity: 4,
+        availability: 3,
+        parent: parent.map(|p| AssetCode::parse(p).unwrap()),
+    };
+    let risk = |code: &str, methodology: i64, inherent: (u8, u8)| Risk {
+        code: RiskCode::parse(code).unwrap(),
+        title: format!("{code}: data loss"),
+        description: "Production data is lost".into(),
+        assets: vec![AssetCode::parse("AST-DB").unwrap()],
+        threat: "Ransomware".into(),
+        vulnerability: "Untested restores".into(),
+        owner: email("admin@acme.example"),
+        methodology,
+        inherent: Rating { likelihood: inherent.0, impact: inherent.1 },
+        treatment: Treatment::Modify,
+        controls: vec![Treating {
+            control: code_of("OPS-1"),
+            planned: true,
+            due: chrono::NaiveDate::from_ymd_opt(2026, 9, 30),
+        }],
+        residual: Rating { likelihood: 1, impact: 2 },
+        residual_justification: String::new(),
+        review_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        acceptance: None,
+        closed: false,
+    };
+    store
+        .apply(
+            &actor,
+            vec![
+                Change::SetMethodology(Methodology::five_by_five()),
+                Change::PutAsset(asset("AST-PLATFORM", None)),
+                Change::PutAsset(asset("AST-DB", Some("AST-PLATFORM"))),
+                Change::CreateControl(control("OPS-1", "Backups")),
+                Change::PutRisk(risk("R-1", 1, (5, 5))),
+            ],
+        )
+        .await
+        .unwrap();
+    store.apply(&actor, vec![Change::SetMethodology(Methodology::four_by_four())]).await.unwrap();
+    store.apply(&actor, vec![Change::PutRisk(risk("R-2", 2, (4, 4)))]).await.unwrap();
+
+    let versions = store.methodologies(&org.id).await.unwrap();
+    assert_eq!(
+        versions.iter().map(|v| (v.version, v.methodology.likelihood.len())).collect::<Vec<_>>(),
+        [(1, 5), (2, 4)]
+    );
+    let risks = store.risks(&org.id).await.unwrap();
+    assert_eq!(risks.iter().map(|r| (r.code.as_str(), r.methodology)).collect::<Vec<_>>(), [("R-1", 1), ("R-2", 2)]);
+    assert_eq!(
+        risks[0].inherent,
+        Rating { likelihood: 5, impact: 5 },
+        "the 5x5 assessment keeps its ratings under the 4x4 methodology"
+    );
+    assert_eq!(risks[0].controls[0].due, chrono::NaiveDate::from_ymd_opt(2026, 9, 30));
+    let assets = store.assets(&org.id).await.unwrap();
+    assert_eq!(assets.iter().map(|a| a.code.as_str()).collect::<Vec<_>>(), ["AST-DB", "AST-PLATFORM"]);
+    assert_eq!(assets[0].parent.as_ref().map(|p| p.as_str()), Some("AST-PLATFORM"));
+
+    let acceptance = Acceptance {
+        by: email("admin@acme.example"),
+        at: at(4),
+        expires: chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap(),
+        note: "Within appetite".into(),
+    };
+    store
+        .apply(
+            &actor,
+            vec![Change::AcceptRisk { code: RiskCode::parse("R-1").unwrap(), acceptance: acceptance.clone() }],
+        )
+        .await
+        .unwrap();
+    let mut reassessed = risk("R-1", 1, (4, 5));
+    reassessed.controls.clear();
+    reassessed.treatment = Treatment::Retain;
+    store.apply(&actor, vec![Change::PutRisk(reassessed)]).await.unwrap();
+    let r1 = store.risks(&org.id).await.unwrap().remove(0);
+    assert_eq!((r1.inherent.likelihood, r1.controls.len()), (4, 0), "a re-put replaces ratings and treating controls");
+    assert_eq!(r1.acceptance, Some(acceptance), "and keeps the acceptance on record");
+
+    let mut unknown_asset = risk("R-3", 2, (2, 2));
+    unknown_asset.assets = vec![AssetCode::parse("AST-NOPE").unwrap()];
+    let refused = store.apply(&actor, vec![Change::PutRisk(unknown_asset)]).await;
+    assert_eq!(refused.unwrap_err().to_string(), "asset AST-NOPE does not exist");
+    assert_eq!(store.risks(&org.id).await.unwrap().len(), 2, "the refused risk was not written");
+
+    // Another tenant sees none of it and cannot point at it.
+    assert!(store.risks(&other.id).await.unwrap().is_empty());
+    assert!(store.assets(&other.id).await.unwrap().is_empty());
+    assert!(store.methodologies(&other.id).await.unwrap().is_empty());
+    store.apply(&other_actor, vec![Change::SetMethodology(Methodology::three_by_three())]).await.unwrap();
+    let cross = store.apply(&other_actor, vec![Change::PutRisk(risk("R-9", 1, (2, 2)))]).await;
+    assert!(cross.is_err(), "Globex cannot attach Acme's asset or control");
+    let (log, head) = store.audit_log(&org.id).await.unwrap();
+    assert_eq!(verify_chain(&org.id, &log, &head), Ok(log.len()));
+    assert!(log.iter().any(|r| r.entry.action == "methodology.set" && r.entry.after.as_deref().unwrap().contains("\"version\":2")));
+}
+
+fn code_of(text: &str) -> ControlCode {
+    code(text)
 }
