@@ -83,6 +83,15 @@ pub enum Command {
     /// The Statement of Applicability of ISO/IEC 27001:2022 Annex A.
     #[command(subcommand)]
     Soa(SoaCommand),
+    /// The risk methodology: likelihood × impact matrix, risk levels and acceptance criteria.
+    #[command(subcommand)]
+    Methodology(MethodologyCommand),
+    /// Assets the risk register protects.
+    #[command(subcommand)]
+    Assets(AssetsCommand),
+    /// The risk register, its treatment plan, acceptances and heat map.
+    #[command(subcommand)]
+    Risks(RisksCommand),
     /// Measure evident's engines on a synthetic organisation.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -280,4 +289,131 @@ pub enum ControlsCommand {
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MethodologyCommand {
+    /// The methodology in force: scales, score matrix, levels, acceptance criteria.
+    Show,
+    /// Every version, oldest first.
+    History,
+    /// Adopt a new version: a preset (3x3, 4x4, 5x5) or a TOML file. Assessed risks keep theirs.
+    Set {
+        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        preset: Option<String>,
+        /// A methodology as TOML: likelihood, impact, optional scores, levels, acceptance_level.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssetsCommand {
+    /// List assets.
+    List,
+    /// Create or change an asset.
+    Put {
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// information, software, hardware, service, people, site.
+        #[arg(long = "type")]
+        kind: String,
+        #[arg(long)]
+        owner: Option<String>,
+        /// public, internal, confidential, restricted.
+        #[arg(long, default_value = "internal")]
+        classification: String,
+        /// Confidentiality, integrity and availability value, 1–5 each, as C,I,A.
+        #[arg(long, default_value = "3,3,3")]
+        cia: String,
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// Import assets from a .csv or .xlsx file: all rows, or none.
+    Import { file: PathBuf },
+    /// Export assets to a .csv, .xlsx or .md file.
+    Export { file: PathBuf },
+}
+
+// Parsed once per run: the size of the largest variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum RisksCommand {
+    /// The register: scores, levels, treatment, acceptance.
+    List,
+    /// Create a risk, assessed with the methodology in force.
+    Create {
+        code: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Asset code (repeat for several).
+        #[arg(long = "asset", required = true)]
+        assets: Vec<String>,
+        /// Free text, or a starter-list id such as T-01 (see `evident risks threats`).
+        #[arg(long)]
+        threat: String,
+        /// Free text, or a starter-list id such as V-03.
+        #[arg(long)]
+        vulnerability: String,
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        likelihood: u8,
+        #[arg(long)]
+        impact: u8,
+        /// modify, retain, avoid, share.
+        #[arg(long)]
+        treatment: String,
+        /// A control in place that treats the risk (repeat for several).
+        #[arg(long = "control")]
+        controls: Vec<String>,
+        /// A planned control with its due date, as CODE@YYYY-MM-DD (repeat for several).
+        #[arg(long = "planned")]
+        planned: Vec<String>,
+        #[arg(long)]
+        residual_likelihood: u8,
+        #[arg(long)]
+        residual_impact: u8,
+        /// Required when the residual score is above the inherent one.
+        #[arg(long, default_value = "")]
+        residual_justification: String,
+        /// YYYY-MM-DD
+        #[arg(long)]
+        review: String,
+    },
+    /// Import risks from a .csv or .xlsx file: all rows, or none.
+    Import { file: PathBuf },
+    /// Export the register to a .csv, .xlsx or .md file.
+    Export { file: PathBuf },
+    /// Accept a risk's residual level until a date (the risk owner or an administrator).
+    Accept {
+        code: String,
+        /// YYYY-MM-DD, after today.
+        #[arg(long)]
+        expires: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Risks past their review date, expired or missing acceptances, overdue planned controls.
+    Due {
+        /// The day to check (YYYY-MM-DD); today when left out.
+        #[arg(long)]
+        on: Option<String>,
+    },
+    /// The risk treatment plan: each risk with its treating controls, status and due dates.
+    TreatmentPlan {
+        /// csv, xlsx or md.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Where to write it; required for xlsx, standard output otherwise.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Inherent and residual counts per cell of the matrix in force.
+    Heatmap,
+    /// The starter list of threats and vulnerabilities.
+    Threats,
 }

@@ -168,7 +168,7 @@ impl Session {
                 .find(|m| m.role == evident_core::Role::Admin)
                 .ok_or_else(|| failure(format!("{} has no administrator", org.slug), "pass --as EMAIL"))?,
         };
-        Ok(Session { store, org, member, now: Utc::now() })
+        Ok(Session { store, org, member, now: evident_core::audit::audit_time(Utc::now()) })
     }
 
     /// Refuses, with the reason, what the member's role does not allow.

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use evident_core::readiness::{self, FrameworkReadiness, MappingIndex, Readiness, Scope};
+use evident_core::risk::Risk;
 use evident_core::soa::{self, Decision, SoaRow};
 use evident_core::{Control, Framework, FrameworkId, Mapping, RequirementRef};
 use evident_store::Adoption;
@@ -18,6 +19,7 @@ pub struct OrgData {
     pub mappings: Vec<Mapping>,
     /// SoA decisions per framework.
     pub decisions: HashMap<FrameworkId, HashMap<RequirementRef, Decision>>,
+    pub risks: Vec<Risk>,
 }
 
 impl OrgData {
@@ -35,7 +37,26 @@ impl OrgData {
             controls: session.store.controls(org).await?,
             mappings: session.store.mappings(org).await?,
             decisions,
+            risks: session.store.risks(org).await?,
         })
+    }
+
+    /// For each requirement of `framework`, the open risks treated by a control mapped to it.
+    pub fn risks_by_requirement(&self, framework: &FrameworkId) -> HashMap<RequirementRef, Vec<String>> {
+        let mut by_requirement: HashMap<RequirementRef, Vec<String>> = HashMap::new();
+        for risk in self.risks.iter().filter(|r| !r.closed) {
+            for treating in &risk.controls {
+                for mapping in
+                    self.mappings.iter().filter(|m| m.control == treating.control && &m.framework == framework)
+                {
+                    let risks = by_requirement.entry(mapping.requirement.clone()).or_default();
+                    if !risks.contains(&risk.code.to_string()) {
+                        risks.push(risk.code.to_string());
+                    }
+                }
+            }
+        }
+        by_requirement
     }
 
     /// The requirements excluded in the SoA of `framework`, with their justification.
@@ -102,6 +123,6 @@ impl OrgData {
     pub fn soa(&self, framework: &Framework) -> Vec<SoaRow> {
         let statuses = self.framework_readiness(framework).requirements;
         let decisions = self.decisions.get(framework.id()).cloned().unwrap_or_default();
-        soa::build(framework, &decisions, &statuses, &HashMap::new())
+        soa::build(framework, &decisions, &statuses, &self.risks_by_requirement(framework.id()))
     }
 }

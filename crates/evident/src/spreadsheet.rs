@@ -53,11 +53,33 @@ fn is_xlsx(path: &Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
 }
 
-fn check_extension(path: &Path) -> anyhow::Result<()> {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-        Some("csv" | "xlsx") => Ok(()),
-        _ => Err(failure(format!("{}: unsupported file type", path.display()), "use a .csv or .xlsx file")),
+pub fn extension_of(path: &Path) -> Option<String> {
+    extension(path)
+}
+
+fn extension(path: &Path) -> Option<String> {
+    path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
+}
+
+fn check_extension(path: &Path, allowed: &[&str]) -> anyhow::Result<()> {
+    match extension(path) {
+        Some(e) if allowed.contains(&e.as_str()) => Ok(()),
+        _ => Err(failure(
+            format!("{}: unsupported file type", path.display()),
+            format!("use a .{} file", allowed.join(", .")),
+        )),
     }
+}
+
+/// A Markdown table; pipes and line breaks inside cells are escaped so the table stays whole.
+pub fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::ASCII_MARKDOWN);
+    table.set_header(header.iter().copied());
+    for row in rows {
+        table.add_row(row.iter().map(|c| c.replace('|', "\\|").replace(['\n', '\r'], " ")));
+    }
+    table.to_string()
 }
 
 /// Reverses export neutralisation.
@@ -76,7 +98,7 @@ pub fn neutralise(cell: &str) -> String {
 
 /// Reads the first sheet of an XLSX file, or a CSV file; blank rows are skipped.
 pub fn read(path: &Path) -> anyhow::Result<Sheet> {
-    check_extension(path)?;
+    check_extension(path, &["csv", "xlsx"])?;
     let file = path.display().to_string();
     let mut rows: Vec<Vec<String>> = if is_xlsx(path) {
         use calamine::Reader as _;
@@ -113,11 +135,14 @@ pub fn read(path: &Path) -> anyhow::Result<Sheet> {
     Ok(Sheet { file, header, rows })
 }
 
-/// Writes a table as CSV or XLSX (by extension), with every cell neutralised.
+/// Writes a table as CSV, XLSX or Markdown (by extension); CSV and XLSX cells are neutralised.
 pub fn write(path: &Path, sheet_name: &str, header: &[&str], rows: &[Vec<String>]) -> anyhow::Result<()> {
-    check_extension(path)?;
+    check_extension(path, &["csv", "xlsx", "md"])?;
     let file = path.display().to_string();
-    if is_xlsx(path) {
+    if extension(path).as_deref() == Some("md") {
+        std::fs::write(path, format!("# {sheet_name}\n\n{}\n", markdown(header, rows)))
+            .map_err(|e| failure(format!("cannot write {file}: {e}"), "check the folder exists and is writable"))?;
+    } else if is_xlsx(path) {
         let mut workbook = rust_xlsxwriter::Workbook::new();
         let sheet = workbook.add_worksheet();
         sheet.set_name(sheet_name)?;

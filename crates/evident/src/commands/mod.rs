@@ -5,6 +5,7 @@ mod controls;
 mod controls_io;
 mod frameworks;
 mod readiness;
+mod risks;
 mod setup;
 mod soa;
 mod verify;
@@ -28,5 +29,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Crosswalk(command) => readiness::crosswalk(global, command).await,
         Command::Soa(command) => soa::run(global, command).await,
         Command::Bench(command) => bench::run(command),
+        Command::Methodology(command) => risks::methodology(global, command).await,
+        Command::Assets(command) => risks::assets(global, command).await,
+        Command::Risks(command) => risks::risks(global, command).await,
     }
 }

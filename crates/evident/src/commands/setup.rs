@@ -3,7 +3,12 @@
 use std::process::ExitCode;
 
 use chrono::Utc;
-use evident_core::{Email, FrameworkId, ImplementationStatus, Mapping, OrgSlug, Permission, Role};
+use evident_core::risk::{
+    Acceptance, Asset, AssetKind, Classification, Methodology, Rating, Risk, Treating, Treatment, check_acceptance,
+};
+use evident_core::{
+    AssetCode, ControlCode, Email, FrameworkId, ImplementationStatus, Mapping, OrgSlug, Permission, RiskCode, Role,
+};
 use evident_store::{Actor, Adoption, Change, NewControl, NewOrganisation, Store, StoreError};
 
 use crate::cli::{Global, InitArgs, MembersCommand, OrgsCommand};
@@ -113,11 +118,17 @@ const DEMO_SLUG: &str = "demo";
 pub async fn demo(global: &Global) -> anyhow::Result<ExitCode> {
     let store = open_store(global).await?;
     let slug = OrgSlug::parse(DEMO_SLUG)?;
-    let now = Utc::now();
+    let now = evident_core::audit::audit_time(Utc::now());
     if store.org_by_slug(&slug).await?.is_some() {
         say!("the demo organisation already exists; showing it again");
     } else {
         build_demo(store.as_ref(), &slug, now).await?;
+        let manager =
+            Global { org: Some(DEMO_SLUG.to_owned()), acting_as: Some(COMPLIANCE.to_owned()), ..global.clone() };
+        let session = Session::in_store(store.clone(), &manager).await?;
+        let iso = crate::context::framework(crate::model::SOA_FRAMEWORK)?;
+        let rows = crate::model::OrgData::load(&session).await?.soa(iso);
+        session.store.apply(&session.actor(), vec![Change::ApproveSoa { framework: iso.id().clone(), rows }]).await?;
     }
     let global = Global { org: Some(DEMO_SLUG.to_owned()), acting_as: None, ..global.clone() };
     let session = Session::in_store(store, &global).await?;
@@ -125,13 +136,15 @@ pub async fn demo(global: &Global) -> anyhow::Result<ExitCode> {
     let mappings = session.store.mappings(&session.org.id).await?;
     let implemented = controls.iter().filter(|c| c.status == ImplementationStatus::Implemented).count();
     say!(
-        "demo organisation {} ({}): {} members, {} controls ({} implemented), {} mappings",
+        "demo organisation {} ({}): {} members, {} controls ({} implemented), {} mappings, {} assets, {} risks",
         session.org.slug,
         session.org.name,
         session.store.members(&session.org.id).await?.len(),
         controls.len(),
         implemented,
-        mappings.len()
+        mappings.len(),
+        session.store.assets(&session.org.id).await?.len(),
+        session.store.risks(&session.org.id).await?.len()
     );
     say!("");
     super::readiness::readiness(&global, None).await?;
@@ -229,6 +242,506 @@ async fn build_demo(store: &dyn Store, slug: &OrgSlug, now: chrono::DateTime<Utc
             }));
         }
     }
+    changes.extend(demo_register(now)?);
+    changes.push(Change::SetSoaDecision {
+        framework: iso.clone(),
+        requirement: evident_core::RequirementRef::parse("A.8.30")?,
+        decision: evident_core::soa::Decision::new(
+            &evident_core::RequirementRef::parse("A.8.30")?,
+            false,
+            vec![evident_core::soa::Reason::BusinessNeed],
+            "Northwind develops all software in-house; no development is outsourced.".into(),
+        )?,
+    });
     store.apply(&actor, changes).await?;
     Ok(())
+}
+
+/// One demo asset: code, name, type, classification, C, I, A, parent.
+type DemoAsset = (&'static str, &'static str, AssetKind, Classification, u8, u8, u8, Option<&'static str>);
+
+const DEMO_ASSETS: [DemoAsset; 10] = [
+    ("AST-PLATFORM", "Northwind SaaS platform", AssetKind::Service, Classification::Confidential, 4, 4, 5, None),
+    (
+        "AST-DB",
+        "Customer database (PostgreSQL)",
+        AssetKind::Information,
+        Classification::Restricted,
+        5,
+        5,
+        4,
+        Some("AST-PLATFORM"),
+    ),
+    ("AST-BACKUPS", "Database backups", AssetKind::Information, Classification::Restricted, 5, 5, 3, Some("AST-DB")),
+    (
+        "AST-API",
+        "Public API and web application",
+        AssetKind::Software,
+        Classification::Confidential,
+        4,
+        4,
+        5,
+        Some("AST-PLATFORM"),
+    ),
+    ("AST-AWS", "AWS production accounts", AssetKind::Service, Classification::Restricted, 5, 5, 5, None),
+    ("AST-CODE", "Source code and CI/CD pipelines", AssetKind::Software, Classification::Confidential, 4, 5, 3, None),
+    ("AST-IDP", "Identity provider (single sign-on)", AssetKind::Service, Classification::Confidential, 4, 5, 4, None),
+    ("AST-LAPTOPS", "Staff laptops", AssetKind::Hardware, Classification::Confidential, 4, 3, 3, None),
+    ("AST-STAFF", "Engineering and support staff", AssetKind::People, Classification::Internal, 3, 3, 4, None),
+    ("AST-OFFICE", "London and Lisbon offices", AssetKind::Site, Classification::Internal, 2, 2, 3, None),
+];
+
+/// One demo risk: code, title, assets, threat and vulnerability (starter-list ids), owner,
+/// inherent (L, I), treatment, controls in place, planned controls (code, days from now),
+/// residual (L, I), review in days from now, accepted by its owner.
+type DemoRisk = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+    &'static str,
+    (u8, u8),
+    Treatment,
+    &'static [&'static str],
+    &'static [(&'static str, i64)],
+    (u8, u8),
+    i64,
+    bool,
+);
+
+const PLATFORM: &str = "platform@northwind.example";
+const IT: &str = "it@northwind.example";
+const PEOPLE: &str = "people@northwind.example";
+const CISO: &str = "ciso@northwind.example";
+const COMPLIANCE: &str = "compliance@northwind.example";
+
+const DEMO_RISKS: [DemoRisk; 23] = [
+    (
+        "R-001",
+        "Ransomware encrypts production data",
+        &["AST-DB", "AST-BACKUPS"],
+        "T-01",
+        "V-03",
+        PLATFORM,
+        (4, 5),
+        Treatment::Modify,
+        &["OPS-05", "OPS-06", "BCP-02"],
+        &[],
+        (2, 3),
+        120,
+        true,
+    ),
+    (
+        "R-002",
+        "Phishing leads to takeover of a staff account",
+        &["AST-IDP", "AST-STAFF"],
+        "T-02",
+        "V-01",
+        IT,
+        (4, 4),
+        Treatment::Modify,
+        &["IAM-03", "HR-05"],
+        &[("IAM-04", 60)],
+        (2, 3),
+        90,
+        false,
+    ),
+    (
+        "R-003",
+        "Credential stuffing against customer accounts",
+        &["AST-API"],
+        "T-04",
+        "V-07",
+        PLATFORM,
+        (4, 3),
+        Treatment::Modify,
+        &["IAM-04", "LOG-02"],
+        &[],
+        (2, 2),
+        180,
+        true,
+    ),
+    (
+        "R-004",
+        "Insider exfiltrates customer data",
+        &["AST-DB"],
+        "T-05",
+        "V-04",
+        CISO,
+        (2, 5),
+        Treatment::Modify,
+        &["IAM-06", "IAM-08", "OPS-08"],
+        &[],
+        (1, 4),
+        200,
+        false,
+    ),
+    (
+        "R-005",
+        "Public-facing vulnerability is exploited",
+        &["AST-API"],
+        "T-07",
+        "V-02",
+        PLATFORM,
+        (3, 5),
+        Treatment::Modify,
+        &["VUL-01", "VUL-02", "VUL-03"],
+        &[],
+        (2, 4),
+        90,
+        false,
+    ),
+    (
+        "R-006",
+        "Compromised open-source dependency ships to production",
+        &["AST-CODE"],
+        "T-08",
+        "V-13",
+        PLATFORM,
+        (3, 4),
+        Treatment::Modify,
+        &["SUP-05", "SDL-04"],
+        &[("CHG-02", 30)],
+        (2, 3),
+        150,
+        false,
+    ),
+    (
+        "R-007",
+        "Denial of service takes the API offline",
+        &["AST-API"],
+        "T-09",
+        "V-06",
+        PLATFORM,
+        (3, 4),
+        Treatment::Share,
+        &["OPS-07"],
+        &[],
+        (2, 3),
+        100,
+        false,
+    ),
+    (
+        "R-008",
+        "Cloud misconfiguration exposes a storage bucket",
+        &["AST-AWS"],
+        "T-15",
+        "V-12",
+        PLATFORM,
+        (3, 5),
+        Treatment::Modify,
+        &["OPS-04", "SUP-06"],
+        &[],
+        (1, 4),
+        120,
+        false,
+    ),
+    (
+        "R-009",
+        "Accidental deletion of production data",
+        &["AST-DB"],
+        "T-16",
+        "V-04",
+        PLATFORM,
+        (2, 4),
+        Treatment::Modify,
+        &["OPS-05", "OPS-06", "IAM-06"],
+        &[],
+        (1, 3),
+        200,
+        false,
+    ),
+    (
+        "R-010",
+        "Lost or stolen laptop holding customer data",
+        &["AST-LAPTOPS"],
+        "T-18",
+        "V-25",
+        IT,
+        (4, 3),
+        Treatment::Modify,
+        &["AST-07", "CRY-02"],
+        &[],
+        (2, 2),
+        150,
+        true,
+    ),
+    (
+        "R-011",
+        "Secrets leaked in code, logs or tickets",
+        &["AST-CODE"],
+        "T-20",
+        "V-09",
+        PLATFORM,
+        (3, 4),
+        Treatment::Modify,
+        &["CRY-04", "IAM-10"],
+        &[],
+        (2, 3),
+        -10,
+        false,
+    ),
+    (
+        "R-012",
+        "Faulty deployment causes an outage",
+        &["AST-PLATFORM"],
+        "T-19",
+        "V-18",
+        PLATFORM,
+        (4, 3),
+        Treatment::Modify,
+        &["CHG-01", "SDL-04"],
+        &[],
+        (2, 2),
+        60,
+        false,
+    ),
+    (
+        "R-013",
+        "Cloud provider regional outage",
+        &["AST-AWS"],
+        "T-30",
+        "V-06",
+        PLATFORM,
+        (2, 5),
+        Treatment::Modify,
+        &["OPS-07", "BCP-02", "BCP-03"],
+        &[],
+        (2, 3),
+        180,
+        false,
+    ),
+    (
+        "R-014",
+        "Breach at a critical SaaS supplier",
+        &["AST-IDP"],
+        "T-31",
+        "V-19",
+        COMPLIANCE,
+        (2, 4),
+        Treatment::Modify,
+        &["SUP-02", "SUP-03", "SUP-04"],
+        &[],
+        (2, 3),
+        200,
+        true,
+    ),
+    (
+        "R-015",
+        "Identity provider withdraws its service",
+        &["AST-IDP"],
+        "T-32",
+        "V-20",
+        CISO,
+        (2, 3),
+        Treatment::Retain,
+        &[],
+        &[],
+        (2, 3),
+        300,
+        true,
+    ),
+    (
+        "R-016",
+        "Subprocessor misuses personal data",
+        &["AST-DB"],
+        "T-33",
+        "V-21",
+        COMPLIANCE,
+        (2, 4),
+        Treatment::Modify,
+        &["PRIV-07", "SUP-03"],
+        &[],
+        (1, 4),
+        200,
+        false,
+    ),
+    (
+        "R-017",
+        "New data-transfer rules restrict hosting",
+        &["AST-DB"],
+        "T-38",
+        "V-30",
+        COMPLIANCE,
+        (3, 3),
+        Treatment::Modify,
+        &["COMP-01", "PRIV-04"],
+        &[],
+        (2, 3),
+        120,
+        false,
+    ),
+    (
+        "R-018",
+        "Support staff are talked into resetting an account",
+        &["AST-STAFF"],
+        "T-12",
+        "V-22",
+        PEOPLE,
+        (3, 3),
+        Treatment::Modify,
+        &["HR-05", "IAM-02"],
+        &[],
+        (2, 2),
+        90,
+        false,
+    ),
+    (
+        "R-019",
+        "Leavers keep access after they go",
+        &["AST-IDP"],
+        "T-06",
+        "V-15",
+        PEOPLE,
+        (3, 4),
+        Treatment::Modify,
+        &["IAM-07", "HR-08"],
+        &[("IAM-05", -5)],
+        (2, 2),
+        100,
+        false,
+    ),
+    (
+        "R-020",
+        "Office break-in and equipment theft",
+        &["AST-OFFICE"],
+        "T-14",
+        "V-27",
+        IT,
+        (2, 3),
+        Treatment::Modify,
+        &["PHY-01", "PHY-04"],
+        &[],
+        (1, 2),
+        250,
+        false,
+    ),
+    (
+        "R-021",
+        "Expired certificate breaks the API",
+        &["AST-API"],
+        "T-29",
+        "V-08",
+        PLATFORM,
+        (3, 3),
+        Treatment::Modify,
+        &["LOG-03", "CHG-01"],
+        &[],
+        (1, 3),
+        150,
+        false,
+    ),
+    (
+        "R-022",
+        "Key engineer leaves and knowledge is lost",
+        &["AST-STAFF"],
+        "T-24",
+        "V-23",
+        PEOPLE,
+        (3, 3),
+        Treatment::Modify,
+        &["OPS-01", "HR-06"],
+        &[],
+        (2, 2),
+        180,
+        false,
+    ),
+    (
+        "R-023",
+        "Climate-related disruption to the offices",
+        &["AST-OFFICE"],
+        "T-23",
+        "V-28",
+        CISO,
+        (2, 2),
+        Treatment::Retain,
+        &[],
+        &[],
+        (2, 2),
+        365,
+        true,
+    ),
+];
+
+/// The demo's methodology, assets, risks and acceptances, checked by the same core rules as user input.
+fn demo_register(now: chrono::DateTime<Utc>) -> anyhow::Result<Vec<Change>> {
+    let methodology = Methodology::five_by_five();
+    let today = now.date_naive();
+    let mut changes = vec![Change::SetMethodology(methodology.clone())];
+    for (code, name, kind, classification, c, i, a, parent) in DEMO_ASSETS {
+        changes.push(Change::PutAsset(Asset {
+            code: AssetCode::parse(code)?,
+            name: name.into(),
+            kind,
+            owner: Some(Email::parse(PLATFORM)?),
+            classification,
+            confidentiality: c,
+            integrity: i,
+            availability: a,
+            parent: parent.map(AssetCode::parse).transpose()?,
+        }));
+    }
+    let starter = catalog()?.threats();
+    let name_of = |id: &str, list: &[evident_catalog::Threat]| list.iter().find(|t| t.id == id).map(|t| t.name.clone());
+    let mut acceptances = Vec::new();
+    for (
+        code,
+        title,
+        assets,
+        threat,
+        vulnerability,
+        owner,
+        inherent,
+        treatment,
+        controls,
+        planned,
+        residual,
+        review,
+        accepted,
+    ) in DEMO_RISKS
+    {
+        let mut treating: Vec<Treating> = controls
+            .iter()
+            .map(|c| Ok(Treating { control: ControlCode::parse(c)?, planned: false, due: None }))
+            .collect::<anyhow::Result<_>>()?;
+        for (control, days) in planned {
+            treating.push(Treating {
+                control: ControlCode::parse(control)?,
+                planned: true,
+                due: Some(today + chrono::Duration::days(*days)),
+            });
+        }
+        let risk = Risk {
+            code: RiskCode::parse(code)?,
+            title: title.into(),
+            description: String::new(),
+            assets: assets.iter().map(|a| AssetCode::parse(a)).collect::<Result<_, _>>()?,
+            threat: name_of(threat, &starter.threats).unwrap_or_else(|| threat.to_owned()),
+            vulnerability: name_of(vulnerability, &starter.vulnerabilities).unwrap_or_else(|| vulnerability.to_owned()),
+            owner: Email::parse(owner)?,
+            methodology: 1,
+            inherent: Rating { likelihood: inherent.0, impact: inherent.1 },
+            treatment,
+            controls: treating,
+            residual: Rating { likelihood: residual.0, impact: residual.1 },
+            residual_justification: String::new(),
+            review_date: today + chrono::Duration::days(review),
+            acceptance: None,
+            closed: false,
+        };
+        risk.validate(&methodology)?;
+        if accepted {
+            let expires = today + chrono::Duration::days(365);
+            check_acceptance(&risk, &methodology, &risk.owner, Role::ControlOwner, today, expires)?;
+            let note = "Residual level within the acceptance criteria".to_owned();
+            acceptances.push(Change::AcceptRisk {
+                code: risk.code.clone(),
+                acceptance: Acceptance { by: risk.owner.clone(), at: now, expires, note },
+            });
+        }
+        changes.push(Change::PutRisk(risk));
+    }
+    changes.extend(acceptances);
+    Ok(changes)
 }

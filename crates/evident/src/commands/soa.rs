@@ -26,6 +26,15 @@ pub async fn run(global: &Global, command: SoaCommand) -> anyhow::Result<ExitCod
                     "the SoA lists A.5.1 … A.8.34; run `evident soa show`",
                 ));
             }
+            if exclude {
+                let data = OrgData::load(&session).await?;
+                if let Some(risks) = data.risks_by_requirement(iso.id()).get(&reference) {
+                    return Err(failure(
+                        format!("{reference} cannot be excluded: it treats open risk {}", risks.join(", ")),
+                        "change those risks' treatment first, or keep the control applicable",
+                    ));
+                }
+            }
             let reasons = reasons.iter().map(|r| Reason::parse(r.trim())).collect::<Result<Vec<_>, _>>()?;
             let decision = Decision::new(&reference, !exclude, reasons, justification).map_err(|e| {
                 failure(e.to_string(), "e.g. --exclude --reason business_need --justification \"We have no offices\"")

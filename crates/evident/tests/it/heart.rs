@@ -98,7 +98,10 @@ fn an_approved_soa_is_frozen_and_versions_diff() {
     let not_annex =
         evident.fails(&["soa", "set", "6.1.2", "--exclude", "--reason", "business_need", "--justification", "x"]);
     assert!(not_annex.stderr.contains("6.1.2 is not an Annex A control"));
-    evident.ok(&[
+    let demo_versions = evident.ok(&["soa", "versions", "--json"]).json().as_array().unwrap().len() as i64;
+    assert_eq!(demo_versions, 1, "the demo approved its SoA once");
+    let (v1, v2) = (demo_versions + 1, demo_versions + 2);
+    let exclude = [
         "soa",
         "set",
         "A.7.1",
@@ -107,7 +110,8 @@ fn an_approved_soa_is_frozen_and_versions_diff() {
         "business_need",
         "--justification",
         "Fully remote: no offices",
-    ]);
+    ];
+    evident.ok(&exclude);
     evident.ok(&["soa", "approve"]);
 
     let draft = evident.ok(&["soa", "show", "--json"]).json();
@@ -115,8 +119,8 @@ fn an_approved_soa_is_frozen_and_versions_diff() {
     let a71 = draft.as_array().unwrap().iter().find(|r| r["ref"] == "A.7.1").unwrap();
     assert_eq!((a71["applicable"].as_bool(), a71["implementation"].as_str()), (Some(false), Some("not_applicable")));
 
-    // Changing the draft leaves version 1 as approved; approving again makes version 2.
-    evident.ok(&[
+    // Changing the draft leaves the approved version as it was; approving again makes the next one.
+    let include = [
         "soa",
         "set",
         "A.7.1",
@@ -124,24 +128,24 @@ fn an_approved_soa_is_frozen_and_versions_diff() {
         "contractual",
         "--justification",
         "A customer contract requires a secured office",
-    ]);
-    let v1_after = evident.ok(&["soa", "versions", "--json"]).json();
-    assert_eq!(
-        v1_after[0]["rows"].as_array().unwrap().iter().find(|r| r["ref"] == "A.7.1").unwrap()["applicable"],
-        false
-    );
+    ];
+    evident.ok(&include);
+    let versions = evident.ok(&["soa", "versions", "--json"]).json();
+    let approved = &versions[v1 as usize - 1];
+    assert_eq!(approved["rows"].as_array().unwrap().iter().find(|r| r["ref"] == "A.7.1").unwrap()["applicable"], false);
     evident.ok(&["--as", "compliance@northwind.example", "soa", "approve"]);
     let versions = evident.ok(&["soa", "versions", "--json"]).json();
-    assert_eq!(versions.as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect::<Vec<_>>(), [1, 2]);
-    assert_eq!(versions[1]["approved_by"], "compliance@northwind.example");
+    let numbers: Vec<_> = versions.as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, [1, v1, v2]);
+    assert_eq!(versions[v2 as usize - 1]["approved_by"], "compliance@northwind.example");
 
-    let diff = evident.ok(&["soa", "diff", "1", "2", "--json"]).json();
+    let diff = evident.ok(&["soa", "diff", &v1.to_string(), &v2.to_string(), "--json"]).json();
     let changed: Vec<_> =
         diff.as_array().unwrap().iter().map(|c| (c["ref"].as_str().unwrap(), c["field"].as_str().unwrap())).collect();
     assert!(changed.contains(&("A.7.1", "applicable")), "{changed:?}");
     assert!(changed.contains(&("A.7.1", "justification")), "{changed:?}");
     assert!(changed.iter().all(|(r, _)| *r == "A.7.1"), "nothing else changed: {changed:?}");
-    assert!(evident.ok(&["soa", "diff", "2"]).stdout.contains("no differences"));
+    assert!(evident.ok(&["soa", "diff", &v2.to_string()]).stdout.contains("no differences"));
 
     let owner = evident.fails(&["--as", "platform@northwind.example", "soa", "approve"]);
     assert!(owner.stderr.contains("may not do this"), "control owners do not approve the SoA");
@@ -154,7 +158,7 @@ fn the_soa_exports_in_an_auditors_layout() {
     evident.ok(&["soa", "set", "A.7.1", "--exclude", "--reason", "business_need", "--justification", "=Fully remote"]);
     evident.ok(&["soa", "approve"]);
     let csv = evident.dir.path().join("soa.csv");
-    evident.ok(&["soa", "export", csv.to_str().unwrap(), "--version", "1"]);
+    evident.ok(&["soa", "export", csv.to_str().unwrap(), "--version", "2"]);
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<_> = reader.headers().unwrap().iter().map(str::to_owned).collect();
@@ -164,7 +168,7 @@ fn the_soa_exports_in_an_auditors_layout() {
     let a71 = rows.iter().find(|r| &r[0] == "A.7.1").unwrap();
     assert_eq!(
         (&a71[3], &a71[4], &a71[5], &a71[9]),
-        ("No", "business_need", "'=Fully remote", "1"),
+        ("No", "business_need", "'=Fully remote", "2"),
         "formulas are neutralised"
     );
     let xlsx = evident.dir.path().join("soa.xlsx");

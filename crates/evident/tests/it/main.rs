@@ -5,4 +5,5 @@ mod bad_input;
 mod frameworks;
 mod heart;
 mod import;
+mod risks;
 mod support;

@@ -1,0 +1,925 @@
+//! `evident methodology …`, `evident assets …` and `evident risks …`: the risk register.
+//!
+//! A risk from the command line and a risk from an imported row take the same path: raw text in
+//! a [`RiskInput`], checked against the organisation (members, assets, controls) and the
+//! methodology in force, then validated by the core.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use evident_core::risk::{
+    self, Acceptance, Asset, AssetKind, Classification, Methodology, Rating, Risk, Treating, Treatment,
+    check_acceptance, heat_map,
+};
+use evident_core::{AssetCode, ControlCode, Email, Permission, RiskCode};
+use evident_store::{Change, MethodologyVersion};
+
+use crate::cli::{AssetsCommand, Global, MethodologyCommand, RisksCommand};
+use crate::context::{Session, catalog, failure};
+use crate::output::{self, say};
+use crate::spreadsheet::{self, Sheet};
+
+pub fn parse_date(text: &str, what: &str) -> anyhow::Result<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| failure(format!("{what} {text:?} is not a date"), "write dates as YYYY-MM-DD"))
+}
+
+/// The methodology in force, or a hint to set one.
+pub async fn current_methodology(session: &Session) -> anyhow::Result<MethodologyVersion> {
+    session.store.methodologies(&session.org.id).await?.pop().ok_or_else(|| {
+        failure(
+            format!("{} has no risk methodology yet", session.org.slug),
+            "run `evident methodology set --preset 5x5`",
+        )
+    })
+}
+
+pub fn preset(name: &str) -> anyhow::Result<Methodology> {
+    match name {
+        "3x3" => Ok(Methodology::three_by_three()),
+        "4x4" => Ok(Methodology::four_by_four()),
+        "5x5" => Ok(Methodology::five_by_five()),
+        other => Err(failure(format!("there is no preset {other:?}"), "choose 3x3, 4x4 or 5x5, or pass --file")),
+    }
+}
+
+pub async fn methodology(global: &Global, command: MethodologyCommand) -> anyhow::Result<ExitCode> {
+    let session = Session::open(global).await?;
+    match command {
+        MethodologyCommand::Show => {
+            session.require(Permission::Read)?;
+            let current = current_methodology(&session).await?;
+            if global.json {
+                output::json(&current)?;
+            } else {
+                print_methodology(&current);
+            }
+        }
+        MethodologyCommand::History => {
+            session.require(Permission::Read)?;
+            let versions = session.store.methodologies(&session.org.id).await?;
+            if global.json {
+                output::json(&versions)?;
+            } else {
+                let rows = versions.iter().map(|v| {
+                    let m = &v.methodology;
+                    [
+                        v.version.to_string(),
+                        format!("{}×{}", m.likelihood.len(), m.impact.len()),
+                        m.acceptance_level.clone(),
+                        v.created_by.clone(),
+                        v.created_at.to_rfc3339(),
+                    ]
+                });
+                say!("{}", output::table(["version", "matrix", "accept up to", "set by", "set at"], rows));
+            }
+        }
+        MethodologyCommand::Set { preset: name, file } => {
+            session.require(Permission::MethodologyManage)?;
+            let methodology = match (name, file) {
+                (Some(name), _) => preset(&name)?,
+                (None, Some(file)) => {
+                    let text = std::fs::read_to_string(&file)
+                        .map_err(|e| failure(format!("cannot read {}: {e}", file.display()), "check the path"))?;
+                    toml::from_str::<Methodology>(&text).map_err(|e| {
+                        failure(
+                            format!("{}: {}", file.display(), e.message()),
+                            "see `evident methodology show --json` for the shape",
+                        )
+                    })?
+                }
+                (None, None) => return Err(failure("nothing to set", "pass --preset 5x5 or --file FILE")),
+            };
+            methodology
+                .validate()
+                .map_err(|e| failure(format!("the methodology is not valid: {e}"), "nothing was changed"))?;
+            let previous = session.store.methodologies(&session.org.id).await?.last().map_or(0, |v| v.version);
+            session.store.apply(&session.actor(), vec![Change::SetMethodology(methodology)]).await?;
+            say!(
+                "methodology version {} is in force; risks assessed before keep version {previous} until they are re-assessed",
+                previous + 1
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_methodology(current: &MethodologyVersion) {
+    let m = &current.methodology;
+    say!(
+        "methodology version {} (set by {} on {})",
+        current.version,
+        current.created_by,
+        current.created_at.date_naive()
+    );
+    let mut header = vec!["likelihood \\ impact".to_owned()];
+    header.extend(m.impact.iter().enumerate().map(|(i, s)| format!("{} {}", i + 1, s.name)));
+    let rows: Vec<Vec<String>> = (1..=m.likelihood.len())
+        .rev()
+        .map(|l| {
+            let mut row = vec![format!("{l} {}", m.likelihood[l - 1].name)];
+            row.extend((1..=m.impact.len()).map(|i| {
+                let rating = Rating { likelihood: l as u8, impact: i as u8 };
+                let score = m.score(rating).unwrap_or_default();
+                format!("{score} {}", m.level(score).name)
+            }));
+            row
+        })
+        .collect();
+    say!("{}", spreadsheet::markdown(&header.iter().map(String::as_str).collect::<Vec<_>>(), &rows));
+    let levels: Vec<_> = m.levels.iter().map(|l| format!("{} ≥ {} ({})", l.name, l.min_score, l.colour)).collect();
+    say!("levels: {}; a residual risk may be retained at or below {}", levels.join(", "), m.acceptance_level);
+}
+
+pub const ASSET_COLUMNS: [&str; 9] =
+    ["code", "name", "type", "owner", "classification", "confidentiality", "integrity", "availability", "parent"];
+
+fn asset_row(a: &Asset) -> Vec<String> {
+    vec![
+        a.code.to_string(),
+        a.name.clone(),
+        a.kind.to_string(),
+        a.owner.as_ref().map(|o| o.to_string()).unwrap_or_default(),
+        a.classification.to_string(),
+        a.confidentiality.to_string(),
+        a.integrity.to_string(),
+        a.availability.to_string(),
+        a.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+    ]
+}
+
+/// Keeps a value, or records why there is none under its column.
+fn take<T>(problems: &mut Vec<(&'static str, String)>, column: &'static str, result: Result<T, String>) -> Option<T> {
+    result.map_err(|e| problems.push((column, e))).ok()
+}
+
+/// Parses one asset from its cells (in `ASSET_COLUMNS` order), naming the column of each problem.
+fn parse_asset(cells: &[&str], members: &HashSet<Email>) -> Result<Asset, Vec<(&'static str, String)>> {
+    let mut p = Vec::new();
+    let code = take(&mut p, "code", AssetCode::parse(cells[0]).map_err(|e| e.to_string()));
+    let name = take(
+        &mut p,
+        "name",
+        if cells[1].is_empty() { Err("an asset needs a name".to_owned()) } else { Ok(cells[1].to_owned()) },
+    );
+    let kind = take(&mut p, "type", AssetKind::parse(cells[2]).map_err(|e| e.to_string()));
+    let owner = take(
+        &mut p,
+        "owner",
+        match cells[3] {
+            "" => Ok(None),
+            text => match Email::parse(text) {
+                Ok(email) if members.contains(&email) => Ok(Some(email)),
+                Ok(email) => Err(format!("{email} is not a member")),
+                Err(e) => Err(e.to_string()),
+            },
+        },
+    );
+    let classification = match cells[4] {
+        "" => Some(Classification::Internal),
+        text => take(&mut p, "classification", Classification::parse(text).map_err(|e| e.to_string())),
+    };
+    let value = |text: &str| {
+        text.parse::<u8>()
+            .ok()
+            .filter(|v| (1..=5).contains(v))
+            .ok_or_else(|| format!("{text:?} is not a value from 1 to 5"))
+    };
+    let c = take(&mut p, "confidentiality", value(cells[5]));
+    let i = take(&mut p, "integrity", value(cells[6]));
+    let a = take(&mut p, "availability", value(cells[7]));
+    let parent = match cells[8] {
+        "" => Some(None),
+        text => take(&mut p, "parent", AssetCode::parse(text).map(Some).map_err(|e| e.to_string())),
+    };
+    match (code, name, kind, owner, classification, c, i, a, parent) {
+        (
+            Some(code),
+            Some(name),
+            Some(kind),
+            Some(owner),
+            Some(classification),
+            Some(c),
+            Some(i),
+            Some(a),
+            Some(parent),
+        ) if p.is_empty() => Ok(Asset {
+            code,
+            name,
+            kind,
+            owner,
+            classification,
+            confidentiality: c,
+            integrity: i,
+            availability: a,
+            parent,
+        }),
+        _ => Err(p),
+    }
+}
+
+/// Checks parents exist (stored or in the same batch) and form no cycle.
+fn check_assets(assets: &[Asset], stored: &[Asset]) -> Vec<(usize, &'static str, String)> {
+    let mut parents: HashMap<AssetCode, Option<AssetCode>> =
+        stored.iter().map(|a| (a.code.clone(), a.parent.clone())).collect();
+    parents.extend(assets.iter().map(|a| (a.code.clone(), a.parent.clone())));
+    let mut problems = Vec::new();
+    for (i, asset) in assets.iter().enumerate() {
+        if let Some(parent) = asset.parent.as_ref().filter(|p| !parents.contains_key(*p)) {
+            problems.push((i, "parent", format!("asset {parent} does not exist")));
+        } else if let Err(e) = risk::check_asset(asset, |code| parents.get(code).cloned().flatten()) {
+            problems.push((i, "parent", e.to_string()));
+        }
+    }
+    problems
+}
+
+async fn members(session: &Session) -> anyhow::Result<HashSet<Email>> {
+    Ok(session.store.members(&session.org.id).await?.into_iter().map(|m| m.email).collect())
+}
+
+pub async fn assets(global: &Global, command: AssetsCommand) -> anyhow::Result<ExitCode> {
+    let session = Session::open(global).await?;
+    match command {
+        AssetsCommand::List => {
+            session.require(Permission::Read)?;
+            let assets = session.store.assets(&session.org.id).await?;
+            if global.json {
+                output::json(&assets)?;
+            } else {
+                let rows = assets.iter().map(|a| {
+                    let r = asset_row(a);
+                    [
+                        r[0].clone(),
+                        r[1].clone(),
+                        r[2].clone(),
+                        r[3].clone(),
+                        r[4].clone(),
+                        format!("{}/{}/{}", r[5], r[6], r[7]),
+                        r[8].clone(),
+                    ]
+                });
+                say!("{}", output::table(["code", "name", "type", "owner", "classification", "C/I/A", "parent"], rows));
+            }
+        }
+        AssetsCommand::Put { code, name, kind, owner, classification, cia, parent } => {
+            session.require(Permission::AssetWrite)?;
+            let values: Vec<&str> = cia.split(',').map(str::trim).collect();
+            if values.len() != 3 {
+                return Err(failure(format!("--cia {cia:?} needs three values"), "write it as C,I,A, e.g. 4,4,3"));
+            }
+            let cells = [
+                code.as_str(),
+                &name,
+                &kind,
+                owner.as_deref().unwrap_or(""),
+                &classification,
+                values[0],
+                values[1],
+                values[2],
+                parent.as_deref().unwrap_or(""),
+            ];
+            let asset = parse_asset(&cells, &members(&session).await?).map_err(|problems| {
+                let text: Vec<_> = problems.iter().map(|(c, e)| format!("{c}: {e}")).collect();
+                failure(text.join("; "), "see `evident assets put --help`")
+            })?;
+            let stored = session.store.assets(&session.org.id).await?;
+            if let Some((_, _, problem)) = check_assets(std::slice::from_ref(&asset), &stored).into_iter().next() {
+                return Err(failure(problem, "create the parent first, or choose another"));
+            }
+            session.store.apply(&session.actor(), vec![Change::PutAsset(asset.clone())]).await?;
+            say!("asset {} saved", asset.code);
+        }
+        AssetsCommand::Import { file } => import_assets(global, &session, &file).await?,
+        AssetsCommand::Export { file } => {
+            session.require(Permission::Export)?;
+            let assets = session.store.assets(&session.org.id).await?;
+            let rows: Vec<_> = assets.iter().map(asset_row).collect();
+            spreadsheet::write(&file, "Assets", &ASSET_COLUMNS, &rows)?;
+            say!("wrote {} assets to {}", assets.len(), file.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_row_errors(sheet: &Sheet, errors: &[(usize, &'static str, String)]) -> anyhow::Error {
+    for (row, column, reason) in errors {
+        eprintln!("error: {}: row {row}, column {column}: {reason}", sheet.file);
+    }
+    failure(
+        format!("nothing was imported: {} problem(s) in {} rows of {}", errors.len(), sheet.rows.len(), sheet.file),
+        "fix the rows named above and import the file again",
+    )
+}
+
+fn cells<'a>(columns: &[Option<usize>], row: &'a [String]) -> Vec<&'a str> {
+    columns.iter().map(|c| c.and_then(|i| row.get(i)).map_or("", String::as_str)).collect()
+}
+
+async fn import_assets(global: &Global, session: &Session, file: &Path) -> anyhow::Result<()> {
+    session.require(Permission::Import)?;
+    session.require(Permission::AssetWrite)?;
+    let sheet = spreadsheet::read(file)?;
+    let columns =
+        sheet.columns(&ASSET_COLUMNS, &["code", "name", "type", "confidentiality", "integrity", "availability"])?;
+    let members = members(session).await?;
+    let mut errors = Vec::new();
+    let mut assets = Vec::new();
+    let mut rows_of = Vec::new();
+    let mut seen = HashMap::new();
+    for (index, row) in sheet.rows.iter().enumerate() {
+        let number = Sheet::row_number(index);
+        match parse_asset(&cells(&columns, row), &members) {
+            Ok(asset) => {
+                if let Some(first) = seen.insert(asset.code.clone(), number) {
+                    errors.push((number, "code", format!("{} is already on row {first}", asset.code)));
+                }
+                assets.push(asset);
+                rows_of.push(number);
+            }
+            Err(problems) => errors.extend(problems.into_iter().map(|(c, e)| (number, c, e))),
+        }
+    }
+    let stored = session.store.assets(&session.org.id).await?;
+    errors.extend(check_assets(&assets, &stored).into_iter().map(|(i, c, e)| (rows_of[i], c, e)));
+    if !errors.is_empty() {
+        return Err(report_row_errors(&sheet, &errors));
+    }
+    // Parents first, so that a batch can bring a parent and its children together.
+    let known: HashSet<AssetCode> = stored.iter().map(|a| a.code.clone()).collect();
+    let (roots, children): (Vec<_>, Vec<_>) =
+        assets.into_iter().partition(|a| a.parent.as_ref().is_none_or(|p| known.contains(p)));
+    let mut ordered = roots;
+    let mut pending = children;
+    while !pending.is_empty() {
+        let placed: HashSet<AssetCode> = ordered.iter().map(|a| a.code.clone()).collect();
+        let (ready, rest): (Vec<_>, Vec<_>) =
+            pending.into_iter().partition(|a| a.parent.as_ref().is_some_and(|p| placed.contains(p)));
+        if ready.is_empty() {
+            return Err(failure("the parents in the file form a cycle", "check the parent column"));
+        }
+        ordered.extend(ready);
+        pending = rest;
+    }
+    let count = ordered.len();
+    session.store.apply(&session.actor(), ordered.into_iter().map(Change::PutAsset).collect()).await?;
+    if global.json {
+        output::json(&serde_json::json!({"rows": sheet.rows.len(), "assets": count}))?;
+    } else {
+        say!("imported {}: {count} assets saved", sheet.file);
+    }
+    Ok(())
+}
+
+/// The register's columns: what import reads, plus scores, levels and acceptance that export adds.
+pub const RISK_COLUMNS: [&str; 23] = [
+    "code",
+    "title",
+    "description",
+    "assets",
+    "threat",
+    "vulnerability",
+    "owner",
+    "likelihood",
+    "impact",
+    "treatment",
+    "controls",
+    "residual_likelihood",
+    "residual_impact",
+    "residual_justification",
+    "review_date",
+    "inherent_score",
+    "inherent_level",
+    "residual_score",
+    "residual_level",
+    "methodology",
+    "accepted_by",
+    "accepted_until",
+    "status",
+];
+const RISK_REQUIRED: [&str; 12] = [
+    "code",
+    "title",
+    "assets",
+    "threat",
+    "vulnerability",
+    "owner",
+    "likelihood",
+    "impact",
+    "treatment",
+    "residual_likelihood",
+    "residual_impact",
+    "review_date",
+];
+
+/// What a risk must be checked against.
+pub struct RiskContext {
+    pub members: HashSet<Email>,
+    pub assets: HashSet<AssetCode>,
+    pub controls: HashSet<ControlCode>,
+    pub methodology: MethodologyVersion,
+}
+
+impl RiskContext {
+    pub async fn load(session: &Session) -> anyhow::Result<RiskContext> {
+        let org = &session.org.id;
+        Ok(RiskContext {
+            members: members(session).await?,
+            assets: session.store.assets(org).await?.into_iter().map(|a| a.code).collect(),
+            controls: session
+                .store
+                .controls(org)
+                .await?
+                .into_iter()
+                .filter(|c| c.is_active())
+                .map(|c| c.code)
+                .collect(),
+            methodology: current_methodology(session).await?,
+        })
+    }
+
+    /// Builds a risk from its cells (the first 15 `RISK_COLUMNS`), naming the column of each problem.
+    pub fn risk(&self, cells: &[&str]) -> Result<Risk, Vec<(&'static str, String)>> {
+        let mut problems: Vec<(&'static str, String)> = Vec::new();
+        let code = RiskCode::parse(cells[0]).map_err(|e| problems.push(("code", e.to_string()))).ok();
+        if cells[1].is_empty() {
+            problems.push(("title", "a risk needs a title".into()));
+        }
+        let mut assets = Vec::new();
+        for text in cells[3].split(';').map(str::trim).filter(|t| !t.is_empty()) {
+            match AssetCode::parse(text) {
+                Ok(code) if self.assets.contains(&code) => assets.push(code),
+                Ok(code) => problems.push(("assets", format!("asset {code} does not exist"))),
+                Err(e) => problems.push(("assets", e.to_string())),
+            }
+        }
+        if assets.is_empty() && !problems.iter().any(|(c, _)| *c == "assets") {
+            problems.push(("assets", "a risk needs at least one asset".into()));
+        }
+        let starter = catalog().ok().map(|c| c.threats());
+        let resolve = |text: &str, list: Option<&Vec<evident_catalog::Threat>>| {
+            list.and_then(|l| l.iter().find(|t| t.id == text)).map_or_else(|| text.to_owned(), |t| t.name.clone())
+        };
+        let threat = resolve(cells[4], starter.map(|s| &s.threats));
+        let vulnerability = resolve(cells[5], starter.map(|s| &s.vulnerabilities));
+        for (column, text) in [("threat", &threat), ("vulnerability", &vulnerability)] {
+            if text.is_empty() {
+                problems.push((column, format!("a risk needs a {column}")));
+            }
+        }
+        let owner = match Email::parse(cells[6]) {
+            Ok(email) if self.members.contains(&email) => Some(email),
+            Ok(email) => {
+                problems.push(("owner", format!("{email} is not a member")));
+                None
+            }
+            Err(e) => {
+                problems.push(("owner", e.to_string()));
+                None
+            }
+        };
+        let m = &self.methodology.methodology;
+        let mut rating = |lc: &'static str, ic: &'static str, l: &str, i: &str| {
+            let mut scale = |column: &'static str, text: &str, axis: &str, max: usize| match text.parse::<u8>() {
+                Ok(v) if (1..=max).contains(&usize::from(v)) => Some(v),
+                _ => {
+                    problems.push((
+                        column,
+                        format!(
+                            "{axis} {text:?} is outside the 1–{max} scale of methodology version {}",
+                            self.methodology.version
+                        ),
+                    ));
+                    None
+                }
+            };
+            let likelihood = scale(lc, l, "likelihood", m.likelihood.len());
+            let impact = scale(ic, i, "impact", m.impact.len());
+            likelihood.zip(impact).map(|(likelihood, impact)| Rating { likelihood, impact })
+        };
+        let inherent = rating("likelihood", "impact", cells[7], cells[8]);
+        let residual = rating("residual_likelihood", "residual_impact", cells[11], cells[12]);
+        let treatment = Treatment::parse(cells[9]).map_err(|e| problems.push(("treatment", e.to_string()))).ok();
+        let mut controls = Vec::new();
+        for text in cells[10].split(';').map(str::trim).filter(|t| !t.is_empty()) {
+            let (code, due) = match text.split_once('@') {
+                Some((code, date)) => match NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d") {
+                    Ok(d) => (code.trim(), Some(d)),
+                    Err(_) => {
+                        problems.push(("controls", format!("{date:?} after {code}@ is not a date (YYYY-MM-DD)")));
+                        continue;
+                    }
+                },
+                None => (text, None),
+            };
+            match ControlCode::parse(code) {
+                Ok(c) if self.controls.contains(&c) => {
+                    controls.push(Treating { control: c, planned: due.is_some(), due })
+                }
+                Ok(c) => problems.push(("controls", format!("control {c} does not exist (or is retired)"))),
+                Err(e) => problems.push(("controls", e.to_string())),
+            }
+        }
+        let review_date = NaiveDate::parse_from_str(cells[14], "%Y-%m-%d")
+            .map_err(|_| problems.push(("review_date", format!("{:?} is not a date (YYYY-MM-DD)", cells[14]))))
+            .ok();
+        let (Some(code), Some(owner), Some(inherent), Some(residual), Some(treatment), Some(review_date)) =
+            (code, owner, inherent, residual, treatment, review_date)
+        else {
+            return Err(problems);
+        };
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let risk = Risk {
+            code,
+            title: cells[1].to_owned(),
+            description: cells[2].to_owned(),
+            assets,
+            threat,
+            vulnerability,
+            owner,
+            methodology: self.methodology.version,
+            inherent,
+            treatment,
+            controls,
+            residual,
+            residual_justification: cells[13].to_owned(),
+            review_date,
+            acceptance: None,
+            closed: false,
+        };
+        let column = |e: &risk::RiskError| match e {
+            risk::RiskError::ResidualAboveInherent { .. } => "residual_justification",
+            _ => "controls",
+        };
+        risk.validate(m).map_err(|e| vec![(column(&e), e.to_string())])?;
+        Ok(risk)
+    }
+}
+
+fn risk_row(risk: &Risk, methodologies: &[MethodologyVersion]) -> Vec<String> {
+    let m = methodologies.iter().find(|v| v.version == risk.methodology).map(|v| &v.methodology);
+    let scored = |rating: Rating| match m.map(|m| (m, m.score(rating))) {
+        Some((m, Ok(score))) => (score.to_string(), m.level(score).name.clone()),
+        _ => (String::new(), String::new()),
+    };
+    let (inherent_score, inherent_level) = scored(risk.inherent);
+    let (residual_score, residual_level) = scored(risk.residual);
+    let controls: Vec<String> = risk
+        .controls
+        .iter()
+        .map(|t| match t.due.filter(|_| t.planned) {
+            Some(due) => format!("{}@{due}", t.control),
+            None => t.control.to_string(),
+        })
+        .collect();
+    vec![
+        risk.code.to_string(),
+        risk.title.clone(),
+        risk.description.clone(),
+        risk.assets.iter().map(|a| a.to_string()).collect::<Vec<_>>().join("; "),
+        risk.threat.clone(),
+        risk.vulnerability.clone(),
+        risk.owner.to_string(),
+        risk.inherent.likelihood.to_string(),
+        risk.inherent.impact.to_string(),
+        risk.treatment.to_string(),
+        controls.join("; "),
+        risk.residual.likelihood.to_string(),
+        risk.residual.impact.to_string(),
+        risk.residual_justification.clone(),
+        risk.review_date.to_string(),
+        inherent_score,
+        inherent_level,
+        residual_score,
+        residual_level,
+        risk.methodology.to_string(),
+        risk.acceptance.as_ref().map(|a| a.by.to_string()).unwrap_or_default(),
+        risk.acceptance.as_ref().map(|a| a.expires.to_string()).unwrap_or_default(),
+        if risk.closed { "closed" } else { "open" }.to_owned(),
+    ]
+}
+
+pub async fn risks(global: &Global, command: RisksCommand) -> anyhow::Result<ExitCode> {
+    if let RisksCommand::Threats = command {
+        return threats(global);
+    }
+    let session = Session::open(global).await?;
+    match command {
+        RisksCommand::Threats => unreachable!("handled before opening the store"),
+        RisksCommand::List => {
+            session.require(Permission::Read)?;
+            let risks = session.store.risks(&session.org.id).await?;
+            if global.json {
+                output::json(&risks)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let methodologies = session.store.methodologies(&session.org.id).await?;
+            let today = session.now.date_naive();
+            let rows = risks.iter().map(|r| {
+                let row = risk_row(r, &methodologies);
+                let due = risk::due(r, today);
+                [
+                    row[0].clone(),
+                    row[1].clone(),
+                    row[6].clone(),
+                    format!("{} {}", row[15], row[16]),
+                    row[9].clone(),
+                    format!("{} {}", row[17], row[18]),
+                    row[14].clone(),
+                    row[21].clone(),
+                    if due.is_empty() { String::new() } else { "DUE".to_owned() },
+                ]
+            });
+            say!(
+                "{}",
+                output::table(
+                    ["code", "title", "owner", "inherent", "treatment", "residual", "review", "accepted until", ""],
+                    rows
+                )
+            );
+            say!("{} risks", risks.len());
+        }
+        RisksCommand::Create {
+            code,
+            title,
+            description,
+            assets,
+            threat,
+            vulnerability,
+            owner,
+            likelihood,
+            impact,
+            treatment,
+            controls,
+            planned,
+            residual_likelihood,
+            residual_impact,
+            residual_justification,
+            review,
+        } => {
+            session.require(Permission::RiskEdit)?;
+            let context = RiskContext::load(&session).await?;
+            let existing = session.store.risks(&session.org.id).await?;
+            if existing.iter().any(|r| r.code.as_str() == code) {
+                return Err(failure(
+                    format!("risk {code} already exists"),
+                    "choose another code, or import a file to change it",
+                ));
+            }
+            let controls = controls.into_iter().chain(planned).collect::<Vec<_>>().join(";");
+            let (l, i, rl, ri) = (
+                likelihood.to_string(),
+                impact.to_string(),
+                residual_likelihood.to_string(),
+                residual_impact.to_string(),
+            );
+            let cells = [
+                code.as_str(),
+                &title,
+                &description,
+                &assets.join(";"),
+                &threat,
+                &vulnerability,
+                &owner,
+                &l,
+                &i,
+                &treatment,
+                &controls,
+                &rl,
+                &ri,
+                &residual_justification,
+                &review,
+            ];
+            let risk = context.risk(&cells).map_err(|problems| {
+                let text: Vec<_> = problems.iter().map(|(c, e)| format!("{c}: {e}")).collect();
+                failure(text.join("; "), "nothing was written; see `evident risks create --help`")
+            })?;
+            session.store.apply(&session.actor(), vec![Change::PutRisk(risk.clone())]).await?;
+            say!("risk {} recorded with methodology version {}", risk.code, risk.methodology);
+        }
+        RisksCommand::Import { file } => import_risks(global, &session, &file).await?,
+        RisksCommand::Export { file } => {
+            session.require(Permission::Export)?;
+            let risks = session.store.risks(&session.org.id).await?;
+            let methodologies = session.store.methodologies(&session.org.id).await?;
+            let rows: Vec<_> = risks.iter().map(|r| risk_row(r, &methodologies)).collect();
+            spreadsheet::write(&file, "Risk register", &RISK_COLUMNS, &rows)?;
+            say!("wrote the risk register ({} risks) to {}", risks.len(), file.display());
+        }
+        RisksCommand::Accept { code, expires, note } => {
+            session.require(Permission::Read)?;
+            let code = RiskCode::parse(&code)?;
+            let expires = parse_date(&expires, "expiry")?;
+            let risks = session.store.risks(&session.org.id).await?;
+            let risk = risks
+                .iter()
+                .find(|r| r.code == code)
+                .ok_or_else(|| failure(format!("there is no risk {code}"), "run `evident risks list`"))?;
+            let methodologies = session.store.methodologies(&session.org.id).await?;
+            let methodology = methodologies.iter().find(|v| v.version == risk.methodology).ok_or_else(|| {
+                failure(format!("methodology version {} is missing", risk.methodology), "run `evident verify`")
+            })?;
+            check_acceptance(
+                risk,
+                &methodology.methodology,
+                &session.member.email,
+                session.member.role,
+                session.now.date_naive(),
+                expires,
+            )
+            .map_err(|e| failure(format!("cannot accept {code}: {e}"), "nothing was written"))?;
+            let acceptance = Acceptance { by: session.member.email.clone(), at: session.now, expires, note };
+            session.store.apply(&session.actor(), vec![Change::AcceptRisk { code: code.clone(), acceptance }]).await?;
+            say!("{} accepted the residual risk of {code} until {expires}", session.member.email);
+        }
+        RisksCommand::Due { on } => {
+            session.require(Permission::Read)?;
+            let today = match on {
+                Some(text) => parse_date(&text, "date")?,
+                None => session.now.date_naive(),
+            };
+            let risks = session.store.risks(&session.org.id).await?;
+            let due: Vec<_> = risks.iter().flat_map(|r| risk::due(r, today).into_iter().map(move |d| (r, d))).collect();
+            if global.json {
+                let items: Vec<_> =
+                    due.iter().map(|(r, d)| serde_json::json!({"risk": r.code, "owner": r.owner, "due": d})).collect();
+                output::json(&items)?;
+            } else {
+                let rows = due.iter().map(|(r, d)| {
+                    let why = match d {
+                        risk::Due::ReviewOverdue { since } => format!("review overdue since {since}"),
+                        risk::Due::AcceptanceExpired { since } => format!("acceptance expired on {since}"),
+                        risk::Due::NotAccepted => "retained but nobody has accepted it".to_owned(),
+                        risk::Due::PlannedControlOverdue { control, since } => {
+                            format!("planned control {control} was due {since}")
+                        }
+                    };
+                    [r.code.to_string(), r.title.clone(), r.owner.to_string(), why]
+                });
+                say!("due on {today}:");
+                say!("{}", output::table(["risk", "title", "owner", "why"], rows));
+            }
+        }
+        RisksCommand::TreatmentPlan { format, output: file } => {
+            session.require(Permission::Export)?;
+            let (header, rows) = treatment_plan(&session).await?;
+            match (format.as_str(), file) {
+                ("xlsx" | "csv" | "md", Some(path)) => {
+                    if spreadsheet::extension_of(&path).as_deref() != Some(format.as_str()) {
+                        return Err(failure(
+                            format!("{} does not end in .{format}", path.display()),
+                            "name the file after its format",
+                        ));
+                    }
+                    spreadsheet::write(&path, "Risk treatment plan", &header, &rows)?;
+                    say!("wrote the risk treatment plan ({} rows) to {}", rows.len(), path.display());
+                }
+                ("md", None) => say!("# Risk treatment plan\n\n{}", spreadsheet::markdown(&header, &rows)),
+                ("csv", None) => {
+                    let mut writer = csv::Writer::from_writer(Vec::new());
+                    writer.write_record(header)?;
+                    for row in &rows {
+                        writer.write_record(row.iter().map(|c| spreadsheet::neutralise(c)))?;
+                    }
+                    say!("{}", String::from_utf8(writer.into_inner()?)?.trim_end());
+                }
+                ("xlsx", None) => {
+                    return Err(failure("an XLSX treatment plan needs a file", "pass --output plan.xlsx"));
+                }
+                (other, _) => return Err(failure(format!("unknown format {other:?}"), "choose csv, xlsx or md")),
+            }
+        }
+        RisksCommand::Heatmap => {
+            session.require(Permission::Read)?;
+            let current = current_methodology(&session).await?;
+            let risks = session.store.risks(&session.org.id).await?;
+            let map = heat_map(current.version, &current.methodology, &risks);
+            if global.json {
+                output::json(&map)?;
+            } else {
+                let mut header = vec!["likelihood \\ impact".to_owned()];
+                header.extend(map.impact.iter().cloned());
+                let rows: Vec<Vec<String>> = (0..map.likelihood.len())
+                    .rev()
+                    .map(|l| {
+                        let mut row = vec![map.likelihood[l].clone()];
+                        row.extend(
+                            (0..map.impact.len()).map(|i| format!("{} → {}", map.inherent[l][i], map.residual[l][i])),
+                        );
+                        row
+                    })
+                    .collect();
+                say!("open risks per cell, inherent → residual (methodology version {})", map.methodology);
+                say!("{}", spreadsheet::markdown(&header.iter().map(String::as_str).collect::<Vec<_>>(), &rows));
+                if map.other_versions > 0 {
+                    say!(
+                        "{} open risks were assessed with an earlier methodology and are not placed",
+                        map.other_versions
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import_risks(global: &Global, session: &Session, file: &Path) -> anyhow::Result<()> {
+    session.require(Permission::Import)?;
+    session.require(Permission::RiskEdit)?;
+    let sheet = spreadsheet::read(file)?;
+    let columns = sheet.columns(&RISK_COLUMNS, &RISK_REQUIRED)?;
+    let context = RiskContext::load(session).await?;
+    let mut errors = Vec::new();
+    let mut risks = Vec::new();
+    let mut seen = HashMap::new();
+    for (index, row) in sheet.rows.iter().enumerate() {
+        let number = Sheet::row_number(index);
+        match context.risk(&cells(&columns, row)[..15]) {
+            Ok(risk) => {
+                if let Some(first) = seen.insert(risk.code.clone(), number) {
+                    errors.push((number, "code", format!("{} is already on row {first}", risk.code)));
+                }
+                risks.push(risk);
+            }
+            Err(problems) => errors.extend(problems.into_iter().map(|(c, e)| (number, c, e))),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(report_row_errors(&sheet, &errors));
+    }
+    let count = risks.len();
+    session.store.apply(&session.actor(), risks.into_iter().map(Change::PutRisk).collect()).await?;
+    if global.json {
+        output::json(&serde_json::json!({"rows": sheet.rows.len(), "risks": count}))?;
+    } else {
+        say!("imported {}: {count} risks saved with methodology version {}", sheet.file, context.methodology.version);
+    }
+    Ok(())
+}
+
+const PLAN_COLUMNS: [&str; 11] = [
+    "Risk",
+    "Title",
+    "Risk owner",
+    "Residual level",
+    "Treatment",
+    "Control",
+    "Control title",
+    "Control status",
+    "In place or planned",
+    "Due",
+    "Control owner",
+];
+
+async fn treatment_plan(session: &Session) -> anyhow::Result<([&'static str; 11], Vec<Vec<String>>)> {
+    let risks = session.store.risks(&session.org.id).await?;
+    let methodologies = session.store.methodologies(&session.org.id).await?;
+    let controls: HashMap<ControlCode, evident_core::Control> =
+        session.store.controls(&session.org.id).await?.into_iter().map(|c| (c.code.clone(), c)).collect();
+    let mut rows = Vec::new();
+    for risk in risks.iter().filter(|r| !r.closed) {
+        let register = risk_row(risk, &methodologies);
+        let head = vec![
+            risk.code.to_string(),
+            risk.title.clone(),
+            risk.owner.to_string(),
+            register[18].clone(),
+            risk.treatment.to_string(),
+        ];
+        if risk.controls.is_empty() {
+            rows.push(head.iter().cloned().chain(std::iter::repeat_n(String::new(), 6)).collect());
+        }
+        for treating in &risk.controls {
+            let control = controls.get(&treating.control);
+            let mut row = head.clone();
+            row.extend([
+                treating.control.to_string(),
+                control.map(|c| c.title.clone()).unwrap_or_default(),
+                control.map(|c| c.status.to_string()).unwrap_or_default(),
+                if treating.planned { "planned" } else { "in place" }.to_owned(),
+                treating.due.map(|d| d.to_string()).unwrap_or_default(),
+                control.and_then(|c| c.owner.as_ref()).map(|o| o.to_string()).unwrap_or_default(),
+            ]);
+            rows.push(row);
+        }
+    }
+    Ok((PLAN_COLUMNS, rows))
+}
+
+fn threats(global: &Global) -> anyhow::Result<ExitCode> {
+    let list = catalog()?.threats();
+    if global.json {
+        output::json(list)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (title, items) in [("Threats", &list.threats), ("Vulnerabilities", &list.vulnerabilities)] {
+        say!("{title}");
+        let rows = items.iter().map(|t| [t.id.clone(), t.category.clone(), t.name.clone(), t.description.clone()]);
+        say!("{}", output::table(["id", "category", "name", "description"], rows));
+    }
+    Ok(ExitCode::SUCCESS)
+}
