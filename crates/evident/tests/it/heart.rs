@@ -93,8 +93,8 @@ fn the_crosswalk_lists_every_link_with_its_type_and_rationale() {
 fn an_approved_soa_is_frozen_and_versions_diff() {
     let evident = Evident::sqlite();
     evident.ok(&["demo"]);
-    let refused = evident.fails(&["soa", "set", "A.7.1", "--exclude"]);
-    assert!(refused.stderr.contains("excluding A.7.1 needs at least one reason"), "{}", refused.stderr);
+    let refused = evident.fails(&["soa", "set", "A.5.32", "--exclude"]);
+    assert!(refused.stderr.contains("excluding A.5.32 needs at least one reason"), "{}", refused.stderr);
     let not_annex =
         evident.fails(&["soa", "set", "6.1.2", "--exclude", "--reason", "business_need", "--justification", "x"]);
     assert!(not_annex.stderr.contains("6.1.2 is not an Annex A control"));
@@ -104,35 +104,38 @@ fn an_approved_soa_is_frozen_and_versions_diff() {
     let exclude = [
         "soa",
         "set",
-        "A.7.1",
+        "A.5.32",
         "--exclude",
         "--reason",
         "business_need",
         "--justification",
-        "Fully remote: no offices",
+        "No third-party intellectual property is used",
     ];
     evident.ok(&exclude);
     evident.ok(&["soa", "approve"]);
 
     let draft = evident.ok(&["soa", "show", "--json"]).json();
     assert_eq!(draft.as_array().unwrap().len(), 93);
-    let a71 = draft.as_array().unwrap().iter().find(|r| r["ref"] == "A.7.1").unwrap();
-    assert_eq!((a71["applicable"].as_bool(), a71["implementation"].as_str()), (Some(false), Some("not_applicable")));
+    let a532 = draft.as_array().unwrap().iter().find(|r| r["ref"] == "A.5.32").unwrap();
+    assert_eq!((a532["applicable"].as_bool(), a532["implementation"].as_str()), (Some(false), Some("not_applicable")));
 
     // Changing the draft leaves the approved version as it was; approving again makes the next one.
     let include = [
         "soa",
         "set",
-        "A.7.1",
+        "A.5.32",
         "--reason",
         "contractual",
         "--justification",
-        "A customer contract requires a secured office",
+        "A customer contract requires licence tracking",
     ];
     evident.ok(&include);
     let versions = evident.ok(&["soa", "versions", "--json"]).json();
     let approved = &versions[v1 as usize - 1];
-    assert_eq!(approved["rows"].as_array().unwrap().iter().find(|r| r["ref"] == "A.7.1").unwrap()["applicable"], false);
+    assert_eq!(
+        approved["rows"].as_array().unwrap().iter().find(|r| r["ref"] == "A.5.32").unwrap()["applicable"],
+        false
+    );
     evident.ok(&["--as", "compliance@northwind.example", "soa", "approve"]);
     let versions = evident.ok(&["soa", "versions", "--json"]).json();
     let numbers: Vec<_> = versions.as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
@@ -142,9 +145,9 @@ fn an_approved_soa_is_frozen_and_versions_diff() {
     let diff = evident.ok(&["soa", "diff", &v1.to_string(), &v2.to_string(), "--json"]).json();
     let changed: Vec<_> =
         diff.as_array().unwrap().iter().map(|c| (c["ref"].as_str().unwrap(), c["field"].as_str().unwrap())).collect();
-    assert!(changed.contains(&("A.7.1", "applicable")), "{changed:?}");
-    assert!(changed.contains(&("A.7.1", "justification")), "{changed:?}");
-    assert!(changed.iter().all(|(r, _)| *r == "A.7.1"), "nothing else changed: {changed:?}");
+    assert!(changed.contains(&("A.5.32", "applicable")), "{changed:?}");
+    assert!(changed.contains(&("A.5.32", "justification")), "{changed:?}");
+    assert!(changed.iter().all(|(r, _)| *r == "A.5.32"), "nothing else changed: {changed:?}");
     assert!(evident.ok(&["soa", "diff", &v2.to_string()]).stdout.contains("no differences"));
 
     let owner = evident.fails(&["--as", "platform@northwind.example", "soa", "approve"]);
@@ -155,7 +158,7 @@ fn an_approved_soa_is_frozen_and_versions_diff() {
 fn the_soa_exports_in_an_auditors_layout() {
     let evident = Evident::sqlite();
     evident.ok(&["demo"]);
-    evident.ok(&["soa", "set", "A.7.1", "--exclude", "--reason", "business_need", "--justification", "=Fully remote"]);
+    evident.ok(&["soa", "set", "A.5.32", "--exclude", "--reason", "business_need", "--justification", "=Fully remote"]);
     evident.ok(&["soa", "approve"]);
     let csv = evident.dir.path().join("soa.csv");
     evident.ok(&["soa", "export", csv.to_str().unwrap(), "--version", "2"]);
@@ -165,9 +168,9 @@ fn the_soa_exports_in_an_auditors_layout() {
     assert_eq!(header[..4], ["Annex A control", "Title", "Theme", "Applicable"]);
     let rows: Vec<_> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 93);
-    let a71 = rows.iter().find(|r| &r[0] == "A.7.1").unwrap();
+    let a532 = rows.iter().find(|r| &r[0] == "A.5.32").unwrap();
     assert_eq!(
-        (&a71[3], &a71[4], &a71[5], &a71[9]),
+        (&a532[3], &a532[4], &a532[5], &a532[9]),
         ("No", "business_need", "'=Fully remote", "2"),
         "formulas are neutralised"
     );
