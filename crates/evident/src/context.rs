@@ -44,6 +44,12 @@ pub fn hint_for(error: &anyhow::Error) -> Option<&'static str> {
     }
 }
 
+/// A date the user typed, as YYYY-MM-DD; `what` names it in the error.
+pub fn parse_date(text: &str, what: &str) -> anyhow::Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| failure(format!("{what} {text:?} is not a date"), "write dates as YYYY-MM-DD"))
+}
+
 pub fn catalog() -> anyhow::Result<&'static Catalog> {
     Ok(Catalog::embedded()?)
 }

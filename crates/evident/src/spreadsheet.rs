@@ -24,6 +24,17 @@ impl Sheet {
         index + 2
     }
 
+    /// Reports every row problem on stderr and returns the error that writes nothing.
+    pub fn reject(&self, errors: &[(usize, &str, String)]) -> anyhow::Error {
+        for (row, column, reason) in errors {
+            eprintln!("error: {}: row {row}, column {column}: {reason}", self.file);
+        }
+        failure(
+            format!("nothing was imported: {} problem(s) in {} rows of {}", errors.len(), self.rows.len(), self.file),
+            "fix the rows named above and import the file again",
+        )
+    }
+
     /// The position of each named column; unknown and missing required columns are errors.
     pub fn columns(&self, layout: &[&str], required: &[&str]) -> anyhow::Result<Vec<Option<usize>>> {
         let hint = "run the template command to get a file with the expected columns";

@@ -44,13 +44,6 @@ pub const COLUMNS: [&str; 10] = [
     "rationale",
 ];
 
-/// One problem in an imported file.
-struct RowError {
-    row: usize,
-    column: &'static str,
-    reason: String,
-}
-
 /// A control's fields as the file gives them; empty cells are `None`.
 #[derive(Clone, PartialEq)]
 struct ControlFields {
@@ -77,7 +70,7 @@ pub async fn import(global: &Global, session: &Session, path: &Path) -> anyhow::
     for (index, row) in sheet.rows.iter().enumerate() {
         let number = Sheet::row_number(index);
         let cell = |column: usize| columns[column].and_then(|i| row.get(i)).map(String::as_str).unwrap_or("");
-        let mut fail = |column: &'static str, reason: String| errors.push(RowError { row: number, column, reason });
+        let mut fail = |column: &'static str, reason: String| errors.push((number, column, reason));
         let code = match ControlCode::parse(cell(0)) {
             Ok(code) => code,
             Err(e) => {
@@ -185,13 +178,7 @@ pub async fn import(global: &Global, session: &Session, path: &Path) -> anyhow::
     }
 
     if !errors.is_empty() {
-        for e in &errors {
-            eprintln!("error: {}: row {}, column {}: {}", sheet.file, e.row, e.column, e.reason);
-        }
-        return Err(failure(
-            format!("nothing was imported: {} problem(s) in {} rows of {}", errors.len(), sheet.rows.len(), sheet.file),
-            "fix the rows named above and import the file again",
-        ));
+        return Err(sheet.reject(&errors));
     }
 
     let (mut created, mut updated) = (0, 0);

@@ -136,12 +136,7 @@ async fn adopt(
             chosen.push(category.to_owned());
         }
     }
-    let target_date = target
-        .map(|t| {
-            chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
-                .map_err(|e| failure(format!("target date {t:?} is not a date: {e}"), "write it as YYYY-MM-DD"))
-        })
-        .transpose()?;
+    let target_date = target.map(|t| crate::context::parse_date(&t, "target date")).transpose()?;
     let adoption =
         Adoption { framework: framework.id().clone(), categories: chosen, scope, target_date, adopted_at: session.now };
     session.store.apply(&session.actor(), vec![Change::Adopt(adoption.clone())]).await?;

@@ -17,14 +17,9 @@ use evident_core::{AssetCode, ControlCode, Email, Permission, RiskCode};
 use evident_store::{Change, MethodologyVersion};
 
 use crate::cli::{AssetsCommand, Global, MethodologyCommand, RisksCommand};
-use crate::context::{Session, catalog, failure};
+use crate::context::{Session, catalog, failure, parse_date};
 use crate::output::{self, say};
 use crate::spreadsheet::{self, Sheet};
-
-pub fn parse_date(text: &str, what: &str) -> anyhow::Result<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| failure(format!("{what} {text:?} is not a date"), "write dates as YYYY-MM-DD"))
-}
 
 /// The methodology in force, or a hint to set one.
 pub async fn current_methodology(session: &Session) -> anyhow::Result<MethodologyVersion> {
@@ -304,16 +299,6 @@ pub async fn assets(global: &Global, command: AssetsCommand) -> anyhow::Result<E
     Ok(ExitCode::SUCCESS)
 }
 
-fn report_row_errors(sheet: &Sheet, errors: &[(usize, &'static str, String)]) -> anyhow::Error {
-    for (row, column, reason) in errors {
-        eprintln!("error: {}: row {row}, column {column}: {reason}", sheet.file);
-    }
-    failure(
-        format!("nothing was imported: {} problem(s) in {} rows of {}", errors.len(), sheet.rows.len(), sheet.file),
-        "fix the rows named above and import the file again",
-    )
-}
-
 fn cells<'a>(columns: &[Option<usize>], row: &'a [String]) -> Vec<&'a str> {
     columns.iter().map(|c| c.and_then(|i| row.get(i)).map_or("", String::as_str)).collect()
 }
@@ -345,7 +330,7 @@ async fn import_assets(global: &Global, session: &Session, file: &Path) -> anyho
     let stored = session.store.assets(&session.org.id).await?;
     errors.extend(check_assets(&assets, &stored).into_iter().map(|(i, c, e)| (rows_of[i], c, e)));
     if !errors.is_empty() {
-        return Err(report_row_errors(&sheet, &errors));
+        return Err(sheet.reject(&errors));
     }
     // Parents first, so that a batch can bring a parent and its children together.
     let known: HashSet<AssetCode> = stored.iter().map(|a| a.code.clone()).collect();
@@ -849,7 +834,7 @@ async fn import_risks(global: &Global, session: &Session, file: &Path) -> anyhow
         }
     }
     if !errors.is_empty() {
-        return Err(report_row_errors(&sheet, &errors));
+        return Err(sheet.reject(&errors));
     }
     let count = risks.len();
     session.store.apply(&session.actor(), risks.into_iter().map(Change::PutRisk).collect()).await?;
