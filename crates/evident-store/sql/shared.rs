@@ -890,7 +890,11 @@ impl Store for Backend {
             .map(|row| {
                 Ok(MethodologyVersion {
                     version: get(row, "version")?,
-                    methodology: parsed(row, "risk_methodologies", "definition", |t| serde_json::from_str::<Methodology>(t))?,
+                    methodology: parsed(row, "risk_methodologies", "definition", |t| {
+                        let methodology: Methodology = serde_json::from_str(t).map_err(|e| e.to_string())?;
+                        methodology.validate().map_err(|e| e.to_string())?;
+                        Ok::<_, String>(methodology)
+                    })?,
                     created_by: get(row, "created_by")?,
                     created_at: get(row, "created_at")?,
                 })

@@ -186,6 +186,32 @@ pub fn write(path: &Path, sheet_name: &str, header: &[&str], rows: &[Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn any_bytes_are_read_or_refused_without_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let dir = tempfile::tempdir().unwrap();
+            for name in ["fuzz.csv", "fuzz.xlsx"] {
+                let path = dir.path().join(name);
+                std::fs::write(&path, &bytes).unwrap();
+                if let Ok(sheet) = read(&path) {
+                    prop_assert!(!sheet.header.is_empty());
+                    prop_assert!(sheet.rows.iter().all(|r| r.iter().any(|c| !c.is_empty())), "blank rows are skipped");
+                }
+            }
+        }
+
+        #[test]
+        fn csv_text_with_quotes_and_separators_is_read_or_refused(text in "[a-z,\"\n;=@+' -]{0,300}") {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("fuzz.csv");
+            std::fs::write(&path, &text).unwrap();
+            let _ = read(&path);
+        }
+    }
 
     #[test]
     fn formulas_are_neutralised_and_restored() {

@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+mod fuzz;
 mod malformed;
 mod reference;

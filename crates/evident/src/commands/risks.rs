@@ -908,3 +908,49 @@ fn threats(global: &Global) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn context() -> RiskContext {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        RiskContext {
+            members: HashSet::from([Email::parse("olu@acme.example").unwrap()]),
+            assets: HashSet::from([AssetCode::parse("AST-DB").unwrap()]),
+            controls: HashSet::from([ControlCode::parse("OPS-05").unwrap()]),
+            methodology: MethodologyVersion {
+                version: 1,
+                methodology: Methodology::four_by_four(),
+                created_by: "x".into(),
+                created_at: at,
+            },
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_row_is_a_valid_risk_or_named_problems(cells in proptest::collection::vec("\\PC{0,20}", 15)) {
+            let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+            if let Err(problems) = context().risk(&cells) {
+                prop_assert!(!problems.is_empty());
+                prop_assert!(problems.iter().all(|(column, reason)| RISK_COLUMNS.contains(column) && !reason.is_empty()));
+            }
+        }
+
+        #[test]
+        fn near_valid_rows_never_panic(l in 0u8..8, i in 0u8..8, rl in 0u8..8, ri in 0u8..8, treatment in 0usize..5, planned in any::<bool>()) {
+            let (l, i, rl, ri) = (l.to_string(), i.to_string(), rl.to_string(), ri.to_string());
+            let treatment = ["modify", "retain", "avoid", "share", "ignore"][treatment];
+            let controls = if planned { "OPS-05@2027-01-01" } else { "OPS-05" };
+            let cells = ["R-1", "A risk", "", "AST-DB", "T-01", "V-01", "olu@acme.example", &l, &i, treatment, controls, &rl, &ri, "", "2027-06-01"];
+            match context().risk(&cells) {
+                Ok(risk) => prop_assert!(risk.validate(&Methodology::four_by_four()).is_ok()),
+                Err(problems) => prop_assert!(!problems.is_empty()),
+            }
+        }
+    }
+}
