@@ -61,6 +61,52 @@ pub async fn create_fresh_database(base_url: &str) -> Result<String, StoreError>
     Ok(format!("{base}/{name}{query}"))
 }
 
+/// Drops a database made by [`create_fresh_database`], ending its connections first.
+pub async fn drop_fresh_database(base_url: &str, url: &str) -> Result<(), StoreError> {
+    let name = url.split('?').next().unwrap_or_default().rsplit('/').next().unwrap_or_default();
+    let ours = name.starts_with("evident_test_") && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ours {
+        return Err(StoreError::Unavailable(format!("{name:?} was not made by create_fresh_database")));
+    }
+    let options = PgConnectOptions::from_str(base_url)
+        .map_err(|e| StoreError::Unavailable(format!("{} is not a valid PostgreSQL URL: {e}", redact(base_url))))?;
+    let mut conn =
+        options.connect().await.map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(base_url))))?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    Ok(())
+}
+
+/// A fresh database that is dropped when this guard is, for tests. Dropping blocks on a thread of
+/// its own, so it works inside and outside an async runtime.
+#[derive(Debug)]
+pub struct FreshDatabase {
+    base_url: String,
+    pub url: String,
+}
+
+impl FreshDatabase {
+    pub async fn create(base_url: &str) -> Result<Self, StoreError> {
+        Ok(Self { base_url: base_url.to_owned(), url: create_fresh_database(base_url).await? })
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        let (base, url) = (self.base_url.clone(), self.url.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(drop_fresh_database(&base, &url)).ok()
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("could not drop the test database {}", redact(&self.url));
+        }
+    }
+}
+
 /// The URL with its password hidden, for messages.
 pub fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {

@@ -13,7 +13,8 @@ use crate::{
     Actor, Adoption, Change, ControlPatch, NewControl, NewOrganisation, Organisation, RawSql, Store, StoreError,
 };
 
-/// Generates one `#[tokio::test]` per story; `$store` is an async expression giving a fresh store.
+/// Generates one `#[tokio::test]` per story; `$store` is an async expression giving a fresh store
+/// (or a guard that dereferences to one and cleans up when dropped), or `None` to skip.
 #[macro_export]
 macro_rules! parity_tests {
     ($store:expr) => {
@@ -33,7 +34,7 @@ macro_rules! parity_tests {
             #[tokio::test]
             async fn $story() {
                 let Some(store) = $store.await else { return };
-                $crate::testkit::$story(&store).await;
+                $crate::testkit::$story(&*store).await;
             }
         )+
     };

@@ -4,12 +4,23 @@
 
 use evident_store_sqlite::SqliteStore;
 
-async fn fresh() -> Option<SqliteStore> {
+/// A store in a temporary directory, removed after the test.
+struct Fresh {
+    store: SqliteStore,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Fresh {
+    type Target = SqliteStore;
+    fn deref(&self) -> &SqliteStore {
+        &self.store
+    }
+}
+
+async fn fresh() -> Option<Fresh> {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("evident.db")).await.unwrap();
-    // The directory must outlive the store; leaking the handle keeps it until the process ends.
-    std::mem::forget(dir);
-    Some(store)
+    Some(Fresh { store, _dir: dir })
 }
 
 evident_store::parity_tests!(fresh());

@@ -10,6 +10,8 @@ pub struct Evident {
     pub dir: tempfile::TempDir,
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    /// Drops the PostgreSQL database when the test ends.
+    _database: Option<evident_store_postgres::FreshDatabase>,
 }
 
 pub struct Run {
@@ -27,15 +29,19 @@ impl Run {
 impl Evident {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        Evident { data_dir: dir.path().join("data"), dir, database_url: None }
+        Evident { data_dir: dir.path().join("data"), dir, database_url: None, _database: None }
     }
 
     /// Every backend this machine can test: SQLite, and PostgreSQL when configured.
     pub fn every_backend() -> Vec<Evident> {
         let mut all = vec![Evident::sqlite()];
         if let Ok(base) = std::env::var("EVIDENT_TEST_DATABASE_URL") {
-            let url = runtime().block_on(evident_store_postgres::create_fresh_database(&base)).unwrap();
-            all.push(Evident { database_url: Some(url), ..Evident::sqlite() });
+            let database = runtime().block_on(evident_store_postgres::FreshDatabase::create(&base)).unwrap();
+            all.push(Evident {
+                database_url: Some(database.url.clone()),
+                _database: Some(database),
+                ..Evident::sqlite()
+            });
         }
         all
     }
