@@ -8,9 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
 
 use evident_core::framework::FrameworkInfo;
-use evident_core::{
-    ControlCode, Coverage, Crosswalk, CrosswalkLink, Framework, FrameworkId, Frequency, Requirement, RequirementRef,
-};
+use evident_core::{ControlCode, Coverage, Crosswalk, Framework, FrameworkId, Frequency, Requirement, RequirementRef};
 use serde::{Deserialize, Serialize};
 
 /// One data file: where it came from, and its text.
@@ -251,29 +249,6 @@ impl Catalog {
             } else {
                 None
             }
-        })
-    }
-
-    /// Every link that leaves `from`, from any crosswalk, as (target framework, link).
-    pub fn links_from<'a>(
-        &'a self,
-        from: &'a FrameworkId,
-    ) -> impl Iterator<Item = (&'a FrameworkId, std::borrow::Cow<'a, CrosswalkLink>)> + 'a {
-        self.crosswalks.iter().flat_map(move |c| {
-            let forward = (&c.from == from).then(|| c.links.iter().map(|l| (&c.to, std::borrow::Cow::Borrowed(l))));
-            let backward = (&c.to == from).then(|| {
-                c.links.iter().map(|l| {
-                    let reversed = CrosswalkLink {
-                        from: l.to.clone(),
-                        to: l.from.clone(),
-                        relationship: l.relationship.inverse(),
-                        strength: l.strength,
-                        rationale: l.rationale.clone(),
-                    };
-                    (&c.from, std::borrow::Cow::Owned(reversed))
-                })
-            });
-            forward.into_iter().flatten().chain(backward.into_iter().flatten())
         })
     }
 

@@ -959,6 +959,8 @@ impl Store for Backend {
 }
 
 /// Statements that bypass the store's rules, for tests that tamper with the database on purpose.
+/// Only built with the `testkit` feature, so a release binary has no such door.
+#[cfg(feature = "testkit")]
 #[async_trait]
 impl evident_store::RawSql for Backend {
     async fn execute_raw(&self, sql: &str) -> Result<u64> {

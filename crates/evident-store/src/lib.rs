@@ -238,6 +238,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn audit_log(&self, org: &OrgId) -> Result<(Vec<AuditRecord>, ChainHead)>;
 }
 
+#[cfg(feature = "testkit")]
 /// Raw statements that bypass every rule of the store. Only tests that tamper with the database on
 /// purpose (to prove `evident verify` catches it) use this.
 #[async_trait]

@@ -64,11 +64,8 @@ fn is_xlsx(path: &Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
 }
 
-pub fn extension_of(path: &Path) -> Option<String> {
-    extension(path)
-}
-
-fn extension(path: &Path) -> Option<String> {
+/// The file's extension, lower-cased.
+pub fn extension(path: &Path) -> Option<String> {
     path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
 }
 

@@ -754,7 +754,7 @@ pub async fn risks(global: &Global, command: RisksCommand) -> anyhow::Result<Exi
             let (header, rows) = treatment_plan(&session).await?;
             match (format.as_str(), file) {
                 ("xlsx" | "csv" | "md", Some(path)) => {
-                    if spreadsheet::extension_of(&path).as_deref() != Some(format.as_str()) {
+                    if spreadsheet::extension(&path).as_deref() != Some(format.as_str()) {
                         return Err(failure(
                             format!("{} does not end in .{format}", path.display()),
                             "name the file after its format",
@@ -823,8 +823,18 @@ async fn import_risks(global: &Global, session: &Session, file: &Path) -> anyhow
     let mut seen = HashMap::new();
     for (index, row) in sheet.rows.iter().enumerate() {
         let number = Sheet::row_number(index);
-        match context.risk(&cells(&columns, row)[..15]) {
+        let cells = cells(&columns, row);
+        let closed = match cells[22] {
+            "" | "open" => false,
+            "closed" => true,
+            other => {
+                errors.push((number, "status", format!("{other:?} is not a status (open, closed)")));
+                continue;
+            }
+        };
+        match context.risk(&cells[..15]) {
             Ok(risk) => {
+                let risk = Risk { closed, ..risk };
                 if let Some(first) = seen.insert(risk.code.clone(), number) {
                     errors.push((number, "code", format!("{} is already on row {first}", risk.code)));
                 }

@@ -269,6 +269,30 @@ fn assets_and_risks_import_whole_or_not_at_all_and_reports_export() {
     let before = evident.ok(&["risks", "list", "--json"]).json();
     evident.ok(&["risks", "import", evident.dir.path().join("register.csv").to_str().unwrap()]);
     assert_eq!(evident.ok(&["risks", "list", "--json"]).json(), before);
+    // Closing a risk is an edit of its status column.
+    let exported = std::fs::read_to_string(evident.dir.path().join("register.csv")).unwrap();
+    let closing: String = exported
+        .lines()
+        .map(|l| if l.starts_with("R-11,") { l.replacen(",open", ",closed", 1) } else { l.to_owned() } + "\n")
+        .collect();
+    let edited = evident.dir.path().join("closing.csv");
+    std::fs::write(&edited, closing.replace(",closed", ",archived")).unwrap();
+    let refused = evident.fails(&["risks", "import", edited.to_str().unwrap()]);
+    assert!(
+        refused.stderr.contains("row 3, column status: \"archived\" is not a status (open, closed)"),
+        "{}",
+        refused.stderr
+    );
+    std::fs::write(&edited, closing).unwrap();
+    evident.ok(&["risks", "import", edited.to_str().unwrap()]);
+    let listed = evident.ok(&["risks", "list", "--json"]).json();
+    let closed: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["code"].as_str().unwrap(), r["closed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(closed, [("R-10", false), ("R-11", true)]);
     let markdown = std::fs::read_to_string(evident.dir.path().join("register.md")).unwrap();
     assert!(markdown.contains("| R-10 ") && markdown.contains("| Outage of the web app"), "{markdown}");
 
@@ -281,11 +305,11 @@ fn assets_and_risks_import_whole_or_not_at_all_and_reports_export() {
         "{plan}"
     );
     let plan_csv = evident.ok(&["risks", "treatment-plan", "--format", "csv"]).stdout;
-    assert_eq!(plan_csv.lines().count(), 1 + 3, "a header, two controls of R-10 and R-11 without controls");
+    assert_eq!(plan_csv.lines().count(), 1 + 2, "a header and R-10's two controls; the closed R-11 is not planned");
     let xlsx = evident.dir.path().join("plan.xlsx");
     evident.ok(&["risks", "treatment-plan", "--format", "xlsx", "--output", xlsx.to_str().unwrap()]);
     use calamine::Reader as _;
     let mut workbook = calamine::open_workbook_auto(&xlsx).unwrap();
-    assert_eq!(workbook.worksheet_range_at(0).unwrap().unwrap().rows().count(), 4);
+    assert_eq!(workbook.worksheet_range_at(0).unwrap().unwrap().rows().count(), 3);
     assert!(evident.fails(&["risks", "treatment-plan", "--format", "xlsx"]).stderr.contains("needs a file"));
 }
