@@ -148,9 +148,8 @@ pub async fn demo(global: &Global) -> anyhow::Result<ExitCode> {
     );
     say!("");
     super::readiness::readiness(&global, None).await?;
-    say!(
-        "next: evident readiness --framework iso27001:2022 | evident gap --from soc2:2017 --to iso27001:2022 | evident soa show"
-    );
+    say!("next: evident readiness --framework iso27001:2022 | evident gap --from soc2:2017 --to iso27001:2022");
+    say!("      evident soa show | evident risks list | evident risks due | evident risks treatment-plan");
     Ok(ExitCode::SUCCESS)
 }
 
