@@ -3,6 +3,7 @@
 mod bench;
 mod controls;
 mod controls_io;
+mod demo;
 mod frameworks;
 mod readiness;
 mod risks;
@@ -18,7 +19,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = &cli.global;
     match cli.command {
         Command::Init(args) => setup::init(global, args).await,
-        Command::Demo => setup::demo(global).await,
+        Command::Demo => demo::demo(global).await,
         Command::Orgs(command) => setup::orgs(global, command).await,
         Command::Members(command) => setup::members(global, command).await,
         Command::Frameworks(command) => frameworks::run(global, command).await,
