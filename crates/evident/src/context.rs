@@ -197,6 +197,11 @@ impl Session {
         Actor { org: self.org.id.clone(), who: self.member.email.to_string(), at: self.now }
     }
 
+    /// Every member's e-mail, to check owners in bulk.
+    pub async fn member_emails(&self) -> anyhow::Result<std::collections::HashSet<Email>> {
+        Ok(self.store.members(&self.org.id).await?.into_iter().map(|m| m.email).collect())
+    }
+
     /// Checks that `email` belongs to a member, for owners and assignees.
     pub async fn member_email(&self, email: &str) -> anyhow::Result<Email> {
         let email = Email::parse(email)?;

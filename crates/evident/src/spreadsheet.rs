@@ -60,6 +60,11 @@ impl Sheet {
     }
 }
 
+/// A row's cells in layout order, from the positions `Sheet::columns` gave; absent columns are empty.
+pub fn cells<'a>(columns: &[Option<usize>], row: &'a [String]) -> Vec<&'a str> {
+    columns.iter().map(|c| c.and_then(|i| row.get(i)).map_or("", String::as_str)).collect()
+}
+
 fn is_xlsx(path: &Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"))
 }

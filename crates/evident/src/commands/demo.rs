@@ -232,7 +232,7 @@ fn controls(demo: &Demo) -> anyhow::Result<Vec<Change>> {
 
 /// The methodology, assets, risks and acceptances, each checked by the core as user input is.
 fn register(demo: &Demo, now: DateTime<Utc>) -> anyhow::Result<Vec<Change>> {
-    let methodology = super::risks::preset(&demo.methodology)?;
+    let methodology = super::methodology::preset(&demo.methodology)?;
     let today = now.date_naive();
     let mut changes = vec![Change::SetMethodology(methodology.clone())];
     for a in &demo.assets {

@@ -1,10 +1,12 @@
 //! One module per group of subcommands.
 
+mod assets;
 mod bench;
 mod controls;
 mod controls_io;
 mod demo;
 mod frameworks;
+mod methodology;
 mod readiness;
 mod risks;
 mod setup;
@@ -30,8 +32,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Crosswalk(command) => readiness::crosswalk(global, command).await,
         Command::Soa(command) => soa::run(global, command).await,
         Command::Bench(command) => bench::run(command),
-        Command::Methodology(command) => risks::methodology(global, command).await,
-        Command::Assets(command) => risks::assets(global, command).await,
+        Command::Methodology(command) => methodology::run(global, command).await,
+        Command::Assets(command) => assets::run(global, command).await,
         Command::Risks(command) => risks::risks(global, command).await,
     }
 }

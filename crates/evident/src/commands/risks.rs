@@ -1,4 +1,4 @@
-//! `evident methodology …`, `evident assets …` and `evident risks …`: the risk register.
+//! `evident risks …`: the risk register, its treatment plan, acceptances and heat map.
 //!
 //! A risk from the command line and a risk from an imported row take the same path: raw text in
 //! a [`RiskInput`], checked against the organisation (members, assets, controls) and the
@@ -9,354 +9,15 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
-use evident_core::risk::{
-    self, Acceptance, Asset, AssetKind, Classification, Methodology, Rating, Risk, Treating, Treatment,
-    check_acceptance, heat_map,
-};
+use evident_core::risk::{self, Acceptance, Rating, Risk, Treating, Treatment, check_acceptance, heat_map};
 use evident_core::{AssetCode, ControlCode, Email, Permission, RiskCode};
 use evident_store::{Change, MethodologyVersion};
 
-use crate::cli::{AssetsCommand, Global, MethodologyCommand, RisksCommand};
+use super::methodology::current_methodology;
+use crate::cli::{Global, RisksCommand};
 use crate::context::{Session, catalog, failure, parse_date};
 use crate::output::{self, say};
 use crate::spreadsheet::{self, Sheet};
-
-/// The methodology in force, or a hint to set one.
-pub async fn current_methodology(session: &Session) -> anyhow::Result<MethodologyVersion> {
-    session.store.methodologies(&session.org.id).await?.pop().ok_or_else(|| {
-        failure(
-            format!("{} has no risk methodology yet", session.org.slug),
-            "run `evident methodology set --preset 5x5`",
-        )
-    })
-}
-
-pub fn preset(name: &str) -> anyhow::Result<Methodology> {
-    match name {
-        "3x3" => Ok(Methodology::three_by_three()),
-        "4x4" => Ok(Methodology::four_by_four()),
-        "5x5" => Ok(Methodology::five_by_five()),
-        other => Err(failure(format!("there is no preset {other:?}"), "choose 3x3, 4x4 or 5x5, or pass --file")),
-    }
-}
-
-pub async fn methodology(global: &Global, command: MethodologyCommand) -> anyhow::Result<ExitCode> {
-    let session = Session::open(global).await?;
-    match command {
-        MethodologyCommand::Show => {
-            session.require(Permission::Read)?;
-            let current = current_methodology(&session).await?;
-            if global.json {
-                output::json(&current)?;
-            } else {
-                print_methodology(&current);
-            }
-        }
-        MethodologyCommand::History => {
-            session.require(Permission::Read)?;
-            let versions = session.store.methodologies(&session.org.id).await?;
-            if global.json {
-                output::json(&versions)?;
-            } else {
-                let rows = versions.iter().map(|v| {
-                    let m = &v.methodology;
-                    [
-                        v.version.to_string(),
-                        format!("{}×{}", m.likelihood.len(), m.impact.len()),
-                        m.acceptance_level.clone(),
-                        v.created_by.clone(),
-                        v.created_at.to_rfc3339(),
-                    ]
-                });
-                say!("{}", output::table(["version", "matrix", "accept up to", "set by", "set at"], rows));
-            }
-        }
-        MethodologyCommand::Set { preset: name, file } => {
-            session.require(Permission::MethodologyManage)?;
-            let methodology = match (name, file) {
-                (Some(name), _) => preset(&name)?,
-                (None, Some(file)) => {
-                    let text = std::fs::read_to_string(&file)
-                        .map_err(|e| failure(format!("cannot read {}: {e}", file.display()), "check the path"))?;
-                    toml::from_str::<Methodology>(&text).map_err(|e| {
-                        failure(
-                            format!("{}: {}", file.display(), e.message()),
-                            "see `evident methodology show --json` for the shape",
-                        )
-                    })?
-                }
-                (None, None) => return Err(failure("nothing to set", "pass --preset 5x5 or --file FILE")),
-            };
-            methodology
-                .validate()
-                .map_err(|e| failure(format!("the methodology is not valid: {e}"), "nothing was changed"))?;
-            let previous = session.store.methodologies(&session.org.id).await?.last().map_or(0, |v| v.version);
-            session.store.apply(&session.actor(), vec![Change::SetMethodology(methodology)]).await?;
-            say!(
-                "methodology version {} is in force; risks assessed before keep version {previous} until they are re-assessed",
-                previous + 1
-            );
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_methodology(current: &MethodologyVersion) {
-    let m = &current.methodology;
-    say!(
-        "methodology version {} (set by {} on {})",
-        current.version,
-        current.created_by,
-        current.created_at.date_naive()
-    );
-    let mut header = vec!["likelihood \\ impact".to_owned()];
-    header.extend(m.impact.iter().enumerate().map(|(i, s)| format!("{} {}", i + 1, s.name)));
-    let rows: Vec<Vec<String>> = (1..=m.likelihood.len())
-        .rev()
-        .map(|l| {
-            let mut row = vec![format!("{l} {}", m.likelihood[l - 1].name)];
-            row.extend((1..=m.impact.len()).map(|i| {
-                let rating = Rating { likelihood: l as u8, impact: i as u8 };
-                let score = m.score(rating).unwrap_or_default();
-                format!("{score} {}", m.level(score).name)
-            }));
-            row
-        })
-        .collect();
-    say!("{}", spreadsheet::markdown(&header.iter().map(String::as_str).collect::<Vec<_>>(), &rows));
-    let levels: Vec<_> = m.levels.iter().map(|l| format!("{} ≥ {} ({})", l.name, l.min_score, l.colour)).collect();
-    say!("levels: {}; a residual risk may be retained at or below {}", levels.join(", "), m.acceptance_level);
-}
-
-pub const ASSET_COLUMNS: [&str; 9] =
-    ["code", "name", "type", "owner", "classification", "confidentiality", "integrity", "availability", "parent"];
-
-fn asset_row(a: &Asset) -> Vec<String> {
-    vec![
-        a.code.to_string(),
-        a.name.clone(),
-        a.kind.to_string(),
-        a.owner.as_ref().map(|o| o.to_string()).unwrap_or_default(),
-        a.classification.to_string(),
-        a.confidentiality.to_string(),
-        a.integrity.to_string(),
-        a.availability.to_string(),
-        a.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-    ]
-}
-
-/// Keeps a value, or records why there is none under its column.
-fn take<T>(problems: &mut Vec<(&'static str, String)>, column: &'static str, result: Result<T, String>) -> Option<T> {
-    result.map_err(|e| problems.push((column, e))).ok()
-}
-
-/// Parses one asset from its cells (in `ASSET_COLUMNS` order), naming the column of each problem.
-fn parse_asset(cells: &[&str], members: &HashSet<Email>) -> Result<Asset, Vec<(&'static str, String)>> {
-    let mut p = Vec::new();
-    let code = take(&mut p, "code", AssetCode::parse(cells[0]).map_err(|e| e.to_string()));
-    let name = take(
-        &mut p,
-        "name",
-        if cells[1].is_empty() { Err("an asset needs a name".to_owned()) } else { Ok(cells[1].to_owned()) },
-    );
-    let kind = take(&mut p, "type", AssetKind::parse(cells[2]).map_err(|e| e.to_string()));
-    let owner = take(
-        &mut p,
-        "owner",
-        match cells[3] {
-            "" => Ok(None),
-            text => match Email::parse(text) {
-                Ok(email) if members.contains(&email) => Ok(Some(email)),
-                Ok(email) => Err(format!("{email} is not a member")),
-                Err(e) => Err(e.to_string()),
-            },
-        },
-    );
-    let classification = match cells[4] {
-        "" => Some(Classification::Internal),
-        text => take(&mut p, "classification", Classification::parse(text).map_err(|e| e.to_string())),
-    };
-    let value = |text: &str| {
-        text.parse::<u8>()
-            .ok()
-            .filter(|v| (1..=5).contains(v))
-            .ok_or_else(|| format!("{text:?} is not a value from 1 to 5"))
-    };
-    let c = take(&mut p, "confidentiality", value(cells[5]));
-    let i = take(&mut p, "integrity", value(cells[6]));
-    let a = take(&mut p, "availability", value(cells[7]));
-    let parent = match cells[8] {
-        "" => Some(None),
-        text => take(&mut p, "parent", AssetCode::parse(text).map(Some).map_err(|e| e.to_string())),
-    };
-    match (code, name, kind, owner, classification, c, i, a, parent) {
-        (
-            Some(code),
-            Some(name),
-            Some(kind),
-            Some(owner),
-            Some(classification),
-            Some(c),
-            Some(i),
-            Some(a),
-            Some(parent),
-        ) if p.is_empty() => Ok(Asset {
-            code,
-            name,
-            kind,
-            owner,
-            classification,
-            confidentiality: c,
-            integrity: i,
-            availability: a,
-            parent,
-        }),
-        _ => Err(p),
-    }
-}
-
-/// Checks parents exist (stored or in the same batch) and form no cycle.
-fn check_assets(assets: &[Asset], stored: &[Asset]) -> Vec<(usize, &'static str, String)> {
-    let mut parents: HashMap<AssetCode, Option<AssetCode>> =
-        stored.iter().map(|a| (a.code.clone(), a.parent.clone())).collect();
-    parents.extend(assets.iter().map(|a| (a.code.clone(), a.parent.clone())));
-    let mut problems = Vec::new();
-    for (i, asset) in assets.iter().enumerate() {
-        if let Some(parent) = asset.parent.as_ref().filter(|p| !parents.contains_key(*p)) {
-            problems.push((i, "parent", format!("asset {parent} does not exist")));
-        } else if let Err(e) = risk::check_asset(asset, |code| parents.get(code).cloned().flatten()) {
-            problems.push((i, "parent", e.to_string()));
-        }
-    }
-    problems
-}
-
-async fn members(session: &Session) -> anyhow::Result<HashSet<Email>> {
-    Ok(session.store.members(&session.org.id).await?.into_iter().map(|m| m.email).collect())
-}
-
-pub async fn assets(global: &Global, command: AssetsCommand) -> anyhow::Result<ExitCode> {
-    let session = Session::open(global).await?;
-    match command {
-        AssetsCommand::List => {
-            session.require(Permission::Read)?;
-            let assets = session.store.assets(&session.org.id).await?;
-            if global.json {
-                output::json(&assets)?;
-            } else {
-                let rows = assets.iter().map(|a| {
-                    let r = asset_row(a);
-                    [
-                        r[0].clone(),
-                        r[1].clone(),
-                        r[2].clone(),
-                        r[3].clone(),
-                        r[4].clone(),
-                        format!("{}/{}/{}", r[5], r[6], r[7]),
-                        r[8].clone(),
-                    ]
-                });
-                say!("{}", output::table(["code", "name", "type", "owner", "classification", "C/I/A", "parent"], rows));
-            }
-        }
-        AssetsCommand::Put { code, name, kind, owner, classification, cia, parent } => {
-            session.require(Permission::AssetWrite)?;
-            let values: Vec<&str> = cia.split(',').map(str::trim).collect();
-            if values.len() != 3 {
-                return Err(failure(format!("--cia {cia:?} needs three values"), "write it as C,I,A, e.g. 4,4,3"));
-            }
-            let cells = [
-                code.as_str(),
-                &name,
-                &kind,
-                owner.as_deref().unwrap_or(""),
-                &classification,
-                values[0],
-                values[1],
-                values[2],
-                parent.as_deref().unwrap_or(""),
-            ];
-            let asset = parse_asset(&cells, &members(&session).await?).map_err(|problems| {
-                let text: Vec<_> = problems.iter().map(|(c, e)| format!("{c}: {e}")).collect();
-                failure(text.join("; "), "see `evident assets put --help`")
-            })?;
-            let stored = session.store.assets(&session.org.id).await?;
-            if let Some((_, _, problem)) = check_assets(std::slice::from_ref(&asset), &stored).into_iter().next() {
-                return Err(failure(problem, "create the parent first, or choose another"));
-            }
-            session.store.apply(&session.actor(), vec![Change::PutAsset(asset.clone())]).await?;
-            say!("asset {} saved", asset.code);
-        }
-        AssetsCommand::Import { file } => import_assets(global, &session, &file).await?,
-        AssetsCommand::Export { file } => {
-            session.require(Permission::Export)?;
-            let assets = session.store.assets(&session.org.id).await?;
-            let rows: Vec<_> = assets.iter().map(asset_row).collect();
-            spreadsheet::write(&file, "Assets", &ASSET_COLUMNS, &rows)?;
-            say!("wrote {} assets to {}", assets.len(), file.display());
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn cells<'a>(columns: &[Option<usize>], row: &'a [String]) -> Vec<&'a str> {
-    columns.iter().map(|c| c.and_then(|i| row.get(i)).map_or("", String::as_str)).collect()
-}
-
-async fn import_assets(global: &Global, session: &Session, file: &Path) -> anyhow::Result<()> {
-    session.require(Permission::Import)?;
-    session.require(Permission::AssetWrite)?;
-    let sheet = spreadsheet::read(file)?;
-    let columns =
-        sheet.columns(&ASSET_COLUMNS, &["code", "name", "type", "confidentiality", "integrity", "availability"])?;
-    let members = members(session).await?;
-    let mut errors = Vec::new();
-    let mut assets = Vec::new();
-    let mut rows_of = Vec::new();
-    let mut seen = HashMap::new();
-    for (index, row) in sheet.rows.iter().enumerate() {
-        let number = Sheet::row_number(index);
-        match parse_asset(&cells(&columns, row), &members) {
-            Ok(asset) => {
-                if let Some(first) = seen.insert(asset.code.clone(), number) {
-                    errors.push((number, "code", format!("{} is already on row {first}", asset.code)));
-                }
-                assets.push(asset);
-                rows_of.push(number);
-            }
-            Err(problems) => errors.extend(problems.into_iter().map(|(c, e)| (number, c, e))),
-        }
-    }
-    let stored = session.store.assets(&session.org.id).await?;
-    errors.extend(check_assets(&assets, &stored).into_iter().map(|(i, c, e)| (rows_of[i], c, e)));
-    if !errors.is_empty() {
-        return Err(sheet.reject(&errors));
-    }
-    // Parents first, so that a batch can bring a parent and its children together.
-    let known: HashSet<AssetCode> = stored.iter().map(|a| a.code.clone()).collect();
-    let (roots, children): (Vec<_>, Vec<_>) =
-        assets.into_iter().partition(|a| a.parent.as_ref().is_none_or(|p| known.contains(p)));
-    let mut ordered = roots;
-    let mut pending = children;
-    while !pending.is_empty() {
-        let placed: HashSet<AssetCode> = ordered.iter().map(|a| a.code.clone()).collect();
-        let (ready, rest): (Vec<_>, Vec<_>) =
-            pending.into_iter().partition(|a| a.parent.as_ref().is_some_and(|p| placed.contains(p)));
-        if ready.is_empty() {
-            return Err(failure("the parents in the file form a cycle", "check the parent column"));
-        }
-        ordered.extend(ready);
-        pending = rest;
-    }
-    let count = ordered.len();
-    session.store.apply(&session.actor(), ordered.into_iter().map(Change::PutAsset).collect()).await?;
-    if global.json {
-        output::json(&serde_json::json!({"rows": sheet.rows.len(), "assets": count}))?;
-    } else {
-        say!("imported {}: {count} assets saved", sheet.file);
-    }
-    Ok(())
-}
 
 /// The register's columns: what import reads, plus scores, levels and acceptance that export adds.
 pub const RISK_COLUMNS: [&str; 23] = [
@@ -411,7 +72,7 @@ impl RiskContext {
     pub async fn load(session: &Session) -> anyhow::Result<RiskContext> {
         let org = &session.org.id;
         Ok(RiskContext {
-            members: members(session).await?,
+            members: session.member_emails().await?,
             assets: session.store.assets(org).await?.into_iter().map(|a| a.code).collect(),
             controls: session
                 .store
@@ -823,7 +484,7 @@ async fn import_risks(global: &Global, session: &Session, file: &Path) -> anyhow
     let mut seen = HashMap::new();
     for (index, row) in sheet.rows.iter().enumerate() {
         let number = Sheet::row_number(index);
-        let cells = cells(&columns, row);
+        let cells = spreadsheet::cells(&columns, row);
         let closed = match cells[22] {
             "" | "open" => false,
             "closed" => true,
@@ -922,6 +583,7 @@ fn threats(global: &Global) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use evident_core::risk::Methodology;
     use proptest::prelude::*;
 
     fn context() -> RiskContext {
