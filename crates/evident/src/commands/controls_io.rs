@@ -69,7 +69,8 @@ pub async fn import(global: &Global, session: &Session, path: &Path) -> anyhow::
     let mut seen_mappings: HashMap<(ControlCode, FrameworkId, evident_core::RequirementRef), usize> = HashMap::new();
     for (index, row) in sheet.rows.iter().enumerate() {
         let number = Sheet::row_number(index);
-        let cell = |column: usize| columns[column].and_then(|i| row.get(i)).map(String::as_str).unwrap_or("");
+        let cells = spreadsheet::cells(&columns, row);
+        let cell = |column: usize| cells[column];
         let mut fail = |column: &'static str, reason: String| errors.push((number, column, reason));
         let code = match ControlCode::parse(cell(0)) {
             Ok(code) => code,
