@@ -43,16 +43,17 @@ impl OrgData {
 
     /// For each requirement of `framework`, the open risks treated by a control mapped to it.
     pub fn risks_by_requirement(&self, framework: &FrameworkId) -> HashMap<RequirementRef, Vec<String>> {
+        let mut by_control: HashMap<&evident_core::ControlCode, Vec<&RequirementRef>> = HashMap::new();
+        for mapping in self.mappings.iter().filter(|m| &m.framework == framework) {
+            by_control.entry(&mapping.control).or_default().push(&mapping.requirement);
+        }
         let mut by_requirement: HashMap<RequirementRef, Vec<String>> = HashMap::new();
         for risk in self.risks.iter().filter(|r| !r.closed) {
-            for treating in &risk.controls {
-                for mapping in
-                    self.mappings.iter().filter(|m| m.control == treating.control && &m.framework == framework)
-                {
-                    let risks = by_requirement.entry(mapping.requirement.clone()).or_default();
-                    if !risks.contains(&risk.code.to_string()) {
-                        risks.push(risk.code.to_string());
-                    }
+            let requirements = risk.controls.iter().flat_map(|t| by_control.get(&t.control).into_iter().flatten());
+            for requirement in requirements {
+                let risks = by_requirement.entry((*requirement).clone()).or_default();
+                if !risks.contains(&risk.code.to_string()) {
+                    risks.push(risk.code.to_string());
                 }
             }
         }
