@@ -1,24 +1,20 @@
 // The SQL implementation of `evident_store::Store`, written once and compiled into each backend
-// crate with `include!`. The including crate defines, before the include:
-//   type Db = sqlx::Sqlite | sqlx::Postgres;   type DbRow = that backend's row type;
-//   type Backend = its store struct, with a field `pool: sqlx::Pool<Db>`;
-//   fn map_sqlx(e: sqlx::Error) -> StoreError;  (backend-specific error codes)
+// crate with `include!` inside a module that first names its backend:
+//   use super::SqliteStore as Backend;   (a struct with a field `pool: sqlx::Pool<Db>`)
+//   type Db = sqlx::Sqlite;              type DbRow = sqlx::sqlite::SqliteRow;
 // Every statement here runs unchanged on SQLite and PostgreSQL: `$n` placeholders, TEXT keys,
 // `ON CONFLICT`, `RETURNING`. Ordering is done in Rust, so both backends sort alike whatever the
-// database collation.
+// database collation. Only the migrations (column types, triggers) differ between the backends.
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use evident_core::audit::{self, AuditEntry, AuditRecord, ChainHead};
-use evident_core::{
-    Control, ControlCode, Coverage, Email, FrameworkId, Frequency, ImplementationStatus, Mapping, OrgId, OrgSlug,
-    RequirementRef, Role, Sha256Digest,
-};
-use evident_core::risk::{
-    Acceptance, Asset, AssetKind, Classification, Methodology, Rating, Risk, Treating, Treatment,
-};
+use evident_core::risk::{Acceptance, Asset, AssetKind, Classification, Methodology, Rating, Risk, Treating, Treatment};
 use evident_core::soa::{Decision, Reason, SoaRow};
-use evident_core::{AssetCode, RiskCode};
+use evident_core::{
+    AssetCode, Control, ControlCode, Coverage, Email, FrameworkId, Frequency, ImplementationStatus, Mapping, OrgId,
+    OrgSlug, RequirementRef, RiskCode, Role, Sha256Digest,
+};
 use evident_store::{
     Actor, Adoption, Change, Member, MethodologyVersion, NewControl, NewOrganisation, Organisation, Result, SoaVersion,
     Store, StoreError,
