@@ -22,6 +22,15 @@ fn score_cells(score: &Score) -> [String; 5] {
     ]
 }
 
+/// A table of scores, one row per labelled score, under the header every readiness table shares.
+fn score_table<'a>(label: &str, rows: impl IntoIterator<Item = (String, &'a Score)>) -> String {
+    let rows = rows.into_iter().map(|(name, score)| {
+        let [percent, covered, partial, missing, na] = score_cells(score);
+        [name, percent, covered, partial, missing, na]
+    });
+    output::table([label, "readiness", "covered", "partial", "missing", "n/a"], rows)
+}
+
 pub async fn readiness(global: &Global, only: Option<String>) -> anyhow::Result<ExitCode> {
     let session = Session::open(global).await?;
     session.require(Permission::Read)?;
@@ -33,11 +42,7 @@ pub async fn readiness(global: &Global, only: Option<String>) -> anyhow::Result<
         return Ok(ExitCode::SUCCESS);
     }
     say!("Readiness of {} ({}), {}", session.org.name, session.org.slug, session.now.date_naive());
-    let rows = result.frameworks.iter().map(|f| {
-        let [percent, covered, partial, missing, na] = score_cells(&f.score);
-        [f.framework.to_string(), percent, covered, partial, missing, na]
-    });
-    say!("{}", output::table(["framework", "readiness", "covered", "partial", "missing", "n/a"], rows));
+    say!("{}", score_table("framework", result.frameworks.iter().map(|f| (f.framework.to_string(), &f.score))));
     if only.is_none() {
         let [percent, covered, partial, missing, na] = score_cells(&result.overall);
         say!("overall {percent}: {covered} covered, {partial} partial, {missing} missing, {na} not applicable");
@@ -45,17 +50,9 @@ pub async fn readiness(global: &Global, only: Option<String>) -> anyhow::Result<
         return Ok(ExitCode::SUCCESS);
     }
     for f in &result.frameworks {
-        let groups = f.groups.iter().map(|g| {
-            let [percent, covered, partial, missing, na] = score_cells(&g.score);
-            [format!("{} {}", g.id, g.title), percent, covered, partial, missing, na]
-        });
-        say!("{}", output::table(["group", "readiness", "covered", "partial", "missing", "n/a"], groups));
+        say!("{}", score_table("group", f.groups.iter().map(|g| (format!("{} {}", g.id, g.title), &g.score))));
         if !f.categories.is_empty() {
-            let categories = f.categories.iter().map(|g| {
-                let [percent, covered, partial, missing, na] = score_cells(&g.score);
-                [g.title.clone(), percent, covered, partial, missing, na]
-            });
-            say!("{}", output::table(["category", "readiness", "covered", "partial", "missing", "n/a"], categories));
+            say!("{}", score_table("category", f.categories.iter().map(|g| (g.title.clone(), &g.score))));
         }
         let requirements = f
             .requirements
