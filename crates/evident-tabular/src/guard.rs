@@ -5,8 +5,8 @@
 //! trusts the zip crate, which trusts each entry's declared size. So, in order:
 //! 1. every end-of-directory record in the bytes may declare at most `MAX_ENTRIES` entries (the zip
 //!    crate reserves memory by that count before reading the directory);
-//! 2. the directory's declared uncompressed sizes may total at most `max_xlsx_bytes` (no
-//!    decompression yet);
+//! 2. the directory's declared uncompressed sizes may total at most `max_xlsx_bytes`, and the
+//!    shared strings at most twice `max_text_bytes` (no decompression yet);
 //! 3. each entry is decompressed once through a reader bounded at its declared size + 1 byte and
 //!    refused if it yields more, so what calamine later decompresses from the same bytes is bounded
 //!    by the declared total; XML parts are scanned on the way for what would make a parser hold a
@@ -20,7 +20,7 @@ use crate::{Limits, TabularError};
 /// Real workbooks have tens of parts; a zip declaring more is not a spreadsheet export.
 const MAX_ENTRIES: u64 = 10_000;
 /// Relationships, sheets, defined names and number formats are each kept in maps by calamine.
-const MAX_RECORDS: usize = 100_000;
+const MAX_RECORDS: usize = 20_000;
 /// Excel allows 64,000 cell formats; calamine keeps one byte per format.
 const MAX_FORMATS: usize = 1_000_000;
 /// Excel's grid ends at column XFD and row 1,048,576.
@@ -41,6 +41,15 @@ pub(crate) fn inspect(file: &str, bytes: &[u8], limits: &Limits) -> Result<(), T
     for i in 0..zip.len() {
         let entry = zip.by_index_raw(i).map_err(|e| unreadable(format!("part {i} of the workbook: {e}")))?;
         total = total.saturating_add(entry.size());
+        // calamine holds every shared string while the sheet is read, and the table holds its own
+        // copy of the text: bounding the first by the second keeps both within a known budget.
+        let strings_cap = (limits.max_text_bytes as u64).saturating_mul(2);
+        if entry.name().to_ascii_lowercase().ends_with("sharedstrings.xml") && entry.size() > strings_cap {
+            return Err(too_large(format!(
+                "its shared strings decompress to {} bytes, more than the {strings_cap} allowed (twice the text a table may hold)",
+                entry.size()
+            )));
+        }
     }
     if total > limits.max_xlsx_bytes {
         return Err(too_large(format!(

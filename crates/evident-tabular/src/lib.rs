@@ -49,7 +49,8 @@ pub struct Limits {
     /// The longest cell, in characters (Excel's own limit by default).
     pub max_cell_chars: usize,
     /// The most text the whole table may hold once read, in bytes. Shared strings let a small
-    /// workbook repeat one long string in every cell, so cells × cell length is no bound.
+    /// workbook repeat one long string in every cell, so cells × cell length is no bound. A
+    /// workbook's shared strings part may decompress to at most twice this.
     pub max_text_bytes: usize,
 }
 

@@ -80,6 +80,8 @@ fn rows(file: &str, bytes: &[u8], limits: &Limits) -> Result<BTreeMap<u32, Vec<S
             if cells > limits.max_cells {
                 return Err(too_large(format!("it has more than {} cells", limits.max_cells)));
             }
+            // Exactly: a doubling Vec would hold up to twice the cells the limit counted.
+            stored.reserve_exact(width - stored.len());
             stored.resize(width, String::new());
         }
         stored[column as usize] = value;

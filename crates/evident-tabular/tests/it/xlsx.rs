@@ -162,3 +162,37 @@ pub fn lie_about_sizes(bytes: &mut [u8], size: u32) {
         bytes[at + offset..at + offset + 4].copy_from_slice(&size.to_le_bytes());
     }
 }
+
+#[test]
+fn shared_strings_larger_than_twice_the_text_limit_are_refused_before_decompressing() {
+    let shared = format!("<sst><si><t>{}</t></si></sst>", "x".repeat(5_000));
+    let bytes = workbook(&[
+        ("xl/sharedStrings.xml", shared.as_bytes()),
+        ("xl/worksheets/sheet1.xml", sheet_xml(None, &xml_row(1, &["a"])).as_bytes()),
+    ]);
+    let limits = Limits { max_text_bytes: 2_000, ..Limits::default() };
+    let error = refused(read_bytes("strings.xlsx", Kind::Xlsx, &bytes, &limits));
+    assert_eq!(error.code(), "workbook_too_large");
+    assert!(error.to_string().contains("shared strings decompress to"), "{error}");
+    assert!(read_bytes("strings.xlsx", Kind::Xlsx, &bytes, &Limits::default()).is_ok());
+}
+
+#[test]
+fn one_long_shared_string_in_every_cell_is_bounded_by_the_text_limit() {
+    let shared = format!("<sst><si><t>{}</t></si></sst>", "x".repeat(1_000));
+    let data = format!(
+        "{}{}",
+        xml_row(1, &["a", "b"]),
+        (2..40)
+            .map(|r| format!(r#"<row r="{r}"><c r="A{r}" t="s"><v>0</v></c><c r="B{r}" t="s"><v>0</v></c></row>"#))
+            .collect::<String>()
+    );
+    let bytes = workbook(&[
+        ("xl/sharedStrings.xml", shared.as_bytes()),
+        ("xl/worksheets/sheet1.xml", sheet_xml(None, &data).as_bytes()),
+    ]);
+    let limits = Limits { max_text_bytes: 10_000, ..Limits::default() };
+    let error = refused(read_bytes("repeat.xlsx", Kind::Xlsx, &bytes, &limits));
+    assert_eq!(error.code(), "sheet_too_large");
+    assert!(error.to_string().contains("more than 10000 bytes of text"), "{error}");
+}
