@@ -1,0 +1,848 @@
+//! Replay: fold the audit log's after-images into the state it says each row should be in, and
+//! name every row of the current state that differs.
+//!
+//! The knowledge of "which action sets which row, and which fields are compared" is in two tables
+//! here and nowhere else: [`COMPARATORS`] (per table: the key fields and the compared fields) and
+//! `RULES` (per action: the table it sets and how). When an after-image format changes or an
+//! action is added, these tables change; the walk and the diff do not.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::audit::AuditRecord;
+
+/// A state table that the audit log describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Table {
+    Organisations,
+    Memberships,
+    Adoptions,
+    Controls,
+    Mappings,
+    SoaDecisions,
+    SoaVersions,
+    Methodologies,
+    Assets,
+    Risks,
+}
+
+impl Table {
+    /// The table's name in a finding.
+    pub fn name(self) -> &'static str {
+        comparator(self).name
+    }
+}
+
+impl Serialize for Table {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a field's values are compared.
+#[derive(Debug, Clone, Copy)]
+enum Compare {
+    /// As they are.
+    Exact,
+    /// Only whether it is set: a timestamp the backends keep at different precisions.
+    Present,
+    /// As a set: the store returns lists sorted, the log keeps them as given.
+    Unordered,
+    /// An object without one member: a timestamp the backends keep at different precisions.
+    Without(&'static str),
+}
+
+#[derive(Debug)]
+struct Field {
+    name: &'static str,
+    compare: Compare,
+}
+
+const fn exact(name: &'static str) -> Field {
+    Field { name, compare: Compare::Exact }
+}
+
+/// How one table's rows are named and compared. Timestamps that the log does not carry (created,
+/// updated, joined) are deliberately absent: replay cannot know them.
+#[derive(Debug)]
+pub struct Comparator {
+    pub table: Table,
+    name: &'static str,
+    /// The fields that together name a row, in the order a finding shows them.
+    key: &'static [&'static str],
+    fields: &'static [Field],
+}
+
+/// Every table replay checks, with its key and compared fields.
+pub const COMPARATORS: &[Comparator] = &[
+    Comparator {
+        table: Table::Organisations,
+        name: "organisations",
+        key: &["id"],
+        fields: &[exact("slug"), exact("name")],
+    },
+    Comparator { table: Table::Memberships, name: "memberships", key: &["email"], fields: &[exact("role")] },
+    Comparator {
+        table: Table::Adoptions,
+        name: "adoptions",
+        key: &["framework"],
+        fields: &[Field { name: "categories", compare: Compare::Unordered }, exact("scope"), exact("target_date")],
+    },
+    Comparator {
+        table: Table::Controls,
+        name: "controls",
+        key: &["code"],
+        fields: &[
+            exact("title"),
+            exact("description"),
+            exact("owner"),
+            exact("frequency"),
+            exact("status"),
+            Field { name: "retired_at", compare: Compare::Present },
+        ],
+    },
+    Comparator {
+        table: Table::Mappings,
+        name: "mappings",
+        key: &["control", "framework", "requirement"],
+        fields: &[exact("coverage"), exact("rationale")],
+    },
+    Comparator {
+        table: Table::SoaDecisions,
+        name: "soa_decisions",
+        key: &["framework", "requirement"],
+        fields: &[exact("applicable"), Field { name: "reasons", compare: Compare::Unordered }, exact("justification")],
+    },
+    Comparator {
+        table: Table::SoaVersions,
+        name: "soa_versions",
+        key: &["framework", "version"],
+        fields: &[exact("digest"), exact("rows")],
+    },
+    Comparator {
+        table: Table::Methodologies,
+        name: "risk_methodologies",
+        key: &["version"],
+        fields: &[exact("methodology")],
+    },
+    Comparator {
+        table: Table::Assets,
+        name: "assets",
+        key: &["code"],
+        fields: &[
+            exact("name"),
+            exact("kind"),
+            exact("owner"),
+            exact("classification"),
+            exact("confidentiality"),
+            exact("integrity"),
+            exact("availability"),
+            exact("parent"),
+        ],
+    },
+    Comparator {
+        table: Table::Risks,
+        name: "risks",
+        key: &["code"],
+        fields: &[
+            exact("title"),
+            exact("description"),
+            Field { name: "assets", compare: Compare::Unordered },
+            exact("threat"),
+            exact("vulnerability"),
+            exact("owner"),
+            exact("methodology"),
+            exact("inherent"),
+            exact("treatment"),
+            Field { name: "controls", compare: Compare::Unordered },
+            exact("residual"),
+            exact("residual_justification"),
+            exact("review_date"),
+            Field { name: "acceptance", compare: Compare::Without("at") },
+            exact("closed"),
+        ],
+    },
+];
+
+fn comparator(table: Table) -> &'static Comparator {
+    // Every Table has exactly one comparator; the test `every_table_has_one_comparator` holds it.
+    COMPARATORS.iter().find(|c| c.table == table).unwrap_or(&COMPARATORS[0])
+}
+
+/// What an action does to its table's row.
+#[derive(Debug, Clone, Copy)]
+enum Effect {
+    /// The after-image is the row's new content.
+    Put,
+    /// The before-image names the row, which is gone.
+    Delete,
+    /// The after-image is the new value of one field of a row the log wrote before.
+    SetField(&'static str),
+    /// The before-image names the row, the after-image is its content under a new key; the rows
+    /// of [`RENAMED`] that point at the old key are moved with it (no record of their own says so).
+    Rename,
+}
+
+/// Where a renamed control's code is used: as a key field, or inside a list field's items.
+const RENAMED: &[(Table, Refers)] =
+    &[(Table::Mappings, Refers::Key("control")), (Table::Risks, Refers::Items("controls", "control"))];
+
+#[derive(Debug, Clone, Copy)]
+enum Refers {
+    Key(&'static str),
+    Items(&'static str, &'static str),
+}
+
+/// Which row an action sets. `entity_key` names key fields the image lacks: they are read from
+/// the record's entity id, split on spaces (the last one takes the rest).
+#[derive(Debug)]
+struct Rule {
+    action: &'static str,
+    table: Table,
+    effect: Effect,
+    entity_key: &'static [&'static str],
+}
+
+const fn rule(action: &'static str, table: Table, effect: Effect, entity_key: &'static [&'static str]) -> Rule {
+    Rule { action, table, effect, entity_key }
+}
+
+/// Every action the log holds, and the row it sets.
+const RULES: &[Rule] = &[
+    rule("organisation.create", Table::Organisations, Effect::Put, &[]),
+    rule("member.add", Table::Memberships, Effect::Put, &[]),
+    rule("framework.adopt", Table::Adoptions, Effect::Put, &[]),
+    rule("control.create", Table::Controls, Effect::Put, &[]),
+    rule("control.update", Table::Controls, Effect::Put, &[]),
+    rule("control.retire", Table::Controls, Effect::Put, &[]),
+    rule("control.rename", Table::Controls, Effect::Rename, &[]),
+    rule("mapping.set", Table::Mappings, Effect::Put, &[]),
+    rule("mapping.delete", Table::Mappings, Effect::Delete, &[]),
+    rule("soa.decide", Table::SoaDecisions, Effect::Put, &["framework", "requirement"]),
+    rule("soa.approve", Table::SoaVersions, Effect::Put, &["framework"]),
+    rule("methodology.set", Table::Methodologies, Effect::Put, &[]),
+    rule("asset.put", Table::Assets, Effect::Put, &[]),
+    rule("risk.put", Table::Risks, Effect::Put, &[]),
+    rule("risk.create", Table::Risks, Effect::Put, &[]),
+    rule("risk.accept", Table::Risks, Effect::SetField("acceptance"), &["code"]),
+];
+
+/// Something replay found: a row that differs from what the log says, or a record it cannot replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Finding {
+    /// A row's field holds another value than the log's last after-image gave it.
+    Differs { table: Table, key: String, field: &'static str, actual: Value, expected: Value, seq: i64 },
+    /// The log says the row exists; the table has none.
+    Missing { table: Table, key: String, seq: i64 },
+    /// The table has a row the log never wrote, or deleted.
+    Unlogged { table: Table, key: String, deleted_by: Option<i64> },
+    /// A record whose action replay does not know: it cannot tell what the record changed.
+    UnknownAction { seq: i64, action: String },
+    /// A record whose images cannot be replayed.
+    Unreadable { seq: i64, action: String, reason: String },
+}
+
+impl Finding {
+    /// A stable snake_case name for the kind of finding.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Finding::Differs { .. } => "state_differs",
+            Finding::Missing { .. } => "state_missing",
+            Finding::Unlogged { .. } => "state_unlogged",
+            Finding::UnknownAction { .. } => "unknown_action",
+            Finding::Unreadable { .. } => "unreadable_record",
+        }
+    }
+}
+
+/// A value as a finding shows it: text bare, nothing as `none`, anything else as compact JSON.
+fn shown(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => "none".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Finding::Differs { table, key, field, actual, expected, seq } => write!(
+                f,
+                "{table}: {key} has {field} {}, the audit log says {} (record {seq})",
+                shown(actual),
+                shown(expected)
+            ),
+            Finding::Missing { table, key, seq } => {
+                write!(f, "{table}: {key} has no row, the audit log says it exists (record {seq})")
+            }
+            Finding::Unlogged { table, key, deleted_by: None } => {
+                write!(f, "{table}: {key} is in the table, but the audit log never wrote it")
+            }
+            Finding::Unlogged { table, key, deleted_by: Some(seq) } => {
+                write!(f, "{table}: {key} is in the table, but the audit log deleted it (record {seq})")
+            }
+            Finding::UnknownAction { seq, action } => {
+                write!(f, "record #{seq}: unknown action {action:?}, so replay cannot tell what it changed")
+            }
+            Finding::Unreadable { seq, action, reason } => {
+                write!(f, "record #{seq} ({action}) cannot be replayed: {reason}")
+            }
+        }
+    }
+}
+
+/// A row as the log last left it: its compared fields (projected), or gone.
+#[derive(Debug, Clone)]
+struct Expected {
+    fields: Option<Vec<Value>>,
+    seq: i64,
+}
+
+/// The state the log says the organisation is in, built one record at a time. It holds one entry
+/// per row the log ever wrote (the state's size, not the log's) and the records it could not replay.
+#[derive(Debug, Default)]
+pub struct Replay {
+    rows: BTreeMap<(Table, Vec<String>), Expected>,
+    problems: Vec<Finding>,
+}
+
+impl Replay {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Folds one record, in log order, into the expected state.
+    pub fn apply(&mut self, record: &AuditRecord) {
+        let entry = &record.entry;
+        let unreadable = |reason: String| Finding::Unreadable { seq: record.seq, action: entry.action.clone(), reason };
+        let Some(rule) = RULES.iter().find(|r| r.action == entry.action) else {
+            self.problems.push(Finding::UnknownAction { seq: record.seq, action: entry.action.clone() });
+            return;
+        };
+        let cmp = comparator(rule.table);
+        let image = match rule.effect {
+            Effect::Put | Effect::SetField(_) | Effect::Rename => entry.after.as_deref(),
+            Effect::Delete => entry.before.as_deref(),
+        };
+        let Some(image) = image else {
+            self.problems.push(unreadable("it has no image to replay".into()));
+            return;
+        };
+        let mut image: Value = match serde_json::from_str(image) {
+            Ok(value) => value,
+            Err(e) => return self.problems.push(unreadable(format!("its image is not JSON: {e}"))),
+        };
+        let mut key_source = match rule.effect {
+            Effect::SetField(_) => Value::Object(Map::new()),
+            Effect::Put | Effect::Delete | Effect::Rename => image.clone(),
+        };
+        if !rule.entity_key.is_empty() {
+            let Value::Object(object) = &mut key_source else {
+                return self.problems.push(unreadable("its image is not an object".into()));
+            };
+            let parts = entry.entity_id.splitn(rule.entity_key.len(), ' ');
+            for (name, part) in rule.entity_key.iter().zip(parts) {
+                object.insert((*name).to_owned(), Value::String(part.to_owned()));
+            }
+        }
+        let key = match key_of(cmp, &key_source) {
+            Ok(key) => key,
+            Err(reason) => return self.problems.push(unreadable(reason)),
+        };
+        let slot = (rule.table, key);
+        match rule.effect {
+            Effect::Put => {
+                let fields = cmp.fields.iter().map(|f| project(f, image.get(f.name))).collect();
+                self.rows.insert(slot, Expected { fields: Some(fields), seq: record.seq });
+            }
+            Effect::Delete => {
+                self.rows.insert(slot, Expected { fields: None, seq: record.seq });
+            }
+            Effect::Rename => {
+                let old = entry.before.as_deref().map(serde_json::from_str::<Value>);
+                let Some(Ok(old)) = old else {
+                    return self.problems.push(unreadable("it has no readable before-image".into()));
+                };
+                let old = match key_of(cmp, &old) {
+                    Ok(key) => key,
+                    Err(reason) => return self.problems.push(unreadable(reason)),
+                };
+                self.rows.remove(&(rule.table, old.clone()));
+                let fields = cmp.fields.iter().map(|f| project(f, image.get(f.name))).collect();
+                self.rename(&old, &slot.1);
+                self.rows.insert(slot, Expected { fields: Some(fields), seq: record.seq });
+            }
+            Effect::SetField(name) => {
+                let existing = self.rows.get_mut(&slot).and_then(|e| Some((e.fields.as_mut()?, &mut e.seq)));
+                let (Some((fields, seq)), Some(at)) = (existing, cmp.fields.iter().position(|f| f.name == name)) else {
+                    let reason =
+                        format!("it changes {} {}, which no earlier record writes", cmp.name, slot.1.join(" "));
+                    return self.problems.push(unreadable(reason));
+                };
+                fields[at] = project(&cmp.fields[at], Some(&image.take()));
+                *seq = record.seq;
+            }
+        }
+    }
+
+    /// Moves every row that points at control `old` (one key part) to `new`.
+    fn rename(&mut self, old: &[String], new: &[String]) {
+        let (Some(old), Some(new)) = (old.first(), new.first()) else { return };
+        for (table, refers) in RENAMED {
+            let cmp = comparator(*table);
+            let slots: Vec<_> = self
+                .rows
+                .range((*table, Vec::new())..)
+                .take_while(|((t, _), _)| t == table)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for slot in slots {
+                match refers {
+                    Refers::Key(name) => {
+                        let Some(at) = cmp.key.iter().position(|k| k == name) else { continue };
+                        if slot.1.get(at) == Some(old) {
+                            let Some(expected) = self.rows.remove(&slot) else { continue };
+                            let mut key = slot.1.clone();
+                            key[at] = new.clone();
+                            self.rows.insert((*table, key), expected);
+                        }
+                    }
+                    Refers::Items(list, member) => {
+                        let Some(at) = cmp.fields.iter().position(|f| f.name == *list) else { continue };
+                        let Some(Some(fields)) = self.rows.get_mut(&slot).map(|e| e.fields.as_mut()) else { continue };
+                        if let Value::Array(items) = &mut fields[at] {
+                            for item in items.iter_mut().filter(|i| i.get(*member) == Some(&Value::String(old.clone())))
+                            {
+                                item[*member] = Value::String(new.clone());
+                            }
+                        }
+                        let renamed = fields[at].take();
+                        fields[at] = project(&cmp.fields[at], Some(&renamed));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The keys of the rows the log says `table` holds now.
+    pub fn keys(&self, table: Table) -> impl Iterator<Item = &[String]> {
+        self.rows
+            .iter()
+            .filter(move |((t, _), expected)| *t == table && expected.fields.is_some())
+            .map(|((_, key), _)| key.as_slice())
+    }
+
+    /// Compares the current state (rows of every table in [`COMPARATORS`], each as JSON with its
+    /// key fields) with the expected one. Findings come sorted: records replay could not read
+    /// first, then by table and key.
+    pub fn diff(&self, actual: impl IntoIterator<Item = (Table, Value)>) -> Vec<Finding> {
+        let mut findings = self.problems.clone();
+        let mut current: BTreeMap<(Table, Vec<String>), Vec<Value>> = BTreeMap::new();
+        for (table, row) in actual {
+            let cmp = comparator(table);
+            match key_of(cmp, &row) {
+                Ok(key) => {
+                    current.insert((table, key), cmp.fields.iter().map(|f| project(f, row.get(f.name))).collect());
+                }
+                Err(reason) => {
+                    findings.push(Finding::Unreadable { seq: 0, action: format!("{} row", cmp.name), reason })
+                }
+            }
+        }
+        let mut slots: Vec<&(Table, Vec<String>)> = self.rows.keys().chain(current.keys()).collect();
+        slots.sort();
+        slots.dedup();
+        for slot in slots {
+            let (table, key) = (slot.0, slot.1.join(" "));
+            match (self.rows.get(slot), current.get(slot)) {
+                (Some(Expected { fields: Some(expected), seq }), Some(actual)) => {
+                    for ((field, expected), actual) in comparator(table).fields.iter().zip(expected).zip(actual) {
+                        if expected != actual {
+                            findings.push(Finding::Differs {
+                                table,
+                                key: key.clone(),
+                                field: field.name,
+                                actual: actual.clone(),
+                                expected: expected.clone(),
+                                seq: *seq,
+                            });
+                        }
+                    }
+                }
+                (Some(Expected { fields: Some(_), seq }), None) => {
+                    findings.push(Finding::Missing { table, key, seq: *seq });
+                }
+                (Some(Expected { fields: None, seq }), Some(_)) => {
+                    findings.push(Finding::Unlogged { table, key, deleted_by: Some(*seq) });
+                }
+                (None, Some(_)) => findings.push(Finding::Unlogged { table, key, deleted_by: None }),
+                (Some(Expected { fields: None, .. }), None) | (None, None) => {}
+            }
+        }
+        findings
+    }
+}
+
+/// A row's name: its key fields' values, text bare.
+fn key_of(cmp: &Comparator, row: &Value) -> Result<Vec<String>, String> {
+    let mut parts = Vec::with_capacity(cmp.key.len());
+    for name in cmp.key {
+        match row.get(name) {
+            Some(Value::String(text)) => parts.push(text.clone()),
+            Some(number @ Value::Number(_)) => parts.push(number.to_string()),
+            _ => return Err(format!("a {} row needs its key field {name:?}", cmp.name)),
+        }
+    }
+    Ok(parts)
+}
+
+fn project(field: &Field, value: Option<&Value>) -> Value {
+    let value = value.cloned().unwrap_or(Value::Null);
+    match field.compare {
+        Compare::Exact => value,
+        Compare::Present => Value::Bool(!value.is_null()),
+        Compare::Unordered => match value {
+            Value::Array(mut items) => {
+                items.sort_by_cached_key(Value::to_string);
+                Value::Array(items)
+            }
+            other => other,
+        },
+        Compare::Without(member) => match value {
+            Value::Object(mut object) => {
+                object.remove(member);
+                Value::Object(object)
+            }
+            other => other,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{AuditEntry, chain};
+    use crate::ids::{OrgId, Sha256Digest};
+    use chrono::{TimeZone, Utc};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn record(seq: i64, action: &str, entity_id: &str, before: Option<Value>, after: Option<Value>) -> AuditRecord {
+        AuditRecord {
+            seq,
+            entry: AuditEntry {
+                id: format!("rec-{seq}"),
+                at: Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).single().unwrap_or_default(),
+                actor: "admin@acme.example".into(),
+                action: action.into(),
+                entity_type: "x".into(),
+                entity_id: entity_id.into(),
+                before: before.map(|v| v.to_string()),
+                after: after.map(|v| v.to_string()),
+            },
+            prev_hash: Sha256Digest::zero(),
+            hash: Sha256Digest::zero(),
+        }
+    }
+
+    fn control(code: &str, status: &str) -> Value {
+        json!({"code": code, "title": "Backups", "description": "Nightly", "owner": null,
+               "frequency": "daily", "status": status})
+    }
+
+    fn mapping(control: &str, requirement: &str) -> Value {
+        json!({"control": control, "framework": "iso27001:2022", "requirement": requirement,
+               "coverage": "full", "rationale": "It does"})
+    }
+
+    fn replay(records: &[AuditRecord]) -> Replay {
+        let mut replay = Replay::new();
+        records.iter().for_each(|r| replay.apply(r));
+        replay
+    }
+
+    #[test]
+    fn every_table_has_one_comparator_and_every_rule_a_known_table() {
+        let tables = [
+            Table::Organisations,
+            Table::Memberships,
+            Table::Adoptions,
+            Table::Controls,
+            Table::Mappings,
+            Table::SoaDecisions,
+            Table::SoaVersions,
+            Table::Methodologies,
+            Table::Assets,
+            Table::Risks,
+        ];
+        for table in tables {
+            assert_eq!(COMPARATORS.iter().filter(|c| c.table == table).count(), 1, "{table:?}");
+        }
+        for rule in RULES {
+            if let Effect::SetField(name) = rule.effect {
+                assert!(comparator(rule.table).fields.iter().any(|f| f.name == name), "{}", rule.action);
+            }
+        }
+    }
+
+    #[test]
+    fn a_role_changed_in_the_table_is_named_with_the_record_that_set_it() {
+        let log = [record(
+            57,
+            "member.add",
+            "bob@x.example",
+            None,
+            Some(json!({"email": "bob@x.example", "role": "viewer"})),
+        )];
+        let actual = [(Table::Memberships, json!({"email": "bob@x.example", "display_name": "Bob", "role": "admin"}))];
+        let findings = replay(&log).diff(actual);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(
+            findings[0].to_string(),
+            "memberships: bob@x.example has role admin, the audit log says viewer (record 57)"
+        );
+        assert_eq!(findings[0].code(), "state_differs");
+    }
+
+    #[test]
+    fn the_last_after_image_wins_and_timestamps_the_log_lacks_are_not_compared() {
+        let mut retired = control("OPS-1", "implemented");
+        retired["retired_at"] = json!("2026-03-02T09:00:00.123456789Z");
+        retired["updated_at"] = json!("2026-03-02T09:00:00Z");
+        let log = [
+            record(3, "control.create", "OPS-1", None, Some(control("OPS-1", "in_progress"))),
+            record(4, "control.update", "OPS-1", None, Some(control("OPS-1", "implemented"))),
+            record(5, "control.retire", "OPS-1", None, Some(retired)),
+        ];
+        let mut stored = control("OPS-1", "implemented");
+        stored["retired_at"] = json!("2026-03-02T09:00:00.123456Z");
+        stored["created_at"] = json!("2026-03-01T00:00:00Z");
+        assert_eq!(replay(&log).diff([(Table::Controls, stored.clone())]), []);
+        stored["status"] = json!("not_started");
+        let findings = replay(&log).diff([(Table::Controls, stored)]);
+        assert_eq!(
+            findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["controls: OPS-1 has status not_started, the audit log says implemented (record 5)"]
+        );
+    }
+
+    #[test]
+    fn deleted_unlogged_and_missing_rows_are_named() {
+        let log = [
+            record(3, "mapping.set", "m", None, Some(mapping("OPS-1", "A.8.13"))),
+            record(4, "mapping.set", "m", None, Some(mapping("OPS-1", "A.8.14"))),
+            record(5, "mapping.delete", "m", Some(mapping("OPS-1", "A.8.14")), None),
+        ];
+        let actual = [(Table::Mappings, mapping("OPS-1", "A.8.14")), (Table::Mappings, mapping("OPS-2", "A.5.1"))];
+        let shown: Vec<String> = replay(&log).diff(actual).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "mappings: OPS-1 iso27001:2022 A.8.13 has no row, the audit log says it exists (record 3)",
+                "mappings: OPS-1 iso27001:2022 A.8.14 is in the table, but the audit log deleted it (record 5)",
+                "mappings: OPS-2 iso27001:2022 A.5.1 is in the table, but the audit log never wrote it",
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_missing_from_an_image_come_from_the_entity_id() {
+        let decision = json!({"applicable": false, "reasons": ["legal", "business_need"], "justification": "Remote"});
+        let log = [
+            record(6, "soa.decide", "iso27001:2022 A.7.1", None, Some(decision.clone())),
+            record(7, "soa.decide", "nist-ai-rmf:1.0 GOVERN 1.1", None, Some(decision)),
+        ];
+        let row = |requirement: &str, applicable: bool| {
+            (
+                Table::SoaDecisions,
+                json!({"framework": requirement.split(' ').next(), "requirement": requirement.split_once(' ').map(|p| p.1),
+                       "applicable": applicable, "reasons": ["business_need", "legal"], "justification": "Remote"}),
+            )
+        };
+        let clean = [row("iso27001:2022 A.7.1", false), row("nist-ai-rmf:1.0 GOVERN 1.1", false)];
+        assert_eq!(replay(&log).diff(clean), [], "reasons compare as a set; a ref may hold a space");
+        let changed = [row("iso27001:2022 A.7.1", true), row("nist-ai-rmf:1.0 GOVERN 1.1", false)];
+        let findings = replay(&log).diff(changed);
+        assert_eq!(
+            findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["soa_decisions: iso27001:2022 A.7.1 has applicable true, the audit log says false (record 6)"]
+        );
+    }
+
+    #[test]
+    fn an_acceptance_sets_one_field_of_the_risk_the_log_wrote() {
+        let risk =
+            json!({"code": "R-1", "title": "Loss", "assets": ["AST-B", "AST-A"], "acceptance": null, "closed": false});
+        let acceptance =
+            json!({"by": "a@x.example", "at": "2026-03-04T10:00:00.123456789Z", "expires": "2027-01-01", "note": "ok"});
+        let log = [
+            record(8, "risk.put", "R-1", None, Some(risk.clone())),
+            record(9, "risk.accept", "R-1", None, Some(acceptance.clone())),
+        ];
+        let mut stored = risk.clone();
+        stored["assets"] = json!(["AST-A", "AST-B"]);
+        stored["acceptance"] =
+            json!({"by": "a@x.example", "at": "2026-03-04T10:00:00.123456Z", "expires": "2027-01-01", "note": "ok"});
+        assert_eq!(replay(&log).diff([(Table::Risks, stored.clone())]), []);
+        stored["acceptance"] = Value::Null;
+        let findings = replay(&log).diff([(Table::Risks, stored)]);
+        assert!(matches!(&findings[..], [Finding::Differs { field: "acceptance", seq: 9, .. }]), "{findings:?}");
+        let orphan = replay(&[record(9, "risk.accept", "R-9", None, Some(acceptance))]).diff([]);
+        assert_eq!(
+            orphan.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["record #9 (risk.accept) cannot be replayed: it changes risks R-9, which no earlier record writes"]
+        );
+    }
+
+    #[test]
+    fn a_rename_moves_the_control_and_what_points_at_it() {
+        let renamed = |code: &str| control(code, "implemented");
+        let risk = json!({"code": "R-1", "controls": [{"control": "OPS-1", "planned": false, "due": null}]});
+        let log = [
+            record(3, "control.create", "OPS-1", None, Some(control("OPS-1", "implemented"))),
+            record(4, "mapping.set", "m", None, Some(mapping("OPS-1", "A.8.13"))),
+            record(5, "risk.create", "R-1", None, Some(risk)),
+            record(6, "control.rename", "OPS-1", Some(renamed("OPS-1")), Some(renamed("BCK-1"))),
+        ];
+        let actual = [
+            (Table::Controls, renamed("BCK-1")),
+            (Table::Mappings, mapping("BCK-1", "A.8.13")),
+            (Table::Risks, json!({"code": "R-1", "controls": [{"control": "BCK-1", "planned": false, "due": null}]})),
+        ];
+        assert_eq!(replay(&log).diff(actual), []);
+    }
+
+    #[test]
+    fn an_unknown_action_or_a_broken_image_is_a_finding_not_a_panic() {
+        let log = [
+            record(10, "control.split", "OPS-1", None, Some(json!({}))),
+            record(11, "control.create", "OPS-1", None, Some(json!("not an object"))),
+            record(12, "member.add", "x", None, None),
+            AuditRecord {
+                entry: AuditEntry { after: Some("{".into()), ..record(13, "asset.put", "A", None, None).entry },
+                ..record(13, "asset.put", "A", None, None)
+            },
+        ];
+        let findings = replay(&log).diff([]);
+        let codes: Vec<_> = findings.iter().map(Finding::code).collect();
+        assert_eq!(codes, ["unknown_action", "unreadable_record", "unreadable_record", "unreadable_record"]);
+        assert!(findings[0].to_string().contains("unknown action \"control.split\""), "{}", findings[0]);
+    }
+
+    /// A random history of control and mapping changes, replayed against the state it leads to.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Create(u8),
+        Status(u8, u8),
+        Map(u8, u8),
+        Unmap(u8, u8),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (0u8..6).prop_map(Step::Create),
+            (0u8..6, 0u8..3).prop_map(|(c, s)| Step::Status(c, s)),
+            (0u8..6, 0u8..4).prop_map(|(c, r)| Step::Map(c, r)),
+            (0u8..6, 0u8..4).prop_map(|(c, r)| Step::Unmap(c, r)),
+        ]
+    }
+
+    /// Runs `steps` against a model state, logging each change as the store would.
+    fn run(steps: &[Step]) -> (Vec<AuditRecord>, Vec<(Table, Value)>) {
+        const STATUS: [&str; 3] = ["not_started", "in_progress", "implemented"];
+        let mut controls: BTreeMap<String, Value> = BTreeMap::new();
+        let mut mappings: BTreeMap<(String, String), Value> = BTreeMap::new();
+        let mut entries = Vec::new();
+        let mut log = |action: &str, before: Option<&Value>, after: Option<&Value>| {
+            entries.push(AuditEntry {
+                id: format!("rec-{}", entries.len()),
+                at: Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).single().unwrap_or_default(),
+                actor: "system".into(),
+                action: action.into(),
+                entity_type: "x".into(),
+                entity_id: "x".into(),
+                before: before.map(Value::to_string),
+                after: after.map(Value::to_string),
+            });
+        };
+        for step in steps {
+            match *step {
+                Step::Create(c) => {
+                    let code = format!("C-{c}");
+                    if let std::collections::btree_map::Entry::Vacant(slot) = controls.entry(code) {
+                        let row = control(slot.key(), "in_progress");
+                        log("control.create", None, Some(&row));
+                        slot.insert(row);
+                    }
+                }
+                Step::Status(c, s) => {
+                    if let Some(row) = controls.get_mut(&format!("C-{c}")) {
+                        row["status"] = json!(STATUS[usize::from(s)]);
+                        row["updated_at"] = json!("2026-03-02T00:00:00Z");
+                        log("control.update", None, Some(row));
+                    }
+                }
+                Step::Map(c, r) => {
+                    let (code, requirement) = (format!("C-{c}"), format!("A.5.{r}"));
+                    if controls.contains_key(&code) {
+                        let row = mapping(&code, &requirement);
+                        log("mapping.set", None, Some(&row));
+                        mappings.insert((code, requirement), row);
+                    }
+                }
+                Step::Unmap(c, r) => {
+                    if let Some(row) = mappings.remove(&(format!("C-{c}"), format!("A.5.{r}"))) {
+                        log("mapping.delete", Some(&row), None);
+                    }
+                }
+            }
+        }
+        let (records, _) = chain(&OrgId::from_store("org".into()), entries);
+        let state = controls
+            .into_values()
+            .map(|v| (Table::Controls, v))
+            .chain(mappings.into_values().map(|v| (Table::Mappings, v)))
+            .collect();
+        (records, state)
+    }
+
+    proptest! {
+        #[test]
+        fn replaying_a_history_gives_the_state_it_led_to(steps in prop::collection::vec(step(), 0..40)) {
+            let (records, state) = run(&steps);
+            prop_assert_eq!(replay(&records).diff(state), vec![]);
+        }
+
+        #[test]
+        fn any_one_edited_or_removed_row_is_named(steps in prop::collection::vec(step(), 1..40), pick in 0usize..100, remove in any::<bool>()) {
+            let (records, mut state) = run(&steps);
+            prop_assume!(!state.is_empty());
+            let i = pick % state.len();
+            let key = key_of(comparator(state[i].0), &state[i].1).unwrap_or_default().join(" ");
+            if remove {
+                state.remove(i);
+            } else {
+                state[i].1["rationale"] = json!("forged");
+                state[i].1["title"] = json!("forged");
+            }
+            let findings = replay(&records).diff(state);
+            prop_assert_eq!(findings.len(), 1, "{:?}", findings);
+            let named = match &findings[0] {
+                Finding::Differs { key: k, .. } | Finding::Missing { key: k, .. } => k.clone(),
+                other => format!("{other:?}"),
+            };
+            prop_assert_eq!(named, key);
+        }
+    }
+}
