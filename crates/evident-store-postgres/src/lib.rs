@@ -1,15 +1,46 @@
 //! The evident store on PostgreSQL, for installations that run several instances.
+//!
+//! A database URL is shown only through [`redact`] (or [`DatabaseUrl`]'s `Display`), which hides
+//! the password wherever the URL carries it: in the user info, in a `password` parameter, or
+//! percent-encoded in either.
 #![forbid(unsafe_code)]
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use evident_store::StoreError;
-use sqlx::ConnectOptions;
-use sqlx::migrate::Migrator;
+use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection};
+use url::Url;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How the store connects: the size of its connection pool and how long a request waits for a
+/// free connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresOptions {
+    pool_size: u32,
+    acquire_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self { pool_size: 8, acquire_timeout: Duration::from_secs(30) }
+    }
+}
+
+impl PostgresOptions {
+    /// Connections this instance keeps open at most (8 by default; at least 1).
+    pub fn pool_size(self, pool_size: u32) -> Self {
+        Self { pool_size, ..self }
+    }
+
+    /// How long a request waits for a free connection before the store reports the database
+    /// unavailable (30 s by default).
+    pub fn acquire_timeout(self, acquire_timeout: Duration) -> Self {
+        Self { acquire_timeout, ..self }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -17,66 +48,248 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// Connects with the default [`PostgresOptions`] and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PostgresOptions::default()).await
+    }
+
     /// Connects and brings the schema up to date. Migrations take an advisory lock, so several
     /// instances starting at once do not race.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("{} is not a valid PostgreSQL URL: {e}", redact(url))))?;
+    pub async fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, StoreError> {
+        let url = DatabaseUrl::parse(url)?;
+        if options.pool_size == 0 {
+            return Err(StoreError::Unavailable("the connection pool size must be at least 1".into()));
+        }
+        let connect = url.connect_options()?;
+        // One attempt first: the pool would retry an unreachable server until the acquire
+        // timeout, while a person waits for the message.
+        let probe = connect.connect().await.map_err(|e| connect_error(&url, e))?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(url))))?;
-        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+            .max_connections(options.pool_size)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_lazy_with(connect);
+        MIGRATOR.run(&pool).await.map_err(|e| migration_error(&url, e))?;
         Ok(Self { pool })
     }
 
     pub fn migrations() -> Vec<(i64, String)> {
         MIGRATOR.iter().map(|m| (m.version, m.description.to_string())).collect()
     }
+
+    fn reader(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
+
+    /// A write transaction; `apply` locks the organisation's row as its first statement.
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.pool.begin().await
+    }
+}
+
+/// A PostgreSQL URL that names its database. `Display` and `Debug` hide the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    url: Url,
+    database: String,
+}
+
+impl DatabaseUrl {
+    /// Parses `postgres://user:password@host:port/database?parameters`. Refuses a URL that names
+    /// no database (the server would pick one by the user's name) and never echoes the input.
+    pub fn parse(text: &str) -> Result<Self, StoreError> {
+        let url = Url::parse(text).map_err(|_| {
+            StoreError::Unavailable(
+                "the database URL cannot be parsed: expected postgres://user:password@host:port/database".into(),
+            )
+        })?;
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            return Err(StoreError::Unavailable(format!(
+                "the database URL {} is not a PostgreSQL URL: it must start with postgres://",
+                redact_url(&url)
+            )));
+        }
+        let in_path = url.path().trim_start_matches('/');
+        let in_query = url.query_pairs().find(|(key, _)| key == "dbname").map(|(_, value)| value.into_owned());
+        let database = match (in_path, in_query) {
+            (_, Some(name)) if !name.is_empty() => name,
+            (path, _) if !path.is_empty() => percent_encoding::percent_decode_str(path)
+                .decode_utf8()
+                .map_err(|_| {
+                    StoreError::Unavailable(format!("the database name in {} is not valid UTF-8", redact_url(&url)))
+                })?
+                .into_owned(),
+            _ => {
+                return Err(StoreError::Unavailable(format!(
+                    "the database URL {} names no database: add one, as in postgres://host/evident",
+                    redact_url(&url)
+                )));
+            }
+        };
+        Ok(Self { url, database })
+    }
+
+    /// The database it names.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    /// The same server and credentials, another database.
+    fn with_database(&self, database: &str) -> Self {
+        let mut url = self.url.clone();
+        url.set_path(&format!("/{database}"));
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(key, _)| key != "dbname")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+        Self { url, database: database.to_owned() }
+    }
+
+    fn connect_options(&self) -> Result<PgConnectOptions, StoreError> {
+        PgConnectOptions::from_url(&self.url)
+            .map_err(|_| StoreError::Unavailable(format!("{self} has a connection parameter that is not valid")))
+    }
+
+    /// The URL itself, password included, for handing on to a store; never for a message.
+    pub fn expose(&self) -> &str {
+        self.url.as_str()
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.url))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// The URL with its password hidden, for messages: the password in the user info and every
+/// query parameter whose name mentions a password become `***`. Text that does not parse as a
+/// URL is not echoed at all, since it may hold a password in a form we cannot find.
+pub fn redact(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(url) => redact_url(&url),
+        Err(_) => "(a database URL that cannot be parsed)".to_owned(),
+    }
+}
+
+fn redact_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        // Fails only for URLs that cannot carry a password at all, which then have none to hide.
+        let _ = shown.set_password(Some("***"));
+    }
+    if shown.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(key, value)| {
+                let secret = key.to_ascii_lowercase().contains("password");
+                (key.into_owned(), if secret { "***".to_owned() } else { value.into_owned() })
+            })
+            .collect();
+        shown.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    shown.to_string()
+}
+
+/// A PostgreSQL error's SQLSTATE, if the error came from the server.
+fn sqlstate(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(db) => db.code().map(|code| code.into_owned()),
+        _ => None,
+    }
+}
+
+/// Why a connection failed, in our words: the server's text never reaches the message.
+fn connect_error(url: &DatabaseUrl, error: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(format!("{url}: {}", connect_failure(url, &error)))
+}
+
+fn connect_failure(url: &DatabaseUrl, error: &sqlx::Error) -> String {
+    match (error, sqlstate(error).as_deref()) {
+        (_, Some("28P01" | "28000")) => "the server refused the user name or password".to_owned(),
+        (_, Some("3D000")) => format!("database {} does not exist", url.database()),
+        (_, Some("53300")) => "the server has no free connection slots".to_owned(),
+        (_, Some("57P03")) => "the server is starting up or shutting down".to_owned(),
+        (_, Some("42501")) => "the user may not connect to this database".to_owned(),
+        (sqlx::Error::Io(e), _) => e.to_string(),
+        (sqlx::Error::PoolTimedOut, _) => "timed out connecting".to_owned(),
+        (sqlx::Error::Tls(_), _) => "the TLS handshake failed".to_owned(),
+        (sqlx::Error::Configuration(_), _) => "a connection parameter is not valid".to_owned(),
+        _ => "the server refused the connection".to_owned(),
+    }
+}
+
+fn migration_error(url: &DatabaseUrl, error: MigrateError) -> StoreError {
+    let why = match &error {
+        MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) if sqlstate(e).as_deref() == Some("42501") => {
+            "the user may not create the schema's tables".to_owned()
+        }
+        MigrateError::ExecuteMigration(_, version) => format!("schema migration {version} failed"),
+        MigrateError::Execute(e) => return StoreError::Unavailable(format!("{url}: {}", connect_failure(url, e))),
+        MigrateError::VersionMissing(version) | MigrateError::VersionMismatch(version) => {
+            format!("the database was prepared by another version of evident (schema migration {version} differs)")
+        }
+        MigrateError::Dirty(version) => format!("schema migration {version} was interrupted"),
+        other => other.to_string(),
+    };
+    StoreError::Migration(format!("{url}: {why}"))
 }
 
 /// Creates an empty database with a unique name next to the one `base_url` names, and returns
 /// its URL. Tests use it to give every story a fresh database.
 pub async fn create_fresh_database(base_url: &str) -> Result<String, StoreError> {
-    let options = PgConnectOptions::from_str(base_url)
-        .map_err(|e| StoreError::Unavailable(format!("{} is not a valid PostgreSQL URL: {e}", redact(base_url))))?;
-    let mut conn =
-        options.connect().await.map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(base_url))))?;
+    let base = DatabaseUrl::parse(base_url)?;
     let name = format!("evident_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = base.connect_options()?.connect().await.map_err(|e| connect_error(&base, e))?;
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    let (without_query, query) = match base_url.split_once('?') {
-        Some((url, query)) => (url, format!("?{query}")),
-        None => (base_url, String::new()),
-    };
-    let authority_end = without_query.find("://").map_or(0, |i| i + 3);
-    let base = match without_query[authority_end..].find('/') {
-        Some(slash) => &without_query[..authority_end + slash],
-        None => without_query,
-    };
-    Ok(format!("{base}/{name}{query}"))
+        .map_err(|e| StoreError::Unavailable(format!("{base}: cannot create a database: {}", refusal(&e))))?;
+    let _ = conn.close().await;
+    Ok(base.with_database(&name).expose().to_owned())
 }
 
 /// Drops a database made by [`create_fresh_database`], ending its connections first.
 pub async fn drop_fresh_database(base_url: &str, url: &str) -> Result<(), StoreError> {
-    let name = url.split('?').next().unwrap_or_default().rsplit('/').next().unwrap_or_default();
+    let base = DatabaseUrl::parse(base_url)?;
+    let fresh = DatabaseUrl::parse(url)?;
+    let name = fresh.database();
     let ours = name.starts_with("evident_test_") && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !ours {
         return Err(StoreError::Unavailable(format!("{name:?} was not made by create_fresh_database")));
     }
-    let options = PgConnectOptions::from_str(base_url)
-        .map_err(|e| StoreError::Unavailable(format!("{} is not a valid PostgreSQL URL: {e}", redact(base_url))))?;
-    let mut conn =
-        options.connect().await.map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(base_url))))?;
+    let mut conn = base.connect_options()?.connect().await.map_err(|e| connect_error(&base, e))?;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&mut conn)
         .await
-        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        .map_err(|e| StoreError::Unavailable(format!("{base}: cannot drop database {name}: {}", refusal(&e))))?;
+    let _ = conn.close().await;
     Ok(())
+}
+
+/// Why the server refused a statement of ours, in our words.
+fn refusal(error: &sqlx::Error) -> &'static str {
+    match sqlstate(error).as_deref() {
+        Some("42501") => "the user lacks the privilege",
+        Some(_) => "the server refused",
+        None => "the connection failed",
+    }
 }
 
 /// A fresh database that is dropped when this guard is, for tests. Dropping blocks on a thread of
@@ -107,21 +320,32 @@ impl Drop for FreshDatabase {
     }
 }
 
-/// The URL with its password hidden, for messages.
-pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end..];
-    match (rest.find('@'), rest.find(':')) {
-        (Some(at), Some(colon)) if colon < at => format!("{}{}:***{}", &url[..scheme_end], &rest[..colon], &rest[at..]),
-        _ => url.to_owned(),
-    }
-}
-
 mod shared {
     use super::PostgresStore as Backend;
     type Db = sqlx::Postgres;
     type DbRow = sqlx::postgres::PgRow;
+    /// Locks the organisation's row, so writers to one organisation take turns from their first read.
+    const FOR_UPDATE: &str = " FOR UPDATE";
     include!("../../evident-store/sql/shared.rs");
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+    use super::{FreshDatabase, PostgresStore};
+
+    /// The store refuses NUL in text before PostgreSQL sees it; should some path not, the
+    /// server's refusal (SQLSTATE 22021) still reaches the user in our words.
+    #[tokio::test]
+    async fn a_nul_refused_by_the_server_is_told_in_our_words() {
+        let Ok(base) = std::env::var("EVIDENT_TEST_DATABASE_URL") else { return };
+        let database = FreshDatabase::create(&base).await.unwrap();
+        let store = PostgresStore::connect(&database.url).await.unwrap();
+        let refused = sqlx::query("SELECT $1::text").bind("Back\0ups").execute(&store.pool).await.unwrap_err();
+        assert!(refused.to_string().contains("0x00"), "the server refuses it: {refused}");
+        let error = super::shared::map_sqlx(refused);
+        assert!(matches!(error, evident_store::StoreError::Invalid(_)), "{error:?}");
+        assert_eq!(error.to_string(), "text contains a NUL character (0x00), which cannot be stored");
+    }
 }
