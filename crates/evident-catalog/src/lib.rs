@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::OnceLock;
 
-use evident_core::framework::FrameworkInfo;
+use evident_core::framework::{FrameworkData, FrameworkInfo};
 use evident_core::{ControlCode, Coverage, Crosswalk, Framework, FrameworkId, Frequency, Requirement, RequirementRef};
 use serde::{Deserialize, Serialize};
 
@@ -39,11 +39,13 @@ pub struct CatalogError {
     pub file: String,
     pub entry: Option<String>,
     pub problem: String,
+    /// The line of a syntax or field error (also at the start of `problem`).
+    pub line: Option<usize>,
 }
 
 impl CatalogError {
     fn new(file: &str, entry: Option<&str>, problem: impl Into<String>) -> Self {
-        Self { file: file.to_owned(), entry: entry.map(str::to_owned), problem: problem.into() }
+        Self { file: file.to_owned(), entry: entry.map(str::to_owned), problem: problem.into(), line: None }
     }
 }
 
@@ -131,17 +133,15 @@ impl Catalog {
             threats: ThreatList::default(),
         };
         for source in frameworks {
-            let file: FrameworkFile = parse_toml(source)?;
-            let id = file.info.id.clone();
-            let framework = Framework::new(file.info, file.requirements).map_err(|e| {
-                let entry = match &e {
-                    evident_core::FrameworkError::DuplicateRef(r)
-                    | evident_core::FrameworkError::Cycle(r)
-                    | evident_core::FrameworkError::EmptyText(r) => Some(r.to_string()),
-                    evident_core::FrameworkError::UnknownParent { child, .. } => Some(child.to_string()),
-                    evident_core::FrameworkError::UnknownCategory { reference, .. } => Some(reference.to_string()),
-                    evident_core::FrameworkError::DuplicateCategory(_) => None,
-                };
+            let data = read_framework(source)?;
+            let id = data.info.id.clone();
+            if id.namespace().is_some() {
+                let problem =
+                    format!("built-in framework {id} must not carry a namespace: those are for imported ones");
+                return Err(CatalogError::new(source.name, None, problem));
+            }
+            let framework = Framework::from_data(data).map_err(|e| {
+                let entry = e.requirement().map(|r| r.to_string());
                 CatalogError::new(source.name, entry.as_deref(), e.to_string())
             })?;
             if catalog.frameworks.insert(id.clone(), framework).is_some() {
@@ -261,15 +261,18 @@ impl Catalog {
     }
 }
 
+/// Reads one framework file (TOML, the format of `data/frameworks/*.toml`) into its data, refusing
+/// unknown fields; a syntax or field error names its line. The tree is checked by
+/// [`Framework::new`] (first problem) or [`Framework::problems`] (all of them).
+pub fn read_framework(source: &Source<'_>) -> Result<FrameworkData, CatalogError> {
+    let file: FrameworkFile = parse_toml(source)?;
+    Ok(FrameworkData { info: file.info, requirements: file.requirements })
+}
+
 fn parse_toml<T: serde::de::DeserializeOwned>(source: &Source<'_>) -> Result<T, CatalogError> {
     toml::from_str(source.text).map_err(|e| {
-        let location = e
-            .span()
-            .map(|span| {
-                let line = source.text[..span.start.min(source.text.len())].matches('\n').count() + 1;
-                format!("line {line}: ")
-            })
-            .unwrap_or_default();
-        CatalogError::new(source.name, None, format!("{location}{}", e.message()))
+        let line = e.span().map(|span| source.text[..span.start.min(source.text.len())].matches('\n').count() + 1);
+        let location = line.map(|line| format!("line {line}: ")).unwrap_or_default();
+        CatalogError { line, ..CatalogError::new(source.name, None, format!("{location}{}", e.message())) }
     })
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::control::{Coverage, ImplementationStatus};
+use crate::control::{Coverage, ImplementationStatus, Mapping};
 use crate::crosswalk::{CrosswalkLink, Relationship};
 use crate::framework::Framework;
 use crate::ids::{ControlCode, FrameworkId, RequirementRef};
@@ -51,6 +51,19 @@ pub struct Gap {
     pub uncovered: Vec<GapItem>,
     /// Uncovered target requirements that no crosswalk link reaches: work no other framework did.
     pub unreached: Vec<GapItem>,
+}
+
+impl Suggestion {
+    /// The mapping accepting this suggestion creates, with its crosswalk path as its provenance.
+    pub fn to_mapping(&self, from: &FrameworkId, to: &FrameworkId, requirement: &RequirementRef) -> Mapping {
+        Mapping {
+            control: self.control.clone(),
+            framework: to.clone(),
+            requirement: requirement.clone(),
+            coverage: self.coverage,
+            rationale: format!("Accepted from the {from} → {to} crosswalk: {}. {}", self.path, self.rationale),
+        }
+    }
 }
 
 /// How much of the target a control meets, given how much of the source it meets and the link.

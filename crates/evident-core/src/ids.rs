@@ -62,7 +62,9 @@ macro_rules! string_newtype {
     };
 }
 
-/// A framework at a version: `iso27001:2022`, `soc2:2017`.
+/// A framework at a version: `iso27001:2022`, `soc2:2017`; an organisation's own framework
+/// carries a namespace: `org/acme-policy:2025`. Built-in frameworks never have one, so an
+/// imported framework can never take a built-in one's id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct FrameworkId(String);
@@ -70,13 +72,27 @@ string_newtype!(FrameworkId);
 
 impl FrameworkId {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        const WHAT: &str = "framework id (expected name:version, e.g. iso27001:2022)";
-        let (name, version) = input.split_once(':').ok_or_else(|| ParseError::new(WHAT, input, "missing ':'"))?;
-        let name_ok = !name.is_empty()
-            && name.len() <= 32
-            && name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !name_ok {
+        const WHAT: &str =
+            "framework id (expected [namespace/]name:version, e.g. iso27001:2022 or org/acme-policy:2025)";
+        let (namespaced, version) = input.split_once(':').ok_or_else(|| ParseError::new(WHAT, input, "missing ':'"))?;
+        let (namespace, name) = match namespaced.split_once('/') {
+            Some((namespace, name)) => (Some(namespace), name),
+            None => (None, namespaced),
+        };
+        let slug = |text: &str| {
+            !text.is_empty()
+                && text.len() <= 32
+                && text.starts_with(|c: char| c.is_ascii_lowercase())
+                && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        if namespace.is_some_and(|n| !slug(n)) {
+            return Err(ParseError::new(
+                WHAT,
+                input,
+                "the namespace must be lowercase letters, digits or '-', starting with a letter",
+            ));
+        }
+        if !slug(name) {
             return Err(ParseError::new(WHAT, input, "the name must be lowercase letters, digits or '-'"));
         }
         let version_ok = !version.is_empty()
@@ -88,12 +104,45 @@ impl FrameworkId {
         Ok(Self(input.to_owned()))
     }
 
+    /// The organisation namespace of an imported framework (`org` in `org/acme-policy:2025`).
+    pub fn namespace(&self) -> Option<&str> {
+        self.0.split_once(':').and_then(|(n, _)| n.split_once('/')).map(|(namespace, _)| namespace)
+    }
+
+    /// The name without namespace or version (`acme-policy`, `iso27001`).
     pub fn name(&self) -> &str {
-        self.0.split_once(':').map_or("", |(n, _)| n)
+        let namespaced = self.0.split_once(':').map_or("", |(n, _)| n);
+        namespaced.split_once('/').map_or(namespaced, |(_, name)| name)
     }
 
     pub fn version(&self) -> &str {
         self.0.split_once(':').map_or("", |(_, v)| v)
+    }
+}
+
+/// The class of a requirement, from the framework's data: `clause`, `control`, `criterion`,
+/// `article`, `function`… A free label, not a closed list: whether a requirement is assessed
+/// follows from its place in the tree (leaves are), never from its kind.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RequirementKind(String);
+string_newtype!(RequirementKind);
+
+impl RequirementKind {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        const WHAT: &str = "requirement kind (a class label such as clause, control, criterion, article)";
+        let ok = !input.is_empty()
+            && input.len() <= 32
+            && input.starts_with(|c: char| c.is_ascii_lowercase())
+            && input.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !ok {
+            return Err(ParseError::new(
+                WHAT,
+                input,
+                "must be 1 to 32 lowercase letters, digits, '_' or '-', starting with a letter",
+            ));
+        }
+        Ok(Self(input.to_owned()))
     }
 }
 
@@ -164,6 +213,26 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
                 }
             }
         }
+    }
+}
+
+/// A control's stable identity: it never changes, even when the control's code is renamed.
+/// Mappings, risks, evidence, findings and OSCAL components refer to a control through it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ControlId(String);
+string_newtype!(ControlId);
+
+impl ControlId {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        const WHAT: &str = "control id";
+        if input.is_empty() || input.len() > 64 {
+            return Err(ParseError::new(WHAT, input, "must be 1 to 64 characters"));
+        }
+        if !input.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(ParseError::new(WHAT, input, "only lowercase letters, digits and '-' are allowed"));
+        }
+        Ok(Self(input.to_owned()))
     }
 }
 
@@ -324,10 +393,48 @@ mod tests {
     #[test]
     fn framework_ids_split_into_name_and_version() {
         let id = FrameworkId::parse("iso27001:2022").unwrap();
-        assert_eq!((id.name(), id.version()), ("iso27001", "2022"));
+        assert_eq!((id.namespace(), id.name(), id.version()), (None, "iso27001", "2022"));
         for bad in ["iso27001", "ISO27001:2022", ":2022", "iso:", "iso 27001:2022", "iso:20 22"] {
             assert!(FrameworkId::parse(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn framework_ids_may_carry_an_organisation_namespace() {
+        let id = FrameworkId::parse("org/acme-policy:2025").unwrap();
+        assert_eq!((id.namespace(), id.name(), id.version()), (Some("org"), "acme-policy", "2025"));
+        assert_eq!(id.as_str(), "org/acme-policy:2025");
+        let customer = FrameworkId::parse("customer-x/contract:v2.1").unwrap();
+        assert_eq!(customer.namespace(), Some("customer-x"));
+        for bad in [
+            "/acme:1",
+            "org/:1",
+            "Org/acme:1",
+            "org/acme/policy:1",
+            "org//acme:1",
+            "1org/acme:1",
+            "org/acme",
+            "org acme/x:1",
+            "org/acme:1/2",
+        ] {
+            let error = FrameworkId::parse(bad);
+            assert!(error.is_err(), "{bad} should be rejected");
+        }
+        let error = FrameworkId::parse("Org/acme:1").unwrap_err();
+        assert!(error.to_string().contains("the namespace must be lowercase"), "{error}");
+    }
+
+    #[test]
+    fn requirement_kinds_are_open_class_labels() {
+        for good in ["clause", "control", "criterion", "article", "function", "sub_category", "point-of-focus"] {
+            assert_eq!(RequirementKind::parse(good).unwrap().as_str(), good);
+        }
+        for bad in ["", "Control", "1st", "two words", "a.b", &"x".repeat(33)] {
+            assert!(RequirementKind::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        let kind: RequirementKind = serde_json::from_str("\"article\"").unwrap();
+        assert_eq!(kind.as_str(), "article");
+        assert!(serde_json::from_str::<RequirementKind>("\"Article\"").is_err());
     }
 
     #[test]
@@ -368,6 +475,7 @@ mod tests {
         fn parsers_never_panic(s in "\\PC*") {
             let _ = FrameworkId::parse(&s);
             let _ = RequirementRef::parse(&s);
+            let _ = RequirementKind::parse(&s);
             let _ = ControlCode::parse(&s);
             let _ = Email::parse(&s);
             let _ = OrgSlug::parse(&s);

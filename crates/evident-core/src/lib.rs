@@ -12,16 +12,20 @@ pub mod crosswalk;
 pub mod framework;
 pub mod gap;
 pub mod ids;
+pub mod org;
 pub mod rbac;
 pub mod readiness;
+pub mod replay;
 pub mod risk;
 pub mod soa;
 pub mod synthetic;
 
-pub use control::{Control, Coverage, Frequency, ImplementationStatus, Mapping};
+pub use control::{Control, ControlPatch, Coverage, Frequency, ImplementationStatus, Mapping, NewControl};
 pub use crosswalk::{Crosswalk, CrosswalkLink, Relationship};
-pub use framework::{Category, Framework, FrameworkError, Requirement, RequirementKind};
+pub use framework::{Category, Framework, FrameworkError, Requirement, RequirementKind, TargetError};
 pub use ids::{
-    AssetCode, ControlCode, Email, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef, RiskCode, Sha256Digest,
+    AssetCode, ControlCode, ControlId, Email, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef, RiskCode,
+    Sha256Digest,
 };
+pub use org::{Adoption, Member, Organisation};
 pub use rbac::{Permission, Role};

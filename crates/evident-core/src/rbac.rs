@@ -1,7 +1,5 @@
 //! Roles and what each may do. The table here is the policy; callers ask, they never decide.
 
-use serde::{Deserialize, Serialize};
-
 use crate::macros::named_enum;
 
 named_enum! {
@@ -24,7 +22,10 @@ impl Role {
             Role::Admin => true,
             Role::ComplianceManager => !matches!(permission, OrgManage | MemberManage),
             Role::ControlOwner => {
-                matches!(permission, Read | ControlEdit | MappingWrite | RiskEdit | AssetWrite | Export | AuditLogRead)
+                matches!(
+                    permission,
+                    Read | ControlEdit | MappingWrite | RiskEdit | RiskAccept | AssetWrite | Export | AuditLogRead
+                )
             }
             Role::Auditor => matches!(permission, Read | Export | AuditLogRead),
             Role::Viewer => matches!(permission, Read),
@@ -32,64 +33,46 @@ impl Role {
     }
 
     pub fn permissions(self) -> Vec<Permission> {
-        Permission::ALL.into_iter().filter(|p| self.can(*p)).collect()
+        Permission::ALL.iter().copied().filter(|p| self.can(*p)).collect()
     }
 }
 
-/// Something a user may be allowed to do inside an organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Permission {
-    /// See the organisation's frameworks, controls, mappings, SoA, risks and reports.
-    Read,
-    /// Rename or configure the organisation.
-    OrgManage,
-    /// Add members and change their roles.
-    MemberManage,
-    /// Adopt a framework and choose its scope.
-    FrameworkAdopt,
-    /// Create and retire controls.
-    ControlManage,
-    /// Edit a control's description, owner, frequency and status.
-    ControlEdit,
-    /// Map and unmap controls to requirements.
-    MappingWrite,
-    /// Edit Statement of Applicability entries.
-    SoaEdit,
-    /// Approve a Statement of Applicability version.
-    SoaApprove,
-    /// Change the risk methodology.
-    MethodologyManage,
-    /// Create and edit risks and their treatment.
-    RiskEdit,
-    /// Create and edit assets.
-    AssetWrite,
-    /// Import controls, mappings, assets or risks from a spreadsheet.
-    Import,
-    /// Export reports and spreadsheets.
-    Export,
-    /// Read the audit log and verify its chain.
-    AuditLogRead,
-}
-
-impl Permission {
-    pub const ALL: [Permission; 15] = [
-        Permission::Read,
-        Permission::OrgManage,
-        Permission::MemberManage,
-        Permission::FrameworkAdopt,
-        Permission::ControlManage,
-        Permission::ControlEdit,
-        Permission::MappingWrite,
-        Permission::SoaEdit,
-        Permission::SoaApprove,
-        Permission::MethodologyManage,
-        Permission::RiskEdit,
-        Permission::AssetWrite,
-        Permission::Import,
-        Permission::Export,
-        Permission::AuditLogRead,
-    ];
+named_enum! {
+    /// Something a user may be allowed to do inside an organisation.
+    pub enum Permission as "permission" {
+        /// See the organisation's frameworks, controls, mappings, SoA, risks and reports.
+        Read = "read",
+        /// Rename or configure the organisation.
+        OrgManage = "org_manage",
+        /// Add members and change their roles.
+        MemberManage = "member_manage",
+        /// Adopt a framework and choose its scope; import an organisation's own framework.
+        FrameworkAdopt = "framework_adopt",
+        /// Create, rename and retire controls.
+        ControlManage = "control_manage",
+        /// Edit a control's description, owner, frequency and status.
+        ControlEdit = "control_edit",
+        /// Map and unmap controls to requirements.
+        MappingWrite = "mapping_write",
+        /// Edit Statement of Applicability entries.
+        SoaEdit = "soa_edit",
+        /// Approve a Statement of Applicability version.
+        SoaApprove = "soa_approve",
+        /// Change the risk methodology.
+        MethodologyManage = "methodology_manage",
+        /// Create and edit risks and their treatment.
+        RiskEdit = "risk_edit",
+        /// Accept a risk's residual level (only its owner or an administrator, never a read-only role).
+        RiskAccept = "risk_accept",
+        /// Create and edit assets.
+        AssetWrite = "asset_write",
+        /// Import controls, mappings, assets or risks from a spreadsheet.
+        Import = "import",
+        /// Export reports and spreadsheets.
+        Export = "export",
+        /// Read the audit log and verify its chain.
+        AuditLogRead = "audit_log_read",
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::control::{Control, Coverage, ImplementationStatus, Mapping};
-use crate::framework::Framework;
+use crate::framework::{Framework, Staleness, staleness};
 use crate::ids::{ControlCode, FrameworkId, RequirementRef};
 use crate::macros::named_enum;
 
@@ -136,6 +136,40 @@ pub struct FrameworkReadiness {
 pub struct Readiness {
     pub overall: Score,
     pub frameworks: Vec<FrameworkReadiness>,
+    /// Mappings that point at a requirement the library no longer has as an assessable one: they
+    /// count nowhere, so they are listed (see [`Readiness::with_stale_mappings`]).
+    pub stale_mappings: Vec<StaleMapping>,
+}
+
+/// A mapping readiness cannot count, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaleMapping {
+    pub control: ControlCode,
+    pub framework: FrameworkId,
+    #[serde(rename = "ref")]
+    pub requirement: RequirementRef,
+    pub reason: Staleness,
+}
+
+impl Readiness {
+    /// Lists the stale ones among `mappings` (of the frameworks assessed here, or every one when
+    /// `all`), checked against `library`, the whole framework library.
+    pub fn with_stale_mappings(mut self, library: &[&Framework], mappings: &[Mapping], all: bool) -> Self {
+        let assessed: Vec<&FrameworkId> = self.frameworks.iter().map(|f| &f.framework).collect();
+        self.stale_mappings = mappings
+            .iter()
+            .filter(|m| all || assessed.contains(&&m.framework))
+            .filter_map(|m| {
+                staleness(library, m).map(|reason| StaleMapping {
+                    control: m.control.clone(),
+                    framework: m.framework.clone(),
+                    requirement: m.requirement.clone(),
+                    reason,
+                })
+            })
+            .collect();
+        self
+    }
 }
 
 /// Mappings indexed by (framework, requirement), with each control looked up once.
@@ -282,5 +316,5 @@ pub fn readiness(scopes: &[Scope<'_>], controls: &[Control], mappings: &[Mapping
     for f in &frameworks {
         overall.merge(&f.score);
     }
-    Readiness { overall, frameworks }
+    Readiness { overall, frameworks, stale_mappings: Vec::new() }
 }

@@ -260,6 +260,15 @@ impl Methodology {
     }
 }
 
+/// One version of an organisation's risk methodology.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodologyVersion {
+    pub version: i64,
+    pub methodology: Methodology,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// Likelihood and impact, each 1-based on the methodology's scales.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rating {

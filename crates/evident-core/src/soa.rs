@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::framework::{Framework, RequirementKind};
+use crate::framework::Framework;
 use crate::ids::{ControlCode, RequirementRef};
 use crate::macros::named_enum;
 use crate::readiness::{RequirementStatus, Status};
@@ -40,6 +40,51 @@ pub enum SoaError {
     ExclusionWithoutJustification(RequirementRef),
     #[error("{0} is not an Annex A control of this framework")]
     NotAControl(RequirementRef),
+    #[error("{reference} cannot be excluded: it treats open risk {risks}")]
+    TreatsOpenRisk { reference: RequirementRef, risks: String },
+}
+
+/// For each requirement of `framework`, the open risks treated by a control mapped to it.
+pub fn risks_by_requirement(
+    framework: &crate::ids::FrameworkId,
+    mappings: &[crate::control::Mapping],
+    risks: &[crate::risk::Risk],
+) -> HashMap<RequirementRef, Vec<String>> {
+    let mut by_control: HashMap<&ControlCode, Vec<&RequirementRef>> = HashMap::new();
+    for mapping in mappings.iter().filter(|m| &m.framework == framework) {
+        by_control.entry(&mapping.control).or_default().push(&mapping.requirement);
+    }
+    let mut by_requirement: HashMap<RequirementRef, Vec<String>> = HashMap::new();
+    for risk in risks.iter().filter(|r| !r.closed) {
+        let requirements = risk.controls.iter().flat_map(|t| by_control.get(&t.control).into_iter().flatten());
+        for requirement in requirements {
+            let risks = by_requirement.entry((*requirement).clone()).or_default();
+            if !risks.contains(&risk.code.to_string()) {
+                risks.push(risk.code.to_string());
+            }
+        }
+    }
+    by_requirement
+}
+
+/// The exclusion rule: an Annex A control that treats an open risk cannot be excluded. Checked
+/// wherever the state it guards can change: a decision, a risk import, an approval.
+pub fn check_exclusions(
+    decisions: &HashMap<RequirementRef, Decision>,
+    risks: &HashMap<RequirementRef, Vec<String>>,
+) -> Result<(), SoaError> {
+    let mut refused: Vec<_> = decisions
+        .iter()
+        .filter(|(_, d)| !d.applicable)
+        .filter_map(|(reference, _)| risks.get(reference).map(|r| (reference, r)))
+        .collect();
+    refused.sort_by(|a, b| a.0.natural_cmp(b.0));
+    match refused.first() {
+        None => Ok(()),
+        Some((reference, risks)) => {
+            Err(SoaError::TreatsOpenRisk { reference: (*reference).clone(), risks: risks.join(", ") })
+        }
+    }
 }
 
 /// The organisation's decision on one Annex A control.
@@ -68,6 +113,18 @@ impl Decision {
     }
 }
 
+/// An approved, immutable Statement of Applicability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoaVersion {
+    pub framework: crate::ids::FrameworkId,
+    pub version: i64,
+    pub approved_by: String,
+    pub approved_at: chrono::DateTime<chrono::Utc>,
+    /// SHA-256 of the rows as stored; the audit record of the approval carries it too.
+    pub digest: crate::ids::Sha256Digest,
+    pub rows: Vec<SoaRow>,
+}
+
 /// One line of the SoA.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SoaRow {
@@ -91,7 +148,8 @@ impl SoaRow {
     }
 }
 
-/// The SoA of `framework`'s Annex A controls. `statuses` is its readiness drill-down (with the
+/// The SoA of `framework`: one row per requirement its data names as a SoA row (ISO 27001's
+/// Annex A controls); none for a framework that carries no SoA. `statuses` is its readiness drill-down (with the
 /// exclusions applied); `risks` lists, per Annex A control, the risks its implementing controls treat.
 pub fn build(
     framework: &Framework,
@@ -101,9 +159,7 @@ pub fn build(
 ) -> Vec<SoaRow> {
     let by_ref: HashMap<&RequirementRef, &RequirementStatus> = statuses.iter().map(|s| (&s.reference, s)).collect();
     framework
-        .requirements()
-        .iter()
-        .filter(|r| r.kind == RequirementKind::Control)
+        .soa_rows()
         .map(|r| {
             let status = by_ref.get(&r.reference);
             let theme = framework.top_level_of(&r.reference).map_or_else(String::new, |t| t.title.clone());

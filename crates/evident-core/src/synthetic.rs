@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::control::{Control, Coverage, Frequency, ImplementationStatus, Mapping};
 use crate::crosswalk::{Crosswalk, CrosswalkLink, Relationship};
 use crate::framework::{Framework, FrameworkInfo, Requirement, RequirementKind};
-use crate::ids::{ControlCode, FrameworkId, RequirementRef};
+use crate::ids::{ControlCode, ControlId, FrameworkId, RequirementRef};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Size {
@@ -56,14 +56,16 @@ impl Synthetic {
             .map(|f| {
                 let id = parse(FrameworkId::parse(&format!("synthetic{f}:1")));
                 let mut requirements = Vec::new();
+                let (theme, control) =
+                    (parse(RequirementKind::parse("theme")), parse(RequirementKind::parse("control")));
                 let groups = size.requirements_per_framework.div_ceil(group_size);
                 for g in 0..groups {
                     let group = parse(RequirementRef::parse(&format!("G{g}")));
-                    requirements.push(requirement(group.clone(), None, RequirementKind::Theme));
+                    requirements.push(requirement(group.clone(), None, theme.clone()));
                     let leaves = group_size.min(size.requirements_per_framework - g * group_size);
                     for l in 0..leaves {
                         let leaf = parse(RequirementRef::parse(&format!("G{g}.{l}")));
-                        requirements.push(requirement(leaf, Some(group.clone()), RequirementKind::Control));
+                        requirements.push(requirement(leaf, Some(group.clone()), control.clone()));
                     }
                 }
                 let info = FrameworkInfo {
@@ -74,6 +76,7 @@ impl Synthetic {
                     publisher: "evident".into(),
                     description: "Generated for benchmarks and tests.".into(),
                     categories: vec![],
+                    soa: None,
                 };
                 parse(Framework::new(info, requirements))
             })
@@ -82,6 +85,7 @@ impl Synthetic {
             frameworks.iter().map(|f| f.leaves().map(|r| r.reference.clone()).collect()).collect();
         let controls: Vec<Control> = (0..size.controls)
             .map(|i| Control {
+                id: parse(ControlId::parse(&format!("c-{i:04}"))),
                 code: parse(ControlCode::parse(&format!("C-{i:04}"))),
                 title: format!("Control {i}"),
                 description: "Generated.".into(),
@@ -91,6 +95,7 @@ impl Synthetic {
                 retired_at: None,
                 created_at: at,
                 updated_at: at,
+                revision: 1,
             })
             .collect();
         let mut unique = BTreeMap::new();
@@ -151,6 +156,7 @@ fn requirement(reference: RequirementRef, parent: Option<RequirementRef>, kind: 
         title: format!("Requirement {reference}"),
         description: format!("What {reference} asks."),
         reference,
+        label: None,
         parent,
         kind,
         category: None,

@@ -9,14 +9,15 @@
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use evident_core::audit::{AuditRecord, ChainHead};
+pub use evident_core::control::{ControlPatch, NewControl};
+pub use evident_core::org::{Adoption, Member, Organisation};
+pub use evident_core::risk::MethodologyVersion;
 use evident_core::risk::{Acceptance, Asset, Methodology, Risk};
+pub use evident_core::soa::SoaVersion;
 use evident_core::soa::{Decision, SoaRow};
-use evident_core::{
-    Control, ControlCode, Email, FrameworkId, Frequency, ImplementationStatus, Mapping, OrgId, OrgSlug, RequirementRef,
-    Role,
-};
+use evident_core::{Control, ControlCode, Email, FrameworkId, Mapping, OrgId, OrgSlug, RequirementRef, Role};
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "testkit")]
@@ -29,12 +30,18 @@ pub enum StoreError {
     NotFound { what: &'static str, key: String },
     #[error("{what} {key} already exists")]
     Conflict { what: &'static str, key: String },
+    /// An edit based on a revision someone else has changed since: refused, never applied over theirs.
+    #[error("{what} {key} was changed by someone else since revision {expected} (it is at revision {actual})")]
+    Stale { what: &'static str, key: String, expected: i64, actual: i64 },
     #[error("cannot reach the database: {0}")]
     Unavailable(String),
     #[error("the database could not be prepared: {0}")]
     Migration(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// Input no database can store as given, e.g. text with a NUL character; the message says which.
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Unexpected(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -51,58 +58,6 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// A tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Organisation {
-    pub id: OrgId,
-    pub slug: OrgSlug,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// A user's membership of one organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Member {
-    pub email: Email,
-    pub display_name: String,
-    pub role: Role,
-    pub joined_at: DateTime<Utc>,
-}
-
-/// A framework the organisation has adopted, and for what scope.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Adoption {
-    pub framework: FrameworkId,
-    /// Scope categories chosen (SOC 2: security, availability, …); empty where the framework has none.
-    pub categories: Vec<String>,
-    /// Systems, sites and boundaries in scope, in the organisation's words.
-    pub scope: String,
-    pub target_date: Option<NaiveDate>,
-    pub adopted_at: DateTime<Utc>,
-}
-
-/// A new control, as the organisation writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewControl {
-    pub code: ControlCode,
-    pub title: String,
-    pub description: String,
-    pub owner: Option<Email>,
-    pub frequency: Frequency,
-    pub status: ImplementationStatus,
-}
-
-/// The fields of a control to change; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ControlPatch {
-    pub title: Option<String>,
-    pub description: Option<String>,
-    /// `Some(None)` clears the owner.
-    pub owner: Option<Option<Email>>,
-    pub frequency: Option<Frequency>,
-    pub status: Option<ImplementationStatus>,
-}
-
 /// One state change. [`Store::apply`] writes a batch of them, each with its audit record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
@@ -117,9 +72,17 @@ pub enum Change {
     UpdateControl {
         code: ControlCode,
         patch: ControlPatch,
+        /// The revision the edit was based on; a stale one is refused with [`StoreError::Stale`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected_revision: Option<i64>,
     },
     RetireControl {
         code: ControlCode,
+    },
+    /// Gives a control a new code; its id, mappings and risk links follow.
+    RenameControl {
+        code: ControlCode,
+        to: ControlCode,
     },
     /// Creates the mapping, or replaces its coverage and rationale.
     Map(Mapping),
@@ -144,33 +107,18 @@ pub enum Change {
     /// Creates or replaces an asset.
     PutAsset(Asset),
     /// Creates or replaces a risk with its assets and treating controls; acceptances are kept.
+    /// A register import says this on purpose; a single new risk is `CreateRisk`.
     PutRisk(Risk),
+    /// Creates a risk; refused when its code is taken.
+    CreateRisk(Risk),
     /// Records the acceptance of a risk's residual level.
     AcceptRisk {
         code: evident_core::RiskCode,
         acceptance: Acceptance,
     },
-}
-
-/// One version of an organisation's risk methodology.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MethodologyVersion {
-    pub version: i64,
-    pub methodology: Methodology,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// An approved, immutable Statement of Applicability.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SoaVersion {
-    pub framework: FrameworkId,
-    pub version: i64,
-    pub approved_by: String,
-    pub approved_at: DateTime<Utc>,
-    /// SHA-256 of the rows as stored; the audit record of the approval carries it too.
-    pub digest: evident_core::Sha256Digest,
-    pub rows: Vec<SoaRow>,
+    /// Adds a framework the organisation brings itself (its policy, a customer's requirements),
+    /// validated by its type; refused when the id is taken, whatever the content.
+    ImportFramework(Box<evident_core::Framework>),
 }
 
 /// Who makes a change, in which organisation, and when. Time is given, never read by the store.
@@ -236,6 +184,37 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// The audit log in stored order, with the chain head the organisation recorded.
     async fn audit_log(&self, org: &OrgId) -> Result<(Vec<AuditRecord>, ChainHead)>;
+
+    /// The chain head the organisation recorded with its last append.
+    async fn chain_head(&self, org: &OrgId) -> Result<ChainHead>;
+
+    /// Up to `limit` audit records after position `after_seq`, in stored order: the log read a page
+    /// at a time, so that verifying it never holds it whole.
+    async fn audit_page(&self, org: &OrgId, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>>;
+
+    /// Every approved SoA version of every framework with its rows as the exact stored text, for
+    /// re-hashing: by framework, oldest first.
+    async fn soa_version_texts(&self, org: &OrgId) -> Result<Vec<SoaVersionText>>;
+
+    /// The frameworks the organisation imported, by id, each validated again as it is read.
+    async fn frameworks(&self, org: &OrgId) -> Result<Vec<ImportedFramework>>;
+}
+
+/// A framework an organisation imported, with who imported it and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportedFramework {
+    pub framework: evident_core::Framework,
+    pub imported_by: String,
+    pub imported_at: DateTime<Utc>,
+}
+
+/// An approved SoA version as stored: the digest recorded at approval and the rows' exact text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoaVersionText {
+    pub framework: FrameworkId,
+    pub version: i64,
+    pub digest: evident_core::Sha256Digest,
+    pub rows_json: String,
 }
 
 #[cfg(feature = "testkit")]
@@ -254,6 +233,7 @@ pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
         Change::CreateControl(c) => ("control.create", "control", c.code.to_string()),
         Change::UpdateControl { code, .. } => ("control.update", "control", code.to_string()),
         Change::RetireControl { code } => ("control.retire", "control", code.to_string()),
+        Change::RenameControl { code, .. } => ("control.rename", "control", code.to_string()),
         Change::Map(m) => ("mapping.set", "mapping", mapping_key(&m.control, &m.framework, &m.requirement)),
         Change::Unmap { control, framework, requirement } => {
             ("mapping.delete", "mapping", mapping_key(control, framework, requirement))
@@ -265,7 +245,9 @@ pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
         Change::SetMethodology(_) => ("methodology.set", "risk_methodology", "next".to_owned()),
         Change::PutAsset(asset) => ("asset.put", "asset", asset.code.to_string()),
         Change::PutRisk(risk) => ("risk.put", "risk", risk.code.to_string()),
+        Change::CreateRisk(risk) => ("risk.create", "risk", risk.code.to_string()),
         Change::AcceptRisk { code, .. } => ("risk.accept", "risk", code.to_string()),
+        Change::ImportFramework(framework) => ("framework.import", "framework", framework.id().to_string()),
     }
 }
 

@@ -13,6 +13,15 @@ use crate::{
     Actor, Adoption, Change, ControlPatch, NewControl, NewOrganisation, Organisation, RawSql, Store, StoreError,
 };
 
+pub mod verify;
+pub use verify::{a_rehashed_or_rewound_log_still_chains, the_log_reads_page_by_page};
+pub mod concurrency;
+pub use concurrency::many_writers_at_once;
+pub mod errors;
+pub use errors::{database_refusals_are_told_in_our_words, text_with_a_nul_is_refused_alike};
+pub mod frameworks;
+pub use frameworks::imported_frameworks_stay_in_their_organisation;
+
 /// Generates one `#[tokio::test]` per story; `$store` is an async expression giving a fresh store
 /// (or a guard that dereferences to one and cleans up when dropped), or `None` to skip.
 #[macro_export]
@@ -27,6 +36,14 @@ macro_rules! parity_tests {
             tampering_is_detected,
             soa_versions_are_numbered_and_immutable,
             the_risk_register_keeps_its_history,
+            the_log_reads_page_by_page,
+            a_rehashed_or_rewound_log_still_chains,
+            text_with_a_nul_is_refused_alike,
+            database_refusals_are_told_in_our_words,
+            imported_frameworks_stay_in_their_organisation,
+        );
+        $crate::parity_tests!(@shared $store;
+            many_writers_at_once,
         );
     };
     (@each $store:expr; $($story:ident),+ $(,)?) => {
@@ -35,6 +52,18 @@ macro_rules! parity_tests {
             async fn $story() {
                 let Some(store) = $store.await else { return };
                 $crate::testkit::$story(&*store).await;
+            }
+        )+
+    };
+    // Stories for many tasks at once: each gets the store shared (`Arc<dyn Store>`, from a clone
+    // of the backend's store) and a runtime with several threads, so writers really overlap.
+    (@shared $store:expr; $($story:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $story() {
+                let Some(store) = $store.await else { return };
+                let shared: std::sync::Arc<dyn $crate::Store> = std::sync::Arc::new((*store).clone());
+                $crate::testkit::$story(vec![shared]).await;
             }
         )+
     };
@@ -175,7 +204,10 @@ pub async fn controls_and_mappings<S: Store + RawSql>(store: &S) {
         ..ControlPatch::default()
     };
     let later = Actor { at: at(5), ..actor.clone() };
-    store.apply(&later, vec![Change::UpdateControl { code: code("IAM-10"), patch }]).await.unwrap();
+    store
+        .apply(&later, vec![Change::UpdateControl { code: code("IAM-10"), patch, expected_revision: None }])
+        .await
+        .unwrap();
     let updated = store.control(&org.id, &code("IAM-10")).await.unwrap().unwrap();
     assert_eq!(updated.status, ImplementationStatus::Implemented);
     assert_eq!(updated.owner, Some(email("owner@acme.example")));
@@ -269,6 +301,7 @@ pub async fn the_audit_log_chains_every_change<S: Store + RawSql>(store: &S) {
                 Change::UpdateControl {
                     code: code("IAM-01"),
                     patch: ControlPatch { status: Some(ImplementationStatus::Implemented), ..ControlPatch::default() },
+                    expected_revision: None,
                 },
             ],
         )
@@ -494,4 +527,32 @@ pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
 
 fn code_of(text: &str) -> ControlCode {
     code(text)
+}
+
+/// An import of `controls` controls, each created and mapped: `2 × controls` changes in one batch,
+/// the shape of a large controls import. The benchmarks apply it in one [`Store::apply`].
+pub fn import_batch(controls: usize) -> Vec<Change> {
+    let mut changes = Vec::with_capacity(2 * controls);
+    for i in 1..=controls {
+        let code = format!("IMP-{i}");
+        changes.push(Change::CreateControl(control(&code, &format!("Imported control {i}"))));
+        let requirement = format!("A.{}.{}", 5 + i % 4, 1 + i % 37);
+        changes.push(Change::Map(mapping(&code, "iso27001:2022", &requirement, Coverage::Full)));
+    }
+    changes
+}
+
+/// Applies [`import_batch`] to a fresh organisation in one `apply`, checks that every change and
+/// audit record landed and that the chain verifies, and returns how long the `apply` took.
+pub async fn time_import(store: &dyn Store, controls: usize) -> std::time::Duration {
+    let (org, actor) = new_org(store, "bulk").await;
+    let batch = import_batch(controls);
+    let started = std::time::Instant::now();
+    store.apply(&actor, batch).await.expect("the import lands");
+    let took = started.elapsed();
+    assert_eq!(store.controls(&org.id).await.unwrap().len(), controls);
+    assert_eq!(store.mappings(&org.id).await.unwrap().len(), controls);
+    let (log, head) = store.audit_log(&org.id).await.unwrap();
+    assert_eq!(verify_chain(&org.id, &log, &head), Ok(2 + 2 * controls), "one audit record per change");
+    took
 }

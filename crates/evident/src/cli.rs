@@ -2,7 +2,23 @@
 
 use std::path::PathBuf;
 
+use chrono::NaiveDate;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+use evident_app::soa::SoaSelector;
+use evident_core::risk::{AssetKind, Classification, Treatment};
+use evident_core::soa::Reason;
+use evident_core::{
+    AssetCode, ControlCode, Coverage, Email, FrameworkId, Frequency, ImplementationStatus, OrgSlug, RequirementRef,
+    RiskCode, Role,
+};
+
+/// A parser for a named enum that lists its allowed values in `--help` and in errors.
+macro_rules! choice {
+    ($t:ty) => {
+        PossibleValuesParser::new(<$t>::ALL.iter().map(|v| v.as_str())).try_map(|s| <$t>::parse(&s))
+    };
+}
 
 /// evident: one control set, one body of evidence, every framework.
 ///
@@ -27,10 +43,11 @@ pub struct Global {
     pub database_url: Option<String>,
     /// The organisation to act in (its slug); optional when there is only one.
     #[arg(long, global = true, env = "EVIDENT_ORG")]
-    pub org: Option<String>,
-    /// Act as this member (e-mail); defaults to the organisation's first administrator.
+    pub org: Option<OrgSlug>,
+    /// Act as this member (e-mail), with their role. Without it you act as the operator of this
+    /// installation (your OS user), with every permission, and the audit log says so.
     #[arg(long = "as", global = true, env = "EVIDENT_USER", value_name = "EMAIL")]
-    pub acting_as: Option<String>,
+    pub acting_as: Option<Email>,
     /// Print JSON for machines instead of tables for humans.
     #[arg(long, global = true)]
     pub json: bool,
@@ -42,7 +59,7 @@ pub enum Command {
     Init(InitArgs),
     /// Create (or show again) a demo organisation with a realistic control set, and its readiness.
     Demo,
-    /// Organisations on this installation.
+    /// Organisations on this installation (operator commands: whoever can open the database).
     #[command(subcommand)]
     Orgs(OrgsCommand),
     /// Members of the organisation and their roles.
@@ -54,25 +71,38 @@ pub enum Command {
     /// The organisation's controls and their mappings.
     #[command(subcommand)]
     Controls(ControlsCommand),
-    /// Walk every organisation's audit-log hash chain; fails naming the first tampered record.
-    Verify,
+    /// Prove every organisation's audit log (an operator command, across organisations): the hash
+    /// chain is whole, the current state is what the log says, approved SoA versions match their
+    /// digests; with --witness, that no log was rewound, emptied or re-hashed since it was anchored.
+    Verify {
+        /// A witness file written by `evident anchor`: each log must still extend its latest head there.
+        #[arg(long, value_name = "FILE")]
+        witness: Option<PathBuf>,
+    },
+    /// Verify, then append each organisation's chain head to a witness file (an operator command,
+    /// across organisations). Keep the file where the database's administrators cannot write.
+    Anchor {
+        /// The witness file (JSON Lines, appended atomically).
+        #[arg(long, value_name = "FILE", default_value = "evident-witness.jsonl")]
+        witness: PathBuf,
+    },
     /// How ready the organisation is for each adopted framework, with a drill-down for one.
     Readiness {
         /// Show one framework in detail: groups, categories and every requirement with its reason.
         #[arg(long)]
-        framework: Option<String>,
+        framework: Option<FrameworkId>,
     },
     /// What a target framework adds to what the organisation has for another, and what reaches it.
     Gap {
         /// The framework the organisation already works to (e.g. soc2:2017).
         #[arg(long)]
-        from: String,
+        from: FrameworkId,
         /// The framework it is moving to (e.g. iso27001:2022).
         #[arg(long)]
-        to: String,
+        to: FrameworkId,
         /// Accept the suggestions for this target requirement: map the suggested controls to it.
         #[arg(long, value_name = "REF")]
-        accept: Vec<String>,
+        accept: Vec<RequirementRef>,
         /// Accept every suggestion.
         #[arg(long, conflicts_with = "accept")]
         accept_all: bool,
@@ -102,9 +132,9 @@ pub enum CrosswalkCommand {
     /// List every link from one framework to another: from, to, relationship, strength, rationale.
     Show {
         #[arg(long)]
-        from: String,
+        from: FrameworkId,
         #[arg(long)]
-        to: String,
+        to: FrameworkId,
     },
 }
 
@@ -115,13 +145,13 @@ pub enum SoaCommand {
     /// Record a decision on one Annex A control.
     Set {
         /// The Annex A control, e.g. A.7.1.
-        reference: String,
+        reference: RequirementRef,
         /// Exclude the control (needs --reason and --justification).
         #[arg(long)]
         exclude: bool,
-        /// Reasons: risk_treatment, legal, regulatory, contractual, business_need.
-        #[arg(long = "reason", value_delimiter = ',')]
-        reasons: Vec<String>,
+        /// Why the control is in, or out.
+        #[arg(long = "reason", value_delimiter = ',', value_parser = choice!(Reason))]
+        reasons: Vec<Reason>,
         #[arg(long, default_value = "")]
         justification: String,
     },
@@ -131,9 +161,9 @@ pub enum SoaCommand {
     Versions,
     /// What changed between two versions (a number, or `draft` for the current SoA).
     Diff {
-        from: String,
+        from: SoaSelector,
         #[arg(default_value = "draft")]
-        to: String,
+        to: SoaSelector,
     },
     /// Write the SoA to a .csv or .xlsx file in the layout an ISO auditor expects.
     Export {
@@ -151,19 +181,35 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         iterations: usize,
     },
+    /// The whole process on a real database: seeds an organisation with CONTROLS controls and
+    /// MAPPINGS mappings (ISO 27001:2022 + SOC 2) through a controls import, then times the real
+    /// binary's `readiness --json` and `controls list --json`. Uses a fresh temporary SQLite data
+    /// directory, or a fresh organisation in the database --database-url names.
+    Store {
+        #[arg(long, default_value_t = 2000)]
+        controls: usize,
+        #[arg(long, default_value_t = 20000)]
+        mappings: usize,
+        /// How many times each command runs.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Seed into --data-dir and keep it (for profiling), instead of a temporary directory.
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// Also create an organisation with this slug (lowercase letters, digits, '-').
     #[arg(long = "create-org", value_name = "SLUG", requires = "admin")]
-    pub create_org: Option<String>,
+    pub create_org: Option<OrgSlug>,
     /// The organisation's display name (defaults to the slug).
     #[arg(long)]
     pub name: Option<String>,
     /// E-mail of the organisation's first administrator.
     #[arg(long, value_name = "EMAIL")]
-    pub admin: Option<String>,
+    pub admin: Option<Email>,
     /// The administrator's display name.
     #[arg(long, value_name = "NAME")]
     pub admin_name: Option<String>,
@@ -175,11 +221,11 @@ pub enum OrgsCommand {
     List,
     /// Create an organisation with its first administrator.
     Create {
-        slug: String,
+        slug: OrgSlug,
         #[arg(long)]
         name: Option<String>,
         #[arg(long, value_name = "EMAIL")]
-        admin: String,
+        admin: Email,
         #[arg(long, value_name = "NAME")]
         admin_name: Option<String>,
     },
@@ -189,11 +235,11 @@ pub enum OrgsCommand {
 pub enum MembersCommand {
     /// List members and roles.
     List,
-    /// Add a member with a role: admin, compliance_manager, control_owner, auditor, viewer.
+    /// Add a member with a role, and the name this organisation knows them by.
     Add {
-        email: String,
-        #[arg(long)]
-        role: String,
+        email: Email,
+        #[arg(long, value_parser = choice!(Role))]
+        role: Role,
         #[arg(long)]
         name: Option<String>,
     },
@@ -201,13 +247,48 @@ pub enum MembersCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum FrameworksCommand {
-    /// List the frameworks in the library, and which the organisation has adopted.
+    /// List the frameworks in the library (built-in and imported), and which the organisation has adopted.
     List,
-    /// Show a framework and every requirement (`--json`: ref, title, parent, kind, description, attributes).
-    Show { id: String },
+    /// Show a framework and every requirement (`--json`: ref, label, title, parent, kind, description,
+    /// attributes). An imported framework is shown to its organisation.
+    Show { id: FrameworkId },
+    /// Import the organisation's own framework (its policy, a customer's requirements) into its
+    /// library: all requirements, or none.
+    ///
+    /// FILE is either TOML in the built-in frameworks' format (id, name, version, title, publisher,
+    /// description, optional categories and `soa = { kind = "..." }`, then [[requirements]] with
+    /// ref, optional label, optional parent, kind, title, description), or a .csv/.xlsx file with
+    /// the columns ref, label, title, parent, kind, description (ref, title and description
+    /// required; kind defaults to `requirement`), described by --id and the flags beside it.
+    ///
+    /// The id carries the organisation's namespace (org/acme-policy:2025), so it can never take
+    /// a built-in framework's id. Requirements without children are assessed, the others group
+    /// them. Importing the same content again changes nothing; other content under an id already
+    /// imported is refused: import it as a new version (a new id).
+    Import {
+        file: PathBuf,
+        /// CSV/XLSX (required there): the framework's id, with a namespace: NAMESPACE/NAME:VERSION.
+        #[arg(long, value_name = "ID")]
+        id: Option<FrameworkId>,
+        /// CSV/XLSX: its name (default: the id's name).
+        #[arg(long, requires = "id")]
+        name: Option<String>,
+        /// CSV/XLSX: its version as published (default: the id's version).
+        #[arg(long = "version", requires = "id", value_name = "VERSION")]
+        framework_version: Option<String>,
+        /// CSV/XLSX: its title (default: the name).
+        #[arg(long, requires = "id")]
+        title: Option<String>,
+        /// CSV/XLSX: who publishes it (default: the organisation's name).
+        #[arg(long, requires = "id")]
+        publisher: Option<String>,
+        /// CSV/XLSX: what it is, in a sentence or two.
+        #[arg(long, requires = "id")]
+        description: Option<String>,
+    },
     /// Adopt a framework for the organisation, with its scope.
     Adopt {
-        id: String,
+        id: FrameworkId,
         /// Scope categories (SOC 2: security, availability, processing_integrity, confidentiality, privacy).
         #[arg(long, value_delimiter = ',')]
         categories: Vec<String>,
@@ -216,7 +297,7 @@ pub enum FrameworksCommand {
         scope: String,
         /// Target date for readiness (YYYY-MM-DD).
         #[arg(long)]
-        target: Option<String>,
+        target: Option<NaiveDate>,
     },
 }
 
@@ -229,27 +310,25 @@ pub enum ControlsCommand {
         all: bool,
     },
     /// Show one control and its mappings.
-    Show { code: String },
+    Show { code: ControlCode },
     /// Create a control.
     Create {
-        code: String,
+        code: ControlCode,
         #[arg(long)]
         title: String,
         #[arg(long, default_value = "")]
         description: String,
         /// Member e-mail of the owner.
         #[arg(long)]
-        owner: Option<String>,
-        /// continuous, daily, weekly, monthly, quarterly, semi_annual, annual, event_driven.
-        #[arg(long, default_value = "annual")]
-        frequency: String,
-        /// not_started, in_progress, implemented.
-        #[arg(long, default_value = "not_started")]
-        status: String,
+        owner: Option<Email>,
+        #[arg(long, default_value = "annual", value_parser = choice!(Frequency))]
+        frequency: Frequency,
+        #[arg(long, default_value = "not_started", value_parser = choice!(ImplementationStatus))]
+        status: ImplementationStatus,
     },
     /// Change a control's title, description, owner, frequency or status.
     Edit {
-        code: String,
+        code: ControlCode,
         #[arg(long)]
         title: Option<String>,
         #[arg(long)]
@@ -257,26 +336,31 @@ pub enum ControlsCommand {
         /// Member e-mail of the owner; `none` clears it.
         #[arg(long)]
         owner: Option<String>,
+        #[arg(long, value_parser = choice!(Frequency))]
+        frequency: Option<Frequency>,
+        #[arg(long, value_parser = choice!(ImplementationStatus))]
+        status: Option<ImplementationStatus>,
+        /// The revision you based the edit on (`controls show --json` gives it); refused with
+        /// `conflict` if someone changed the control since.
         #[arg(long)]
-        frequency: Option<String>,
-        #[arg(long)]
-        status: Option<String>,
+        revision: Option<i64>,
     },
+    /// Give a control a new code; its mappings, risk links and history follow it.
+    Rename { code: ControlCode, to: ControlCode },
     /// Retire a control: it stays on record but no longer counts.
-    Retire { code: String },
+    Retire { code: ControlCode },
     /// Map a control to a framework requirement (or change the mapping's coverage and rationale).
     Map {
-        code: String,
-        framework: String,
-        requirement: String,
-        /// full or partial.
-        #[arg(long, default_value = "full")]
-        coverage: String,
+        code: ControlCode,
+        framework: FrameworkId,
+        requirement: RequirementRef,
+        #[arg(long, default_value = "full", value_parser = choice!(Coverage))]
+        coverage: Coverage,
         #[arg(long)]
         rationale: String,
     },
     /// Remove a mapping.
-    Unmap { code: String, framework: String, requirement: String },
+    Unmap { code: ControlCode, framework: FrameworkId, requirement: RequirementRef },
     /// Import controls and mappings from a .csv or .xlsx file: all rows, or none.
     Import { file: PathBuf },
     /// Export controls and mappings to a .csv or .xlsx file, in the import layout.
@@ -287,7 +371,7 @@ pub enum ControlsCommand {
     AdoptBaseline {
         /// Only these codes (comma-separated); all when left out.
         #[arg(long, value_delimiter = ',')]
-        only: Vec<String>,
+        only: Vec<ControlCode>,
     },
 }
 
@@ -299,7 +383,7 @@ pub enum MethodologyCommand {
     History,
     /// Adopt a new version: a preset (3x3, 4x4, 5x5) or a TOML file. Assessed risks keep theirs.
     Set {
-        #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+        #[arg(long, conflicts_with = "file", required_unless_present = "file", value_parser = ["3x3", "4x4", "5x5"])]
         preset: Option<String>,
         /// A methodology as TOML: likelihood, impact, optional scores, levels, acceptance_level.
         #[arg(long)]
@@ -313,22 +397,20 @@ pub enum AssetsCommand {
     List,
     /// Create or change an asset.
     Put {
-        code: String,
+        code: AssetCode,
         #[arg(long)]
         name: String,
-        /// information, software, hardware, service, people, site.
-        #[arg(long = "type")]
-        kind: String,
+        #[arg(long = "type", value_parser = choice!(AssetKind))]
+        kind: AssetKind,
         #[arg(long)]
-        owner: Option<String>,
-        /// public, internal, confidential, restricted.
-        #[arg(long, default_value = "internal")]
-        classification: String,
+        owner: Option<Email>,
+        #[arg(long, default_value = "internal", value_parser = choice!(Classification))]
+        classification: Classification,
         /// Confidentiality, integrity and availability value, 1–5 each, as C,I,A.
-        #[arg(long, default_value = "3,3,3")]
-        cia: String,
+        #[arg(long, default_value = "3,3,3", value_parser = parse_cia)]
+        cia: [u8; 3],
         #[arg(long)]
-        parent: Option<String>,
+        parent: Option<AssetCode>,
     },
     /// Import assets from a .csv or .xlsx file: all rows, or none.
     Import { file: PathBuf },
@@ -344,14 +426,14 @@ pub enum RisksCommand {
     List,
     /// Create a risk, assessed with the methodology in force.
     Create {
-        code: String,
+        code: RiskCode,
         #[arg(long)]
         title: String,
         #[arg(long, default_value = "")]
         description: String,
         /// Asset code (repeat for several).
         #[arg(long = "asset", required = true)]
-        assets: Vec<String>,
+        assets: Vec<AssetCode>,
         /// Free text, or a starter-list id such as T-01 (see `evident risks threats`).
         #[arg(long)]
         threat: String,
@@ -359,20 +441,19 @@ pub enum RisksCommand {
         #[arg(long)]
         vulnerability: String,
         #[arg(long)]
-        owner: String,
+        owner: Email,
         #[arg(long)]
         likelihood: u8,
         #[arg(long)]
         impact: u8,
-        /// modify, retain, avoid, share.
-        #[arg(long)]
-        treatment: String,
+        #[arg(long, value_parser = choice!(Treatment))]
+        treatment: Treatment,
         /// A control in place that treats the risk (repeat for several).
         #[arg(long = "control")]
-        controls: Vec<String>,
+        controls: Vec<ControlCode>,
         /// A planned control with its due date, as CODE@YYYY-MM-DD (repeat for several).
-        #[arg(long = "planned")]
-        planned: Vec<String>,
+        #[arg(long = "planned", value_parser = parse_planned)]
+        planned: Vec<(ControlCode, NaiveDate)>,
         #[arg(long)]
         residual_likelihood: u8,
         #[arg(long)]
@@ -382,7 +463,7 @@ pub enum RisksCommand {
         residual_justification: String,
         /// YYYY-MM-DD
         #[arg(long)]
-        review: String,
+        review: NaiveDate,
     },
     /// Import risks from a .csv or .xlsx file: all rows, or none.
     Import { file: PathBuf },
@@ -390,10 +471,10 @@ pub enum RisksCommand {
     Export { file: PathBuf },
     /// Accept a risk's residual level until a date (the risk owner or an administrator).
     Accept {
-        code: String,
+        code: RiskCode,
         /// YYYY-MM-DD, after today.
         #[arg(long)]
-        expires: String,
+        expires: NaiveDate,
         #[arg(long, default_value = "")]
         note: String,
     },
@@ -401,12 +482,11 @@ pub enum RisksCommand {
     Due {
         /// The day to check (YYYY-MM-DD); today when left out.
         #[arg(long)]
-        on: Option<String>,
+        on: Option<NaiveDate>,
     },
     /// The risk treatment plan: each risk with its treating controls, status and due dates.
     TreatmentPlan {
-        /// csv, xlsx or md.
-        #[arg(long, default_value = "md")]
+        #[arg(long, default_value = "md", value_parser = ["csv", "xlsx", "md"])]
         format: String,
         /// Where to write it; required for xlsx, standard output otherwise.
         #[arg(long)]
@@ -416,4 +496,23 @@ pub enum RisksCommand {
     Heatmap,
     /// The starter list of threats and vulnerabilities.
     Threats,
+}
+
+/// `CODE@YYYY-MM-DD`: a planned control and its due date.
+fn parse_planned(text: &str) -> Result<(ControlCode, NaiveDate), String> {
+    let (code, date) = text.split_once('@').ok_or_else(|| format!("{text:?} is not CODE@YYYY-MM-DD"))?;
+    let code = ControlCode::parse(code.trim()).map_err(|e| e.to_string())?;
+    let date = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{date:?} is not a date (YYYY-MM-DD)"))?;
+    Ok((code, date))
+}
+
+/// `C,I,A`: three values from 1 to 5.
+fn parse_cia(text: &str) -> Result<[u8; 3], String> {
+    let values: Vec<u8> = text
+        .split(',')
+        .map(|v| v.trim().parse::<u8>().ok().filter(|v| (1..=5).contains(v)))
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("{text:?} is not three values from 1 to 5 (write it as C,I,A, e.g. 4,4,3)"))?;
+    <[u8; 3]>::try_from(values).map_err(|_| format!("{text:?} needs three values, as C,I,A"))
 }

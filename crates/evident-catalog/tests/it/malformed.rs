@@ -122,3 +122,51 @@ fn a_baseline_control_mapped_to_a_group_is_refused() {
         "catalog file baseline-controls.toml, entry T-01: A is not an assessable requirement of t:1"
     );
 }
+
+#[test]
+fn a_builtin_framework_id_carries_no_namespace() {
+    let broken = FRAMEWORK.replace("id = \"t:1\"", "id = \"org/t:1\"");
+    let error = load(&broken, CROSSWALK, BASELINE).unwrap_err();
+    assert!(error.problem.contains("must not carry a namespace"), "{error}");
+}
+
+#[test]
+fn kinds_are_open_and_the_soa_rows_must_exist_and_be_assessed() {
+    let open = FRAMEWORK.replace("kind = \"control\"", "kind = \"article\"");
+    let catalog = load(&open, CROSSWALK, BASELINE).unwrap();
+    let framework = catalog.frameworks().next().unwrap();
+    assert_eq!(framework.requirements()[1].kind.as_str(), "article");
+    assert_eq!(framework.soa_rows().count(), 0, "no SoA unless the data names one");
+
+    let with_soa =
+        FRAMEWORK.replace("description = \"For tests.\"", "description = \"For tests.\"\nsoa = { kind = \"control\" }");
+    let catalog = load(&with_soa, CROSSWALK, BASELINE).unwrap();
+    let rows: Vec<_> = catalog.frameworks().next().unwrap().soa_rows().map(|r| r.reference.to_string()).collect();
+    assert_eq!(rows, ["A.1"]);
+
+    let unused = with_soa.replace("kind = \"control\"\ntitle", "kind = \"article\"\ntitle");
+    let error = load(&unused, CROSSWALK, BASELINE).unwrap_err();
+    assert!(error.problem.contains("names kind \"control\", which no requirement has"), "{error}");
+    let group = with_soa.replace("kind = \"theme\"", "kind = \"control\"");
+    let error = load(&group, CROSSWALK, BASELINE).unwrap_err();
+    assert_eq!(error.entry.as_deref(), Some("A"), "{error}");
+    assert!(error.problem.contains("groups other requirements"), "{error}");
+    let bad_kind = FRAMEWORK.replace("kind = \"control\"", "kind = \"Control\"");
+    assert!(load(&bad_kind, CROSSWALK, BASELINE).unwrap_err().problem.contains("not a valid requirement kind"));
+}
+
+#[test]
+fn a_label_is_shown_beside_the_ref_and_cannot_be_empty() {
+    let labelled = FRAMEWORK.replace("ref = \"A.1\"", "ref = \"A.1\"\nlabel = \"A(1)\"");
+    let catalog = load(&labelled, CROSSWALK, BASELINE).unwrap();
+    assert_eq!(catalog.frameworks().next().unwrap().requirements()[1].label.as_deref(), Some("A(1)"));
+    let empty = FRAMEWORK.replace("ref = \"A.1\"", "ref = \"A.1\"\nlabel = \" \"");
+    assert!(load(&empty, CROSSWALK, BASELINE).unwrap_err().problem.contains("empty label"));
+}
+
+#[test]
+fn an_unknown_framework_field_is_refused() {
+    let typo = FRAMEWORK.replace("publisher = \"evident\"", "publisher = \"evident\"\nsao = { kind = \"control\" }");
+    let error = load(&typo, CROSSWALK, BASELINE).unwrap_err();
+    assert!(error.problem.contains("sao"), "{error}");
+}

@@ -1,7 +1,6 @@
 use std::collections::HashMap;
 
 use evident_core::crosswalk::{CrosswalkLink, Relationship};
-use evident_core::framework::RequirementKind;
 use evident_core::gap::{gap, suggested_coverage};
 use evident_core::readiness::{MappingIndex, Scope, framework_readiness};
 use evident_core::{Coverage, ImplementationStatus};
@@ -14,7 +13,7 @@ fn link(from: &str, to: &str, relationship: Relationship, strength: u8) -> Cross
 
 #[test]
 fn the_gap_names_reaching_controls_with_their_path_and_the_unreached_requirements() {
-    let target = framework("dst:1", 3, RequirementKind::Control);
+    let target = framework("dst:1", 3, "control");
     let controls =
         vec![control("AC-3", ImplementationStatus::Implemented), control("OPS-1", ImplementationStatus::InProgress)];
     let mappings = vec![

@@ -1,7 +1,6 @@
 use std::collections::HashMap;
 
 use chrono::Duration;
-use evident_core::framework::RequirementKind;
 use evident_core::readiness::{Readiness, Scope, Status, readiness};
 use evident_core::synthetic::{Size, Synthetic};
 use evident_core::{Coverage, ImplementationStatus, Mapping};
@@ -18,7 +17,7 @@ fn status_of(result: &Readiness, reference: &str) -> (Status, String) {
 fn each_rule_gives_its_status_and_says_why() {
     use Coverage::*;
     use ImplementationStatus::*;
-    let f = framework("t:1", 6, RequirementKind::Control);
+    let f = framework("t:1", 6, "control");
     let controls = vec![
         control("A", Implemented),
         control("B", Implemented),

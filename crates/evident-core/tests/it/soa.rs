@@ -1,6 +1,5 @@
 use std::collections::HashMap;
 
-use evident_core::framework::RequirementKind;
 use evident_core::readiness::{MappingIndex, Scope, framework_readiness};
 use evident_core::soa::{Decision, Implementation, Reason, SoaError, build, diff};
 use evident_core::{Coverage, ImplementationStatus};
@@ -20,7 +19,7 @@ fn an_exclusion_needs_a_reason_and_a_justification() {
 
 #[test]
 fn rows_follow_decisions_readiness_and_risks_and_diffs_name_each_field() {
-    let iso = framework("iso:1", 2, RequirementKind::Control);
+    let iso = framework("iso:1", 2, "control");
     let controls = vec![control("GOV-1", ImplementationStatus::Implemented)];
     let mappings =
         vec![mapping("GOV-1", "iso:1", "G1.1", Coverage::Full), mapping("GOV-1", "iso:1", "G1.2", Coverage::Partial)];

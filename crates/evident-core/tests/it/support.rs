@@ -1,9 +1,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeZone, Utc};
-use evident_core::framework::{FrameworkInfo, Requirement, RequirementKind};
+use evident_core::framework::{FrameworkInfo, Requirement, RequirementKind, SoaRows};
 use evident_core::{
-    Control, ControlCode, Coverage, Framework, FrameworkId, Frequency, ImplementationStatus, Mapping, RequirementRef,
+    Control, ControlCode, ControlId, Coverage, Framework, FrameworkId, Frequency, ImplementationStatus, Mapping,
+    RequirementRef,
 };
 
 pub fn at() -> DateTime<Utc> {
@@ -18,13 +19,15 @@ pub fn fw(text: &str) -> FrameworkId {
     FrameworkId::parse(text).unwrap()
 }
 
-/// A small framework: groups G1 and G2, each with leaves `G1.1`…; `kind` for the leaves.
-pub fn framework(id: &str, leaves_per_group: usize, kind: RequirementKind) -> Framework {
+/// A small framework: groups G1 and G2, each with leaves `G1.1`…; `kind` for the leaves, which
+/// are the rows of its Statement of Applicability.
+pub fn framework(id: &str, leaves_per_group: usize, kind: &str) -> Framework {
+    let kind = RequirementKind::parse(kind).unwrap();
     let mut requirements = Vec::new();
     for g in 1..=2 {
-        requirements.push(req(&format!("G{g}"), None, RequirementKind::Theme));
+        requirements.push(req(&format!("G{g}"), None, RequirementKind::parse("theme").unwrap()));
         for l in 1..=leaves_per_group {
-            requirements.push(req(&format!("G{g}.{l}"), Some(&format!("G{g}")), kind));
+            requirements.push(req(&format!("G{g}.{l}"), Some(&format!("G{g}")), kind.clone()));
         }
     }
     let info = FrameworkInfo {
@@ -35,6 +38,7 @@ pub fn framework(id: &str, leaves_per_group: usize, kind: RequirementKind) -> Fr
         publisher: "evident".into(),
         description: "Test framework.".into(),
         categories: vec![],
+        soa: Some(SoaRows { kind }),
     };
     Framework::new(info, requirements).unwrap()
 }
@@ -42,6 +46,7 @@ pub fn framework(id: &str, leaves_per_group: usize, kind: RequirementKind) -> Fr
 fn req(reference: &str, parent: Option<&str>, kind: RequirementKind) -> Requirement {
     Requirement {
         reference: r(reference),
+        label: None,
         parent: parent.map(r),
         kind,
         title: format!("Title {reference}"),
@@ -54,6 +59,7 @@ fn req(reference: &str, parent: Option<&str>, kind: RequirementKind) -> Requirem
 
 pub fn control(code: &str, status: ImplementationStatus) -> Control {
     Control {
+        id: ControlId::parse(&code.to_lowercase()).unwrap(),
         code: ControlCode::parse(code).unwrap(),
         title: code.into(),
         description: String::new(),
@@ -63,6 +69,7 @@ pub fn control(code: &str, status: ImplementationStatus) -> Control {
         retired_at: None,
         created_at: at(),
         updated_at: at(),
+        revision: 1,
     }
 }
 

@@ -1,98 +1,89 @@
 //! `evident controls …`: the organisation's own controls and their mappings.
 
+use std::path::Path;
 use std::process::ExitCode;
 
-use evident_core::{ControlCode, Coverage, Frequency, ImplementationStatus, Mapping, Permission};
-use evident_store::{Change, ControlPatch, NewControl};
+use evident_app::AppError;
+use evident_app::controls::ControlView;
+use evident_app::imports::controls::{COLUMNS, EXAMPLE, REQUIRED};
+use evident_core::{ControlPatch, Email, NewControl};
 use serde::Serialize;
 
 use crate::cli::{ControlsCommand, Global};
-use crate::context::{Session, failure, framework, requirement};
-use crate::output;
-use crate::output::say;
+use crate::context;
+use crate::output::{self, say};
+use crate::spreadsheet;
 
 pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<ExitCode> {
     if let ControlsCommand::Template { file } = &command {
-        return super::controls_io::template(file);
+        return template(file);
     }
-    let session = Session::open(global).await?;
+    let (app, me) = context::open(global).await?;
     match command {
         ControlsCommand::Template { .. } => unreachable!("handled before opening the store"),
-        ControlsCommand::Import { file } => return super::controls_io::import(global, &session, &file).await,
-        ControlsCommand::Export { file } => return super::controls_io::export(&session, &file).await,
-        ControlsCommand::AdoptBaseline { only } => return super::controls_io::adopt_baseline(&session, only).await,
-        ControlsCommand::List { all } => list(global, &session, all).await?,
-        ControlsCommand::Show { code } => show(global, &session, &code).await?,
-        ControlsCommand::Create { code, title, description, owner, frequency, status } => {
-            session.require(Permission::ControlManage)?;
-            let owner = match owner {
-                Some(email) => Some(session.member_email(&email).await?),
-                None => None,
-            };
-            if title.trim().is_empty() {
-                return Err(failure("a control needs a title", "pass --title \"What the control does\""));
+        ControlsCommand::Import { file } => {
+            let table = spreadsheet::table(&file, &COLUMNS, &REQUIRED)?;
+            let report = app.import_controls(&me, &table).await?;
+            if global.json {
+                output::json(&report)?;
+            } else {
+                say!(
+                    "imported {}: {} controls created, {} updated, {} unchanged, {} mappings set ({} rows)",
+                    table.file,
+                    report.created,
+                    report.updated,
+                    report.unchanged,
+                    report.mappings,
+                    report.rows
+                );
             }
-            let control = NewControl {
-                code: ControlCode::parse(&code)?,
-                title,
-                description,
-                owner,
-                frequency: Frequency::parse(&frequency)?,
-                status: ImplementationStatus::parse(&status)?,
-            };
-            session.store.apply(&session.actor(), vec![Change::CreateControl(control.clone())]).await?;
+        }
+        ControlsCommand::Export { file } => {
+            let (controls, rows) = app.export_controls(&me).await?;
+            spreadsheet::write(&file, "controls", &COLUMNS, &rows)?;
+            say!("wrote {controls} controls in {} rows to {}", rows.len(), file.display());
+        }
+        ControlsCommand::AdoptBaseline { only } => {
+            let report = app.adopt_baseline(&me, &only).await?;
+            say!(
+                "adopted {} baseline controls with their mappings ({} already present were left as they are)",
+                report.adopted,
+                report.skipped
+            );
+        }
+        ControlsCommand::List { all } => list(global, &app.controls(&me, all).await?)?,
+        ControlsCommand::Show { code } => show(global, &app.control(&me, &code).await?)?,
+        ControlsCommand::Create { code, title, description, owner, frequency, status } => {
+            let control =
+                NewControl::new(code, &title, &description, owner, frequency, status).map_err(AppError::from)?;
+            let control = app.create_control(&me, control).await?;
             done(global, &format!("created control {}", control.code), &control)?;
         }
-        ControlsCommand::Edit { code, title, description, owner, frequency, status } => {
-            session.require(Permission::ControlEdit)?;
+        ControlsCommand::Edit { code, title, description, owner, frequency, status, revision } => {
             let owner = match owner.as_deref() {
                 Some("none") => Some(None),
-                Some(email) => Some(Some(session.member_email(email).await?)),
+                Some(email) => Some(Some(Email::parse(email)?)),
                 None => None,
             };
-            let patch = ControlPatch {
-                title,
-                description,
-                owner,
-                frequency: frequency.as_deref().map(Frequency::parse).transpose()?,
-                status: status.as_deref().map(ImplementationStatus::parse).transpose()?,
+            let patch = ControlPatch { title, description, owner, frequency, status };
+            let applied = app.edit_control(&me, &code, patch, revision).await?;
+            let message = if applied.is_empty() {
+                format!("control {code} already says that: nothing changed")
+            } else {
+                format!("updated control {code}")
             };
-            if patch == ControlPatch::default() {
-                return Err(failure(
-                    "nothing to change",
-                    "pass at least one of --title, --description, --owner, --frequency, --status",
-                ));
-            }
-            let code = ControlCode::parse(&code)?;
-            session
-                .store
-                .apply(&session.actor(), vec![Change::UpdateControl { code: code.clone(), patch: patch.clone() }])
-                .await?;
-            done(global, &format!("updated control {code}"), &patch)?;
+            done(global, &message, &applied)?;
+        }
+        ControlsCommand::Rename { code, to } => {
+            let control = app.rename_control(&me, &code, &to).await?;
+            done(global, &format!("renamed control {code} to {}", control.code), &control)?;
         }
         ControlsCommand::Retire { code } => {
-            session.require(Permission::ControlManage)?;
-            let code = ControlCode::parse(&code)?;
-            session.store.apply(&session.actor(), vec![Change::RetireControl { code: code.clone() }]).await?;
+            app.retire_control(&me, &code).await?;
             done(global, &format!("retired control {code}"), &code)?;
         }
-        ControlsCommand::Map { code, framework: framework_id, requirement: reference, coverage, rationale } => {
-            session.require(Permission::MappingWrite)?;
-            let framework = framework(&framework_id)?;
-            if rationale.trim().is_empty() {
-                return Err(failure(
-                    "a mapping needs a rationale",
-                    "say in one sentence which part of the requirement the control meets",
-                ));
-            }
-            let mapping = Mapping {
-                control: ControlCode::parse(&code)?,
-                framework: framework.id().clone(),
-                requirement: requirement(framework, &reference)?,
-                coverage: Coverage::parse(&coverage)?,
-                rationale,
-            };
-            session.store.apply(&session.actor(), vec![Change::Map(mapping.clone())]).await?;
+        ControlsCommand::Map { code, framework, requirement, coverage, rationale } => {
+            let mapping = app.map_control(&me, &code, &framework, &requirement, coverage, &rationale).await?;
             done(
                 global,
                 &format!(
@@ -102,16 +93,10 @@ pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<Ex
                 &mapping,
             )?;
         }
-        ControlsCommand::Unmap { code, framework: framework_id, requirement: reference } => {
-            session.require(Permission::MappingWrite)?;
-            let framework = framework(&framework_id)?;
-            let change = Change::Unmap {
-                control: ControlCode::parse(&code)?,
-                framework: framework.id().clone(),
-                requirement: evident_core::RequirementRef::parse(&reference)?,
-            };
-            session.store.apply(&session.actor(), vec![change.clone()]).await?;
-            done(global, &format!("unmapped {code} from {} {reference}", framework.id()), &change)?;
+        ControlsCommand::Unmap { code, framework, requirement } => {
+            app.unmap_control(&me, &code, &framework, &requirement).await?;
+            let unmapped = serde_json::json!({"control": code, "framework": framework, "requirement": requirement});
+            done(global, &format!("unmapped {code} from {framework} {requirement}"), &unmapped)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -126,27 +111,12 @@ fn done<T: Serialize>(global: &Global, message: &str, value: &T) -> anyhow::Resu
     }
 }
 
-#[derive(Serialize)]
-struct ControlView<'a> {
-    #[serde(flatten)]
-    control: &'a evident_core::Control,
-    mappings: Vec<&'a Mapping>,
-}
-
-async fn list(global: &Global, session: &Session, all: bool) -> anyhow::Result<()> {
-    session.require(Permission::Read)?;
-    let controls = session.store.controls(&session.org.id).await?;
-    let mappings = session.store.mappings(&session.org.id).await?;
-    let shown: Vec<_> = controls
-        .iter()
-        .filter(|c| all || c.is_active())
-        .map(|c| ControlView { control: c, mappings: mappings.iter().filter(|m| m.control == c.code).collect() })
-        .collect();
+fn list(global: &Global, shown: &[ControlView]) -> anyhow::Result<()> {
     if global.json {
-        return output::json(&shown);
+        return output::json(shown);
     }
     let rows = shown.iter().map(|v| {
-        let c = v.control;
+        let c = &v.control;
         [
             c.code.to_string(),
             c.title.clone(),
@@ -161,19 +131,11 @@ async fn list(global: &Global, session: &Session, all: bool) -> anyhow::Result<(
     Ok(())
 }
 
-async fn show(global: &Global, session: &Session, code: &str) -> anyhow::Result<()> {
-    session.require(Permission::Read)?;
-    let code = ControlCode::parse(code)?;
-    let control = session
-        .store
-        .control(&session.org.id, &code)
-        .await?
-        .ok_or_else(|| failure(format!("there is no control {code}"), "run `evident controls list`"))?;
-    let mappings = session.store.mappings(&session.org.id).await?;
-    let view = ControlView { control: &control, mappings: mappings.iter().filter(|m| m.control == code).collect() };
+fn show(global: &Global, view: &ControlView) -> anyhow::Result<()> {
     if global.json {
-        return output::json(&view);
+        return output::json(view);
     }
+    let control = &view.control;
     say!("{} — {}", control.code, control.title);
     say!("{}", control.description);
     say!(
@@ -189,4 +151,14 @@ async fn show(global: &Global, session: &Session, code: &str) -> anyhow::Result<
         .map(|m| [m.framework.to_string(), m.requirement.to_string(), m.coverage.to_string(), m.rationale.clone()]);
     say!("{}", output::table(["framework", "requirement", "coverage", "rationale"], rows));
     Ok(())
+}
+
+fn template(path: &Path) -> anyhow::Result<ExitCode> {
+    spreadsheet::write(path, "controls", &COLUMNS, &[EXAMPLE.iter().map(|c| c.to_string()).collect()])?;
+    say!(
+        "wrote the import template to {}: one row per control and mapping; columns {}",
+        path.display(),
+        COLUMNS.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,294 +1,36 @@
-//! `evident demo`: builds the demo organisation from `demo/northwind.toml` and the baseline library,
-//! through the same core checks as user input, then shows its readiness.
+//! `evident demo`: creates (or finds) the demo organisation, then shows its readiness.
 
 use std::process::ExitCode;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use evident_core::risk::{
-    Acceptance, Asset, AssetKind, Classification, Rating, Risk, Treating, Treatment, check_acceptance,
-};
-use evident_core::soa::{Decision, Reason};
-use evident_core::{
-    AssetCode, ControlCode, Email, FrameworkId, ImplementationStatus, Mapping, OrgSlug, RequirementRef, RiskCode, Role,
-};
-use evident_store::{Actor, Adoption, Change, NewControl, NewOrganisation, Store};
-use serde::Deserialize;
+use evident_core::ImplementationStatus;
 
 use crate::cli::Global;
-use crate::context::{Session, catalog, framework, open_store};
-use crate::model::{OrgData, SOA_FRAMEWORK};
+use crate::context;
 use crate::output::say;
 
-const NORTHWIND: &str = include_str!("../../demo/northwind.toml");
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Demo {
-    slug: OrgSlug,
-    name: String,
-    methodology: String,
-    people: Vec<Person>,
-    adoptions: Vec<DemoAdoption>,
-    soa_exclusions: Vec<Exclusion>,
-    assets: Vec<DemoAsset>,
-    risks: Vec<DemoRisk>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Person {
-    email: Email,
-    name: String,
-    role: Role,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DemoAdoption {
-    framework: FrameworkId,
-    categories: Vec<String>,
-    scope: String,
-    target_date: Option<NaiveDate>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Exclusion {
-    #[serde(rename = "ref")]
-    reference: RequirementRef,
-    reasons: Vec<Reason>,
-    justification: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DemoAsset {
-    code: AssetCode,
-    name: String,
-    #[serde(rename = "type")]
-    kind: AssetKind,
-    owner: Email,
-    classification: Classification,
-    cia: [u8; 3],
-    parent: Option<AssetCode>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DemoRisk {
-    code: RiskCode,
-    title: String,
-    assets: Vec<AssetCode>,
-    /// Starter-list ids.
-    threat: String,
-    vulnerability: String,
-    owner: Email,
-    inherent: [u8; 2],
-    treatment: Treatment,
-    controls: Vec<ControlCode>,
-    #[serde(default)]
-    planned: Vec<Planned>,
-    residual: [u8; 2],
-    review_in_days: i64,
-    accepted: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Planned {
-    control: ControlCode,
-    due_in_days: i64,
-}
-
 pub async fn demo(global: &Global) -> anyhow::Result<ExitCode> {
-    let demo: Demo = toml::from_str(NORTHWIND)?;
-    let store = open_store(global).await?;
-    let now = evident_core::audit::audit_time(Utc::now());
-    if store.org_by_slug(&demo.slug).await?.is_some() {
+    let app = context::app(global).await?;
+    let outcome = app.demo().await?;
+    if !outcome.created {
         say!("the demo organisation already exists; showing it again");
-    } else {
-        build(store.as_ref(), &demo, now).await?;
-        // The compliance manager approves the first SoA, as a real organisation would.
-        let manager = demo.people.iter().find(|p| p.role == Role::ComplianceManager).map(|p| p.email.to_string());
-        let global = Global { org: Some(demo.slug.to_string()), acting_as: manager, ..global.clone() };
-        let session = Session::in_store(store.clone(), &global).await?;
-        let iso = framework(SOA_FRAMEWORK)?;
-        let rows = OrgData::load(&session).await?.soa(iso);
-        session.store.apply(&session.actor(), vec![Change::ApproveSoa { framework: iso.id().clone(), rows }]).await?;
     }
-    let global = Global { org: Some(demo.slug.to_string()), acting_as: None, ..global.clone() };
-    let session = Session::in_store(store, &global).await?;
-    let org = &session.org.id;
-    let controls = session.store.controls(org).await?;
-    let implemented = controls.iter().filter(|c| c.status == ImplementationStatus::Implemented).count();
+    let global = Global { org: Some(outcome.organisation.slug.clone()), ..global.clone() };
+    let me = context::principal(&app, &global).await?;
+    let controls = app.controls(&me, true).await?;
+    let implemented = controls.iter().filter(|c| c.control.status == ImplementationStatus::Implemented).count();
     say!(
         "demo organisation {} ({}): {} members, {} controls ({implemented} implemented), {} mappings, {} assets, {} risks",
-        session.org.slug,
-        session.org.name,
-        session.store.members(org).await?.len(),
+        me.org.slug,
+        me.org.name,
+        app.members(&me).await?.len(),
         controls.len(),
-        session.store.mappings(org).await?.len(),
-        session.store.assets(org).await?.len(),
-        session.store.risks(org).await?.len()
+        controls.iter().map(|c| c.mappings.len()).sum::<usize>(),
+        app.assets(&me).await?.len(),
+        app.risks(&me).await?.len()
     );
     say!("");
     super::readiness::readiness(&global, None).await?;
     say!("next: evident readiness --framework iso27001:2022 | evident gap --from soc2:2017 --to iso27001:2022");
     say!("      evident soa show | evident risks list | evident risks due | evident risks treatment-plan");
     Ok(ExitCode::SUCCESS)
-}
-
-/// A stable pseudo-random number in 0..100 per text, so the demo is the same on every machine.
-fn stable_roll(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)) % 100
-}
-
-async fn build(store: &dyn Store, demo: &Demo, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let admin =
-        demo.people.iter().find(|p| p.role == Role::Admin).ok_or_else(|| anyhow::anyhow!("the demo needs an admin"))?;
-    let new = NewOrganisation {
-        slug: demo.slug.clone(),
-        name: demo.name.clone(),
-        admin_email: admin.email.clone(),
-        admin_name: admin.name.clone(),
-    };
-    let org = store.create_org(&new, now).await?;
-    let actor = Actor { org: org.id.clone(), who: admin.email.to_string(), at: now };
-    let mut changes: Vec<Change> = demo
-        .people
-        .iter()
-        .filter(|p| p.email != admin.email)
-        .map(|p| Change::AddMember { email: p.email.clone(), display_name: p.name.clone(), role: p.role })
-        .collect();
-    changes.extend(demo.adoptions.iter().map(|a| {
-        Change::Adopt(Adoption {
-            framework: a.framework.clone(),
-            categories: a.categories.clone(),
-            scope: a.scope.clone(),
-            target_date: a.target_date,
-            adopted_at: now,
-        })
-    }));
-    changes.extend(controls(demo)?);
-    changes.extend(register(demo, now)?);
-    let iso = FrameworkId::parse(SOA_FRAMEWORK)?;
-    for exclusion in &demo.soa_exclusions {
-        let decision =
-            Decision::new(&exclusion.reference, false, exclusion.reasons.clone(), exclusion.justification.clone())?;
-        changes.push(Change::SetSoaDecision {
-            framework: iso.clone(),
-            requirement: exclusion.reference.clone(),
-            decision,
-        });
-    }
-    store.apply(&actor, changes).await?;
-    Ok(())
-}
-
-/// The baseline controls of a SOC 2-first company: controls that serve only ISO clauses are not
-/// written yet, statuses vary, and the ISO mapping is done for about two controls in three.
-fn controls(demo: &Demo) -> anyhow::Result<Vec<Change>> {
-    let soc2 = FrameworkId::parse("soc2:2017")?;
-    let iso = FrameworkId::parse("iso27001:2022")?;
-    let owners: Vec<&Email> = demo.people.iter().filter(|p| p.role == Role::ControlOwner).map(|p| &p.email).collect();
-    let owner_for = |domain: &str| match domain {
-        d if d.contains("Human") || d.contains("People") || d.contains("Privacy") => owners.get(1),
-        d if d.contains("Asset") || d.contains("Physical") => owners.get(2),
-        _ => owners.first(),
-    };
-    let mut changes = Vec::new();
-    for control in catalog()?.baseline() {
-        if !control.mappings.iter().any(|m| m.framework == soc2) {
-            continue;
-        }
-        let status = match stable_roll(control.code.as_str()) {
-            0..=69 => ImplementationStatus::Implemented,
-            70..=86 => ImplementationStatus::InProgress,
-            _ => ImplementationStatus::NotStarted,
-        };
-        changes.push(Change::CreateControl(NewControl {
-            code: control.code.clone(),
-            title: control.title.clone(),
-            description: control.description.clone(),
-            owner: owner_for(&control.domain).map(|e| (*e).clone()),
-            frequency: control.frequency,
-            status,
-        }));
-        for mapping in &control.mappings {
-            if mapping.framework == iso && stable_roll(&format!("{}{}", control.code, mapping.requirement)) >= 65 {
-                continue;
-            }
-            changes.push(Change::Map(Mapping {
-                control: control.code.clone(),
-                framework: mapping.framework.clone(),
-                requirement: mapping.requirement.clone(),
-                coverage: mapping.coverage,
-                rationale: mapping.rationale.clone(),
-            }));
-        }
-    }
-    Ok(changes)
-}
-
-/// The methodology, assets, risks and acceptances, each checked by the core as user input is.
-fn register(demo: &Demo, now: DateTime<Utc>) -> anyhow::Result<Vec<Change>> {
-    let methodology = super::methodology::preset(&demo.methodology)?;
-    let today = now.date_naive();
-    let mut changes = vec![Change::SetMethodology(methodology.clone())];
-    for a in &demo.assets {
-        changes.push(Change::PutAsset(Asset {
-            code: a.code.clone(),
-            name: a.name.clone(),
-            kind: a.kind,
-            owner: Some(a.owner.clone()),
-            classification: a.classification,
-            confidentiality: a.cia[0],
-            integrity: a.cia[1],
-            availability: a.cia[2],
-            parent: a.parent.clone(),
-        }));
-    }
-    let starter = catalog()?.threats();
-    let name_of = |id: &str, list: &[evident_catalog::Threat]| {
-        list.iter().find(|t| t.id == id).map_or_else(|| id.to_owned(), |t| t.name.clone())
-    };
-    let mut acceptances = Vec::new();
-    for r in &demo.risks {
-        let mut controls: Vec<Treating> =
-            r.controls.iter().map(|c| Treating { control: c.clone(), planned: false, due: None }).collect();
-        controls.extend(r.planned.iter().map(|p| Treating {
-            control: p.control.clone(),
-            planned: true,
-            due: Some(today + Duration::days(p.due_in_days)),
-        }));
-        let risk = Risk {
-            code: r.code.clone(),
-            title: r.title.clone(),
-            description: String::new(),
-            assets: r.assets.clone(),
-            threat: name_of(&r.threat, &starter.threats),
-            vulnerability: name_of(&r.vulnerability, &starter.vulnerabilities),
-            owner: r.owner.clone(),
-            methodology: 1,
-            inherent: Rating { likelihood: r.inherent[0], impact: r.inherent[1] },
-            treatment: r.treatment,
-            controls,
-            residual: Rating { likelihood: r.residual[0], impact: r.residual[1] },
-            residual_justification: String::new(),
-            review_date: today + Duration::days(r.review_in_days),
-            acceptance: None,
-            closed: false,
-        };
-        risk.validate(&methodology)?;
-        if r.accepted {
-            let expires = today + Duration::days(365);
-            check_acceptance(&risk, &methodology, &risk.owner, Role::ControlOwner, today, expires)?;
-            let note = "Residual level within the acceptance criteria".to_owned();
-            let acceptance = Acceptance { by: risk.owner.clone(), at: now, expires, note };
-            acceptances.push(Change::AcceptRisk { code: risk.code.clone(), acceptance });
-        }
-        changes.push(Change::PutRisk(risk));
-    }
-    changes.extend(acceptances);
-    Ok(changes)
 }

@@ -2,40 +2,18 @@
 
 use std::process::ExitCode;
 
-use evident_core::Permission;
-use evident_core::risk::{Methodology, Rating};
-use evident_store::{Change, MethodologyVersion};
+use evident_core::risk::{Methodology, MethodologyVersion, Rating};
 
 use crate::cli::{Global, MethodologyCommand};
-use crate::context::{Session, failure};
+use crate::context::{self, failure};
 use crate::output::{self, say};
 use crate::spreadsheet;
 
-/// The methodology in force, or a hint to set one.
-pub async fn current_methodology(session: &Session) -> anyhow::Result<MethodologyVersion> {
-    session.store.methodologies(&session.org.id).await?.pop().ok_or_else(|| {
-        failure(
-            format!("{} has no risk methodology yet", session.org.slug),
-            "run `evident methodology set --preset 5x5`",
-        )
-    })
-}
-
-pub fn preset(name: &str) -> anyhow::Result<Methodology> {
-    match name {
-        "3x3" => Ok(Methodology::three_by_three()),
-        "4x4" => Ok(Methodology::four_by_four()),
-        "5x5" => Ok(Methodology::five_by_five()),
-        other => Err(failure(format!("there is no preset {other:?}"), "choose 3x3, 4x4 or 5x5, or pass --file")),
-    }
-}
-
 pub async fn run(global: &Global, command: MethodologyCommand) -> anyhow::Result<ExitCode> {
-    let session = Session::open(global).await?;
+    let (app, me) = context::open(global).await?;
     match command {
         MethodologyCommand::Show => {
-            session.require(Permission::Read)?;
-            let current = current_methodology(&session).await?;
+            let current = app.methodology(&me).await?;
             if global.json {
                 output::json(&current)?;
             } else {
@@ -43,8 +21,7 @@ pub async fn run(global: &Global, command: MethodologyCommand) -> anyhow::Result
             }
         }
         MethodologyCommand::History => {
-            session.require(Permission::Read)?;
-            let versions = session.store.methodologies(&session.org.id).await?;
+            let versions = app.methodologies(&me).await?;
             if global.json {
                 output::json(&versions)?;
             } else {
@@ -61,10 +38,9 @@ pub async fn run(global: &Global, command: MethodologyCommand) -> anyhow::Result
                 say!("{}", output::table(["version", "matrix", "accept up to", "set by", "set at"], rows));
             }
         }
-        MethodologyCommand::Set { preset: name, file } => {
-            session.require(Permission::MethodologyManage)?;
-            let methodology = match (name, file) {
-                (Some(name), _) => preset(&name)?,
+        MethodologyCommand::Set { preset, file } => {
+            let methodology = match (preset, file) {
+                (Some(name), _) => evident_app::risks::preset(&name)?,
                 (None, Some(file)) => {
                     let text = std::fs::read_to_string(&file)
                         .map_err(|e| failure(format!("cannot read {}: {e}", file.display()), "check the path"))?;
@@ -77,14 +53,10 @@ pub async fn run(global: &Global, command: MethodologyCommand) -> anyhow::Result
                 }
                 (None, None) => return Err(failure("nothing to set", "pass --preset 5x5 or --file FILE")),
             };
-            methodology
-                .validate()
-                .map_err(|e| failure(format!("the methodology is not valid: {e}"), "nothing was changed"))?;
-            let previous = session.store.methodologies(&session.org.id).await?.last().map_or(0, |v| v.version);
-            session.store.apply(&session.actor(), vec![Change::SetMethodology(methodology)]).await?;
+            let version = app.set_methodology(&me, methodology).await?;
             say!(
-                "methodology version {} is in force; risks assessed before keep version {previous} until they are re-assessed",
-                previous + 1
+                "methodology version {version} is in force; risks assessed before keep version {} until they are re-assessed",
+                version - 1
             );
         }
     }

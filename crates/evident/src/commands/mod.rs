@@ -3,7 +3,6 @@
 mod assets;
 mod bench;
 mod controls;
-mod controls_io;
 mod demo;
 mod frameworks;
 mod methodology;
@@ -26,12 +25,13 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Members(command) => setup::members(global, command).await,
         Command::Frameworks(command) => frameworks::run(global, command).await,
         Command::Controls(command) => controls::run(global, command).await,
-        Command::Verify => verify::run(global).await,
+        Command::Verify { witness } => verify::run(global, witness.as_deref()).await,
+        Command::Anchor { witness } => verify::anchor(global, &witness).await,
         Command::Readiness { framework } => readiness::readiness(global, framework).await,
         Command::Gap { from, to, accept, accept_all } => readiness::gap(global, &from, &to, accept, accept_all).await,
         Command::Crosswalk(command) => readiness::crosswalk(global, command).await,
         Command::Soa(command) => soa::run(global, command).await,
-        Command::Bench(command) => bench::run(command),
+        Command::Bench(command) => bench::run(global, command).await,
         Command::Methodology(command) => methodology::run(global, command).await,
         Command::Assets(command) => assets::run(global, command).await,
         Command::Risks(command) => risks::risks(global, command).await,

@@ -2,14 +2,13 @@
 
 use std::process::ExitCode;
 
+use evident_app::Library;
 use evident_core::gap::Gap;
-use evident_core::readiness::{MappingIndex, Score};
-use evident_core::{Mapping, Permission};
-use evident_store::Change;
+use evident_core::readiness::Score;
+use evident_core::{FrameworkId, RequirementRef};
 
 use crate::cli::{CrosswalkCommand, Global};
-use crate::context::{Session, catalog, failure, framework};
-use crate::model::OrgData;
+use crate::context;
 use crate::output::{self, say};
 
 fn score_cells(score: &Score) -> [String; 5] {
@@ -31,18 +30,27 @@ fn score_table<'a>(label: &str, rows: impl IntoIterator<Item = (String, &'a Scor
     output::table([label, "readiness", "covered", "partial", "missing", "n/a"], rows)
 }
 
-pub async fn readiness(global: &Global, only: Option<String>) -> anyhow::Result<ExitCode> {
-    let session = Session::open(global).await?;
-    session.require(Permission::Read)?;
-    let data = OrgData::load(&session).await?;
-    let only = only.as_deref().map(framework).transpose()?;
-    let result = data.readiness(only)?;
+pub async fn readiness(global: &Global, only: Option<FrameworkId>) -> anyhow::Result<ExitCode> {
+    let (app, me) = context::open(global).await?;
+    let result = app.readiness(&me, only.as_ref()).await?;
     if global.json {
         output::json(&result)?;
         return Ok(ExitCode::SUCCESS);
     }
-    say!("Readiness of {} ({}), {}", session.org.name, session.org.slug, session.now.date_naive());
+    say!("Readiness of {} ({}), {}", me.org.name, me.org.slug, app.now().date_naive());
     say!("{}", score_table("framework", result.frameworks.iter().map(|f| (f.framework.to_string(), &f.score))));
+    if !result.stale_mappings.is_empty() {
+        say!(
+            "{} mapping(s) point at a requirement the library no longer assesses; they count nowhere:",
+            result.stale_mappings.len()
+        );
+        let rows = result.stale_mappings.iter().map(|m| {
+            let reason = serde_json::to_value(&m.reason).ok().and_then(|v| v.as_str().map(str::to_owned));
+            [m.control.to_string(), m.framework.to_string(), m.requirement.to_string(), reason.unwrap_or_default()]
+        });
+        say!("{}", output::table(["control", "framework", "ref", "why"], rows));
+        say!("remove them with: evident controls unmap CODE FRAMEWORK REF");
+    }
     if only.is_none() {
         let [percent, covered, partial, missing, na] = score_cells(&result.overall);
         say!("overall {percent}: {covered} covered, {partial} partial, {missing} missing, {na} not applicable");
@@ -65,71 +73,19 @@ pub async fn readiness(global: &Global, only: Option<String>) -> anyhow::Result<
 
 pub async fn gap(
     global: &Global,
-    from: &str,
-    to: &str,
-    accept: Vec<String>,
+    from: &FrameworkId,
+    to: &FrameworkId,
+    accept: Vec<RequirementRef>,
     accept_all: bool,
 ) -> anyhow::Result<ExitCode> {
-    let from = framework(from)?;
-    let target = framework(to)?;
-    let session = Session::open(global).await?;
-    session.require(Permission::Read)?;
-    let catalog = catalog()?;
-    let crosswalk = catalog.crosswalk(from.id(), target.id()).ok_or_else(|| {
-        failure(
-            format!("there is no crosswalk from {} to {}", from.id(), target.id()),
-            "run `evident crosswalk show --from A --to B` for the ones shipped",
-        )
-    })?;
-    let data = OrgData::load(&session).await?;
-    let statuses = data.framework_readiness(target).requirements;
-    let index = MappingIndex::new(&data.controls, &data.mappings);
-    let gap = evident_core::gap::gap(from.id(), target, &statuses, &crosswalk.links, &index);
-
+    let (app, me) = context::open(global).await?;
     if accept_all || !accept.is_empty() {
-        session.require(Permission::MappingWrite)?;
-        let mut chosen = Vec::new();
-        for reference in &accept {
-            let reference = crate::context::requirement(target, reference)?;
-            let item =
-                gap.uncovered.iter().find(|i| i.reference == reference && !i.suggestions.is_empty()).ok_or_else(
-                    || {
-                        failure(
-                            format!("{reference} has no suggestion to accept"),
-                            "run the same gap command without --accept to see the suggestions",
-                        )
-                    },
-                )?;
-            chosen.push(item);
-        }
-        if accept_all {
-            chosen = gap.uncovered.iter().collect();
-        }
-        let changes: Vec<Change> = chosen
-            .iter()
-            .flat_map(|item| {
-                item.suggestions.iter().map(|s| {
-                    Change::Map(Mapping {
-                        control: s.control.clone(),
-                        framework: target.id().clone(),
-                        requirement: item.reference.clone(),
-                        coverage: s.coverage,
-                        rationale: format!(
-                            "Accepted from the {} → {} crosswalk: {}. {}",
-                            from.id(),
-                            target.id(),
-                            s.path,
-                            s.rationale
-                        ),
-                    })
-                })
-            })
-            .collect();
-        let count = changes.len();
-        session.store.apply(&session.actor(), changes).await?;
-        say!("accepted {count} suggested mapping(s) to {}", target.id());
+        let only = if accept_all { None } else { Some(accept.as_slice()) };
+        let accepted = app.accept_gap(&me, from, to, only).await?;
+        say!("accepted {} suggested mapping(s) to {to}", accepted.mappings);
         return Ok(ExitCode::SUCCESS);
     }
+    let gap = app.gap(&me, from, to).await?;
     if global.json {
         output::json(&gap)?;
     } else {
@@ -173,15 +129,10 @@ fn print_gap(gap: &Gap) {
 
 pub async fn crosswalk(global: &Global, command: CrosswalkCommand) -> anyhow::Result<ExitCode> {
     let CrosswalkCommand::Show { from, to } = command;
-    let (from, to) = (framework(&from)?, framework(&to)?);
-    let catalog = catalog()?;
-    let crosswalk = catalog.crosswalk(from.id(), to.id()).ok_or_else(|| {
-        let shipped: Vec<_> = catalog.crosswalks().iter().map(|c| format!("{} ↔ {}", c.from, c.to)).collect();
-        failure(
-            format!("there is no crosswalk between {} and {}", from.id(), to.id()),
-            format!("shipped: {}", shipped.join("; ")),
-        )
-    })?;
+    let library = Library::embedded()?;
+    library.framework(&from)?;
+    library.framework(&to)?;
+    let crosswalk = library.crosswalk(&from, &to)?;
     if global.json {
         output::json(&crosswalk)?;
         return Ok(ExitCode::SUCCESS);

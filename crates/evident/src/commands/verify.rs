@@ -1,66 +1,86 @@
-//! `evident verify`: walk each organisation's audit-log chain.
+//! `evident verify` and `evident anchor`: operator commands across organisations. The work is
+//! `evident_app::verify`; this module renders it.
 
+use std::path::Path;
 use std::process::ExitCode;
 
-use evident_core::OrgSlug;
-use evident_core::audit::verify_chain;
-use serde::Serialize;
+use evident_app::verify::{self, VerifyError};
 
 use crate::cli::Global;
 use crate::context::{failure, open_store};
 use crate::output;
 use crate::output::say;
 
-#[derive(Serialize)]
-struct Verdict {
-    organisation: String,
-    records: usize,
-    ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    problem: Option<evident_core::audit::ChainBreak>,
+/// A verify or anchor failure as the user sees it: the message, with the stable code in the hint.
+fn explained(error: VerifyError) -> anyhow::Error {
+    let hint = match &error {
+        VerifyError::UnknownOrganisation(_) => "run `evident orgs list` to see them",
+        VerifyError::WitnessUnreadable { .. } | VerifyError::WitnessMalformed { .. } => {
+            "pass the file `evident anchor --witness FILE` wrote"
+        }
+        VerifyError::WitnessUnwritable { .. } => "check the directory exists and is writable",
+        VerifyError::WitnessNotExtended { .. } | VerifyError::Unverified { .. } => {
+            "run `evident verify --witness FILE` to see what failed; restore the database from a backup"
+        }
+        VerifyError::KeptChanging(_) => "run it again when fewer changes are being made",
+        VerifyError::Store(_) => "check --database-url (or EVIDENT_DATABASE_URL) and that the database is reachable",
+    };
+    let code = error.code();
+    if let VerifyError::Store(store) = error {
+        return anyhow::Error::new(store).context(format!("verify could not read the database (code: {code})"));
+    }
+    failure(error.to_string(), format!("{hint} (code: {code})"))
 }
 
-pub async fn run(global: &Global) -> anyhow::Result<ExitCode> {
+pub async fn run(global: &Global, witness: Option<&Path>) -> anyhow::Result<ExitCode> {
     let store = open_store(global).await?;
-    let orgs = match &global.org {
-        Some(slug) => {
-            let slug = OrgSlug::parse(slug)?;
-            vec![
-                store
-                    .org_by_slug(&slug)
-                    .await?
-                    .ok_or_else(|| failure(format!("there is no organisation {slug}"), "run `evident orgs list`"))?,
-            ]
-        }
-        None => store.orgs().await?,
-    };
-    let mut verdicts = Vec::new();
-    for org in &orgs {
-        let (records, head) = store.audit_log(&org.id).await?;
-        let verdict = match verify_chain(&org.id, &records, &head) {
-            Ok(n) => Verdict { organisation: org.slug.to_string(), records: n, ok: true, problem: None },
-            Err(problem) => Verdict {
-                organisation: org.slug.to_string(),
-                records: records.len(),
-                ok: false,
-                problem: Some(problem),
-            },
-        };
-        verdicts.push(verdict);
-    }
+    let verdicts = verify::verify(&*store, global.org.as_ref(), witness).await.map_err(explained)?;
     let all_ok = verdicts.iter().all(|v| v.ok);
     if global.json {
         output::json(&verdicts)?;
     }
     for v in &verdicts {
-        match &v.problem {
-            None if !global.json => say!("{}: audit log intact ({} records)", v.organisation, v.records),
-            None => {}
-            Some(problem) => eprintln!("error: the audit log of {} has been tampered with: {problem}", v.organisation),
+        if v.ok {
+            if !global.json {
+                let witnessed = match (witness, v.witnessed) {
+                    (_, Some(seq)) => format!(", extends the witnessed head #{seq}"),
+                    (Some(_), None) => ", not in the witness yet".to_owned(),
+                    (None, None) => String::new(),
+                };
+                say!("{}: audit log intact, state matches it ({} records{witnessed})", v.organisation, v.records);
+            }
+            continue;
+        }
+        eprintln!("error: the audit log of {} has been tampered with:", v.organisation);
+        for problem in &v.problems {
+            eprintln!("  {}: {}", problem.code, problem.message);
         }
     }
     if verdicts.is_empty() && !global.json {
         say!("no organisations yet: nothing to verify");
     }
+    if !global.json && all_ok && witness.is_none() && !verdicts.is_empty() {
+        say!(
+            "without a witness, a log rewound or re-hashed together with its state cannot be detected: see `evident anchor`"
+        );
+    }
     Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+pub async fn anchor(global: &Global, witness: &Path) -> anyhow::Result<ExitCode> {
+    let store = open_store(global).await?;
+    let heads = verify::anchor(&*store, witness, chrono::Utc::now()).await.map_err(explained)?;
+    if global.json {
+        output::json(&heads)?;
+    } else {
+        for head in &heads {
+            say!("{}: anchored head #{} {}", head.organisation, head.seq, head.hash);
+        }
+        say!(
+            "appended {} head(s) to {}; keep a copy where the database's administrators cannot write",
+            heads.len(),
+            witness.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

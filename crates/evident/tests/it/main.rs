@@ -2,6 +2,7 @@
 
 mod audit;
 mod bad_input;
+mod controls;
 mod frameworks;
 mod heart;
 mod import;

@@ -1,18 +1,17 @@
-//! An organisation's records, loaded once per command and handed to the core engines.
+//! An organisation's records, loaded once per use case and handed to the core engines.
 
 use std::collections::HashMap;
 
 use evident_core::readiness::{self, FrameworkReadiness, MappingIndex, Readiness, Scope};
 use evident_core::risk::Risk;
 use evident_core::soa::{self, Decision, SoaRow};
-use evident_core::{Control, Framework, FrameworkId, Mapping, RequirementRef};
-use evident_store::Adoption;
+use evident_core::{Adoption, Control, Framework, FrameworkId, Mapping, OrgId, RequirementRef};
+use evident_store::Store;
 
-use crate::context::{Session, catalog, failure};
+use crate::error::{AppError, Code, Result};
+use crate::library::Library;
 
-/// The framework whose Annex A the Statement of Applicability covers.
-pub const SOA_FRAMEWORK: &str = "iso27001:2022";
-
+#[derive(Debug)]
 pub struct OrgData {
     pub adoptions: Vec<Adoption>,
     pub controls: Vec<Control>,
@@ -23,41 +22,26 @@ pub struct OrgData {
 }
 
 impl OrgData {
-    pub async fn load(session: &Session) -> anyhow::Result<OrgData> {
-        let org = &session.org.id;
-        let adoptions = session.store.adoptions(org).await?;
+    pub async fn load(store: &dyn Store, library: &Library, org: &OrgId) -> Result<OrgData> {
+        let adoptions = store.adoptions(org).await?;
         let mut decisions = HashMap::new();
-        let soa_framework = FrameworkId::parse(SOA_FRAMEWORK)?;
+        let soa_framework = library.soa_framework()?.id().clone();
         for framework in adoptions.iter().map(|a| &a.framework).chain([&soa_framework]) {
-            let recorded = session.store.soa_decisions(org, framework).await?;
+            let recorded = store.soa_decisions(org, framework).await?;
             decisions.insert(framework.clone(), recorded.into_iter().collect());
         }
         Ok(OrgData {
             adoptions,
-            controls: session.store.controls(org).await?,
-            mappings: session.store.mappings(org).await?,
+            controls: store.controls(org).await?,
+            mappings: store.mappings(org).await?,
             decisions,
-            risks: session.store.risks(org).await?,
+            risks: store.risks(org).await?,
         })
     }
 
     /// For each requirement of `framework`, the open risks treated by a control mapped to it.
     pub fn risks_by_requirement(&self, framework: &FrameworkId) -> HashMap<RequirementRef, Vec<String>> {
-        let mut by_control: HashMap<&evident_core::ControlCode, Vec<&RequirementRef>> = HashMap::new();
-        for mapping in self.mappings.iter().filter(|m| &m.framework == framework) {
-            by_control.entry(&mapping.control).or_default().push(&mapping.requirement);
-        }
-        let mut by_requirement: HashMap<RequirementRef, Vec<String>> = HashMap::new();
-        for risk in self.risks.iter().filter(|r| !r.closed) {
-            let requirements = risk.controls.iter().flat_map(|t| by_control.get(&t.control).into_iter().flatten());
-            for requirement in requirements {
-                let risks = by_requirement.entry((*requirement).clone()).or_default();
-                if !risks.contains(&risk.code.to_string()) {
-                    risks.push(risk.code.to_string());
-                }
-            }
-        }
-        by_requirement
+        soa::risks_by_requirement(framework, &self.mappings, &self.risks)
     }
 
     /// The requirements excluded in the SoA of `framework`, with their justification.
@@ -78,28 +62,15 @@ impl OrgData {
         }
     }
 
-    /// Readiness of every adopted framework, or only of `only`.
-    pub fn readiness(&self, only: Option<&Framework>) -> anyhow::Result<Readiness> {
+    /// Readiness of every adopted framework, or only of `only`, with the mappings that point at a
+    /// requirement `library` (built-in and the organisation's own frameworks) no longer has.
+    pub fn readiness(&self, library: &Library, only: Option<&Framework>) -> Result<Readiness> {
         let frameworks: Vec<&Framework> = match only {
             Some(framework) => vec![framework],
-            None => self
-                .adoptions
-                .iter()
-                .map(|a| {
-                    catalog()?.framework(&a.framework).ok_or_else(|| {
-                        failure(
-                            format!("adopted framework {} is not in this version's library", a.framework),
-                            "upgrade evident",
-                        )
-                    })
-                })
-                .collect::<anyhow::Result<_>>()?,
+            None => self.adoptions.iter().map(|a| library.framework(&a.framework)).collect::<Result<_>>()?,
         };
         if frameworks.is_empty() {
-            return Err(failure(
-                "the organisation has adopted no framework yet",
-                "run `evident frameworks adopt iso27001:2022`",
-            ));
+            return Err(AppError::new(Code::FrameworkNotAdopted, "the organisation has adopted no framework yet"));
         }
         let categories: Vec<Vec<String>> = frameworks.iter().map(|f| self.categories(f)).collect();
         let excluded: Vec<HashMap<RequirementRef, String>> = frameworks.iter().map(|f| self.excluded(f.id())).collect();
@@ -109,7 +80,12 @@ impl OrgData {
             .zip(&excluded)
             .map(|((framework, categories), excluded)| Scope { framework, categories, excluded })
             .collect();
-        Ok(readiness::readiness(&scopes, &self.controls, &self.mappings))
+        let all: Vec<&Framework> = library.frameworks().collect();
+        Ok(readiness::readiness(&scopes, &self.controls, &self.mappings).with_stale_mappings(
+            &all,
+            &self.mappings,
+            only.is_none(),
+        ))
     }
 
     /// One framework's readiness, adopted or not.
@@ -125,5 +101,11 @@ impl OrgData {
         let statuses = self.framework_readiness(framework).requirements;
         let decisions = self.decisions.get(framework.id()).cloned().unwrap_or_default();
         soa::build(framework, &decisions, &statuses, &self.risks_by_requirement(framework.id()))
+    }
+
+    /// The SoA exclusion rule over the data as it would be: no excluded Annex A control treats an open risk.
+    pub fn check_exclusions(&self, framework: &FrameworkId) -> Result<()> {
+        let decisions = self.decisions.get(framework).cloned().unwrap_or_default();
+        soa::check_exclusions(&decisions, &self.risks_by_requirement(framework)).map_err(AppError::rule)
     }
 }

@@ -1,0 +1,281 @@
+//! The demo organisation, Northwind Cloud: built from `demo/northwind.toml` and the baseline
+//! library, through the same core checks as user input.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use evident_core::risk::{
+    Acceptance, Asset, AssetKind, Classification, Rating, Risk, Treating, Treatment, check_acceptance,
+};
+use evident_core::soa::{Decision, Reason};
+use evident_core::{
+    Adoption, AssetCode, ControlCode, Email, FrameworkId, ImplementationStatus, OrgSlug, Organisation, RequirementRef,
+    RiskCode, Role,
+};
+use evident_store::{Actor, Change, NewOrganisation};
+use serde::{Deserialize, Serialize};
+
+use crate::App;
+use crate::controls::{baseline_control, baseline_mapping};
+use crate::error::{AppError, Code, Result};
+use crate::org_data::OrgData;
+
+const NORTHWIND: &str = include_str!("../demo/northwind.toml");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Demo {
+    slug: OrgSlug,
+    name: String,
+    methodology: String,
+    people: Vec<Person>,
+    adoptions: Vec<DemoAdoption>,
+    soa_exclusions: Vec<Exclusion>,
+    assets: Vec<DemoAsset>,
+    risks: Vec<DemoRisk>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Person {
+    email: Email,
+    name: String,
+    role: Role,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoAdoption {
+    framework: FrameworkId,
+    categories: Vec<String>,
+    scope: String,
+    target_date: Option<NaiveDate>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Exclusion {
+    #[serde(rename = "ref")]
+    reference: RequirementRef,
+    reasons: Vec<Reason>,
+    justification: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoAsset {
+    code: AssetCode,
+    name: String,
+    #[serde(rename = "type")]
+    kind: AssetKind,
+    owner: Email,
+    classification: Classification,
+    cia: [u8; 3],
+    parent: Option<AssetCode>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoRisk {
+    code: RiskCode,
+    title: String,
+    assets: Vec<AssetCode>,
+    /// Starter-list ids.
+    threat: String,
+    vulnerability: String,
+    owner: Email,
+    inherent: [u8; 2],
+    treatment: Treatment,
+    controls: Vec<ControlCode>,
+    #[serde(default)]
+    planned: Vec<Planned>,
+    residual: [u8; 2],
+    review_in_days: i64,
+    accepted: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Planned {
+    control: ControlCode,
+    due_in_days: i64,
+}
+
+/// What `demo` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoOutcome {
+    pub organisation: Organisation,
+    /// False when the demo organisation was there already.
+    pub created: bool,
+}
+
+impl App {
+    /// Creates the demo organisation, or finds it. An operator's use case.
+    pub async fn demo(&self) -> Result<DemoOutcome> {
+        let demo: Demo =
+            toml::from_str(NORTHWIND).map_err(|e| AppError::new(Code::Unexpected, format!("demo data: {e}")))?;
+        if let Some(organisation) = self.store.org_by_slug(&demo.slug).await? {
+            return Ok(DemoOutcome { organisation, created: false });
+        }
+        let now = self.now();
+        let organisation = self.build(&demo, now).await?;
+        // The compliance manager approves the first SoA, as a real organisation would.
+        let manager = demo
+            .people
+            .iter()
+            .find(|p| p.role == Role::ComplianceManager)
+            .ok_or_else(|| AppError::new(Code::Unexpected, "the demo needs a compliance manager"))?;
+        let iso = self.library.soa_framework()?;
+        let rows = OrgData::load(self.store.as_ref(), &self.library, &organisation.id).await?.soa(iso);
+        let actor = Actor { org: organisation.id.clone(), who: manager.email.to_string(), at: now };
+        self.store.apply(&actor, vec![Change::ApproveSoa { framework: iso.id().clone(), rows }]).await?;
+        Ok(DemoOutcome { organisation, created: true })
+    }
+
+    async fn build(&self, demo: &Demo, now: DateTime<Utc>) -> Result<Organisation> {
+        let admin = demo
+            .people
+            .iter()
+            .find(|p| p.role == Role::Admin)
+            .ok_or_else(|| AppError::new(Code::Unexpected, "the demo needs an admin"))?;
+        let new = NewOrganisation {
+            slug: demo.slug.clone(),
+            name: demo.name.clone(),
+            admin_email: admin.email.clone(),
+            admin_name: admin.name.clone(),
+        };
+        let org = self.store.create_org(&new, now).await?;
+        let actor = Actor { org: org.id.clone(), who: admin.email.to_string(), at: now };
+        let mut changes: Vec<Change> = demo
+            .people
+            .iter()
+            .filter(|p| p.email != admin.email)
+            .map(|p| Change::AddMember { email: p.email.clone(), display_name: p.name.clone(), role: p.role })
+            .collect();
+        for a in &demo.adoptions {
+            let framework = self.library.framework(&a.framework)?;
+            let adoption = Adoption::new(framework, &a.categories, a.scope.clone(), a.target_date, now)
+                .map_err(AppError::invalid_from)?;
+            changes.push(Change::Adopt(adoption));
+        }
+        changes.extend(self.demo_controls(demo)?);
+        changes.extend(self.register(demo, now)?);
+        let iso = self.library.soa_framework()?.id().clone();
+        for exclusion in &demo.soa_exclusions {
+            let decision =
+                Decision::new(&exclusion.reference, false, exclusion.reasons.clone(), exclusion.justification.clone())
+                    .map_err(AppError::invalid_from)?;
+            changes.push(Change::SetSoaDecision {
+                framework: iso.clone(),
+                requirement: exclusion.reference.clone(),
+                decision,
+            });
+        }
+        self.store.apply(&actor, changes).await?;
+        Ok(org)
+    }
+
+    /// The baseline controls of a SOC 2-first company: controls that serve only ISO clauses are not
+    /// written yet, statuses vary, and the ISO mapping is done for about two controls in three.
+    fn demo_controls(&self, demo: &Demo) -> Result<Vec<Change>> {
+        let soc2 = FrameworkId::parse("soc2:2017")?;
+        let iso = FrameworkId::parse("iso27001:2022")?;
+        let owners: Vec<&Email> =
+            demo.people.iter().filter(|p| p.role == Role::ControlOwner).map(|p| &p.email).collect();
+        let owner_for = |domain: &str| match domain {
+            d if d.contains("Human") || d.contains("People") || d.contains("Privacy") => owners.get(1),
+            d if d.contains("Asset") || d.contains("Physical") => owners.get(2),
+            _ => owners.first(),
+        };
+        let mut changes = Vec::new();
+        for control in self.library.catalog().baseline() {
+            if !control.mappings.iter().any(|m| m.framework == soc2) {
+                continue;
+            }
+            let status = match stable_roll(control.code.as_str()) {
+                0..=69 => ImplementationStatus::Implemented,
+                70..=86 => ImplementationStatus::InProgress,
+                _ => ImplementationStatus::NotStarted,
+            };
+            changes.push(Change::CreateControl(baseline_control(
+                control,
+                owner_for(&control.domain).map(|e| (*e).clone()),
+                status,
+            )));
+            for mapping in &control.mappings {
+                if mapping.framework == iso && stable_roll(&format!("{}{}", control.code, mapping.requirement)) >= 65 {
+                    continue;
+                }
+                changes.push(Change::Map(baseline_mapping(control, mapping)));
+            }
+        }
+        Ok(changes)
+    }
+
+    /// The methodology, assets, risks and acceptances, each checked by the core as user input is.
+    fn register(&self, demo: &Demo, now: DateTime<Utc>) -> Result<Vec<Change>> {
+        let methodology = crate::risks::preset(&demo.methodology)?;
+        let today = now.date_naive();
+        let mut changes = vec![Change::SetMethodology(methodology.clone())];
+        for a in &demo.assets {
+            changes.push(Change::PutAsset(Asset {
+                code: a.code.clone(),
+                name: a.name.clone(),
+                kind: a.kind,
+                owner: Some(a.owner.clone()),
+                classification: a.classification,
+                confidentiality: a.cia[0],
+                integrity: a.cia[1],
+                availability: a.cia[2],
+                parent: a.parent.clone(),
+            }));
+        }
+        let starter = self.library.catalog().threats();
+        let name_of = |id: &str, list: &[evident_catalog::Threat]| {
+            list.iter().find(|t| t.id == id).map_or_else(|| id.to_owned(), |t| t.name.clone())
+        };
+        let mut acceptances = Vec::new();
+        for r in &demo.risks {
+            let mut controls: Vec<Treating> =
+                r.controls.iter().map(|c| Treating { control: c.clone(), planned: false, due: None }).collect();
+            controls.extend(r.planned.iter().map(|p| Treating {
+                control: p.control.clone(),
+                planned: true,
+                due: Some(today + Duration::days(p.due_in_days)),
+            }));
+            let risk = Risk {
+                code: r.code.clone(),
+                title: r.title.clone(),
+                description: String::new(),
+                assets: r.assets.clone(),
+                threat: name_of(&r.threat, &starter.threats),
+                vulnerability: name_of(&r.vulnerability, &starter.vulnerabilities),
+                owner: r.owner.clone(),
+                methodology: 1,
+                inherent: Rating { likelihood: r.inherent[0], impact: r.inherent[1] },
+                treatment: r.treatment,
+                controls,
+                residual: Rating { likelihood: r.residual[0], impact: r.residual[1] },
+                residual_justification: String::new(),
+                review_date: today + Duration::days(r.review_in_days),
+                acceptance: None,
+                closed: false,
+            };
+            risk.validate(&methodology).map_err(AppError::invalid_from)?;
+            if r.accepted {
+                let expires = today + Duration::days(365);
+                check_acceptance(&risk, &methodology, &risk.owner, Role::ControlOwner, today, expires)
+                    .map_err(AppError::invalid_from)?;
+                let note = "Residual level within the acceptance criteria".to_owned();
+                let acceptance = Acceptance { by: risk.owner.clone(), at: now, expires, note };
+                acceptances.push(Change::AcceptRisk { code: risk.code.clone(), acceptance });
+            }
+            changes.push(Change::PutRisk(risk));
+        }
+        changes.extend(acceptances);
+        Ok(changes)
+    }
+}
+
+/// A stable pseudo-random number in 0..100 per text, so the demo is the same on every machine.
+fn stable_roll(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)) % 100
+}

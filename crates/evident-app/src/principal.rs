@@ -1,0 +1,105 @@
+//! Who acts, in which organisation, and what they may touch.
+//!
+//! A principal is a member of one organisation, or an operator: someone who runs evident directly
+//! on the database (the CLI without a server). An operator is not a member; the audit log records
+//! the operator as `operator:NAME`, and, acting as a member, `operator:NAME as EMAIL` with that
+//! member's role. Later: an API token, the system itself.
+
+use evident_core::{Email, Member, Organisation, Permission, Role};
+use evident_store::Actor;
+use serde::Serialize;
+
+use crate::error::{AppError, Code, Result};
+
+/// Who is acting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Acting {
+    /// A member of the organisation (a server session, later).
+    Member { member: Member },
+    /// The operator of this installation, with every permission, and no e-mail.
+    Operator { name: String },
+    /// The operator acting as a member: that member's role applies.
+    OperatorAs { name: String, member: Member },
+}
+
+/// A principal in one organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    pub org: Organisation,
+    pub acting: Acting,
+}
+
+impl Principal {
+    /// The member acting, if any; an operator alone is no member.
+    pub fn member(&self) -> Option<&Member> {
+        match &self.acting {
+            Acting::Member { member } | Acting::OperatorAs { member, .. } => Some(member),
+            Acting::Operator { .. } => None,
+        }
+    }
+
+    /// The role whose permissions apply; an operator has an administrator's.
+    pub fn role(&self) -> Role {
+        self.member().map_or(Role::Admin, |m| m.role)
+    }
+
+    pub fn email(&self) -> Option<&Email> {
+        self.member().map(|m| &m.email)
+    }
+
+    /// How the audit log names this principal.
+    pub fn audit_name(&self) -> String {
+        match &self.acting {
+            Acting::Member { member } => member.email.to_string(),
+            Acting::Operator { name } => format!("operator:{name}"),
+            Acting::OperatorAs { name, member } => format!("operator:{name} as {}", member.email),
+        }
+    }
+
+    pub fn actor(&self, at: chrono::DateTime<chrono::Utc>) -> Actor {
+        Actor { org: self.org.id.clone(), who: self.audit_name(), at }
+    }
+
+    /// Refuses, with the reason, what the principal's role does not allow.
+    pub fn authorize(&self, permission: Permission) -> Result<()> {
+        if self.role().can(permission) {
+            return Ok(());
+        }
+        let allowed: Vec<_> = Role::ALL.iter().filter(|r| r.can(permission)).map(|r| r.as_str()).collect();
+        Err(AppError::new(
+            Code::PermissionDenied,
+            format!(
+                "{} is {} in {} and may not do this ({permission}): this needs one of the roles: {}",
+                self.audit_name(),
+                self.role(),
+                self.org.slug,
+                allowed.join(", ")
+            ),
+        ))
+    }
+
+    /// For a write that touches one control: a control owner may touch only the controls they own.
+    pub fn authorize_control(&self, permission: Permission, owner: Option<&Email>) -> Result<()> {
+        self.authorize(permission)?;
+        if self.role() == Role::ControlOwner && owner != self.email() {
+            return Err(AppError::new(
+                Code::PermissionDenied,
+                format!(
+                    "{} is a control owner in {} and may change only the controls they own (owner: {})",
+                    self.audit_name(),
+                    self.org.slug,
+                    owner.map_or("nobody".to_owned(), |o| o.to_string())
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The member who is accountable for a decision (a risk acceptance): an operator must act as one.
+    pub fn accountable(&self) -> Result<&Member> {
+        self.member().ok_or_else(|| {
+            AppError::new(Code::MemberRequired, "this records who is accountable: act as a member (--as EMAIL)")
+        })
+    }
+}

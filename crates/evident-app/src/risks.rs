@@ -1,0 +1,355 @@
+//! The risk register: methodology, assets, risks, acceptances, what is due, the treatment plan.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use evident_core::risk::{
+    self, Acceptance, Asset, HeatMap, Methodology, MethodologyVersion, Rating, Risk, Treating, Treatment,
+    check_acceptance, heat_map,
+};
+use evident_core::{AssetCode, Control, ControlCode, Email, Permission, RiskCode};
+use evident_store::Change;
+use serde::Serialize;
+
+use crate::error::{AppError, Code, Result};
+use crate::{App, Principal};
+
+/// A risk as a user writes it; checked against the organisation and the methodology in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RiskDraft {
+    pub code: RiskCode,
+    pub title: String,
+    pub description: String,
+    pub assets: Vec<AssetCode>,
+    /// Free text, or a starter-list id such as T-01.
+    pub threat: String,
+    /// Free text, or a starter-list id such as V-03.
+    pub vulnerability: String,
+    pub owner: Email,
+    pub inherent: Rating,
+    pub treatment: Treatment,
+    pub controls: Vec<Treating>,
+    pub residual: Rating,
+    pub residual_justification: String,
+    pub review_date: NaiveDate,
+    pub closed: bool,
+}
+
+/// A problem with one field of a risk: the column it is in, and what is wrong.
+pub type FieldProblem = (&'static str, String);
+
+/// What a risk must be checked against.
+#[derive(Debug, Clone)]
+pub struct RiskContext {
+    pub members: HashSet<Email>,
+    pub assets: HashSet<AssetCode>,
+    pub controls: HashSet<ControlCode>,
+    pub methodology: MethodologyVersion,
+    pub starter: &'static evident_catalog::ThreatList,
+}
+
+impl RiskContext {
+    /// Turns a draft into a risk assessed with the methodology in force, or every problem found.
+    pub fn check(&self, draft: RiskDraft) -> Result<Risk, Vec<FieldProblem>> {
+        let mut problems: Vec<FieldProblem> = Vec::new();
+        if draft.title.trim().is_empty() {
+            problems.push(("title", "a risk needs a title".into()));
+        }
+        if draft.assets.is_empty() {
+            problems.push(("assets", "a risk needs at least one asset".into()));
+        }
+        for asset in draft.assets.iter().filter(|a| !self.assets.contains(*a)) {
+            problems.push(("assets", format!("asset {asset} does not exist")));
+        }
+        let resolve = |text: &str, list: &[evident_catalog::Threat]| {
+            list.iter().find(|t| t.id == text.trim()).map_or_else(|| text.trim().to_owned(), |t| t.name.clone())
+        };
+        let threat = resolve(&draft.threat, &self.starter.threats);
+        let vulnerability = resolve(&draft.vulnerability, &self.starter.vulnerabilities);
+        for (column, text) in [("threat", &threat), ("vulnerability", &vulnerability)] {
+            if text.is_empty() {
+                problems.push((column, format!("a risk needs a {column}")));
+            }
+        }
+        if !self.members.contains(&draft.owner) {
+            problems.push(("owner", format!("{} is not a member", draft.owner)));
+        }
+        let m = &self.methodology.methodology;
+        for (columns, rating) in
+            [(("likelihood", "impact"), draft.inherent), (("residual_likelihood", "residual_impact"), draft.residual)]
+        {
+            for (column, axis, value, max) in [
+                (columns.0, "likelihood", rating.likelihood, m.likelihood.len()),
+                (columns.1, "impact", rating.impact, m.impact.len()),
+            ] {
+                if value == 0 || usize::from(value) > max {
+                    problems.push((
+                        column,
+                        format!(
+                            "{axis} {value} is outside the 1–{max} scale of methodology version {}",
+                            self.methodology.version
+                        ),
+                    ));
+                }
+            }
+        }
+        for treating in draft.controls.iter().filter(|t| !self.controls.contains(&t.control)) {
+            problems.push(("controls", format!("control {} does not exist (or is retired)", treating.control)));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let risk = Risk {
+            code: draft.code,
+            title: draft.title.trim().to_owned(),
+            description: draft.description.trim().to_owned(),
+            assets: draft.assets,
+            threat,
+            vulnerability,
+            owner: draft.owner,
+            methodology: self.methodology.version,
+            inherent: draft.inherent,
+            treatment: draft.treatment,
+            controls: draft.controls,
+            residual: draft.residual,
+            residual_justification: draft.residual_justification.trim().to_owned(),
+            review_date: draft.review_date,
+            acceptance: None,
+            closed: draft.closed,
+        };
+        let column = |e: &risk::RiskError| match e {
+            risk::RiskError::ResidualAboveInherent { .. } => "residual_justification",
+            _ => "controls",
+        };
+        risk.validate(m).map_err(|e| vec![(column(&e), e.to_string())])?;
+        Ok(risk)
+    }
+}
+
+/// One item of what is due: which risk, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct DueItem {
+    pub risk: RiskCode,
+    pub title: String,
+    pub owner: Email,
+    pub due: risk::Due,
+}
+
+/// The risk treatment plan: one row per (risk, treating control).
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanRow {
+    pub risk: RiskCode,
+    pub title: String,
+    pub owner: Email,
+    pub residual_level: String,
+    pub treatment: Treatment,
+    pub control: Option<ControlCode>,
+    pub control_title: String,
+    pub control_status: String,
+    pub planned: bool,
+    pub due: Option<NaiveDate>,
+    pub control_owner: Option<Email>,
+}
+
+/// A score and its level under the methodology a risk was assessed with.
+pub fn scored(methodologies: &[MethodologyVersion], risk: &Risk, rating: Rating) -> Option<(u32, String)> {
+    let m = &methodologies.iter().find(|v| v.version == risk.methodology)?.methodology;
+    let score = m.score(rating).ok()?;
+    Some((score, m.level(score).name.clone()))
+}
+
+/// The built-in methodology presets.
+pub fn preset(name: &str) -> Result<Methodology> {
+    match name {
+        "3x3" => Ok(Methodology::three_by_three()),
+        "4x4" => Ok(Methodology::four_by_four()),
+        "5x5" => Ok(Methodology::five_by_five()),
+        other => Err(AppError::invalid(format!("there is no preset {other:?} (choose 3x3, 4x4 or 5x5)"))),
+    }
+}
+
+impl App {
+    /// The methodology in force.
+    pub async fn methodology(&self, principal: &Principal) -> Result<MethodologyVersion> {
+        principal.authorize(Permission::Read)?;
+        self.store.methodologies(&principal.org.id).await?.pop().ok_or_else(|| {
+            AppError::new(Code::NoMethodology, format!("{} has no risk methodology yet", principal.org.slug))
+        })
+    }
+
+    pub async fn methodologies(&self, principal: &Principal) -> Result<Vec<MethodologyVersion>> {
+        principal.authorize(Permission::Read)?;
+        Ok(self.store.methodologies(&principal.org.id).await?)
+    }
+
+    /// Makes a validated methodology the next version; assessed risks keep theirs. Returns the new version.
+    pub async fn set_methodology(&self, principal: &Principal, methodology: Methodology) -> Result<i64> {
+        principal.authorize(Permission::MethodologyManage)?;
+        methodology.validate().map_err(|e| AppError::invalid(format!("the methodology is not valid: {e}")))?;
+        let previous = self.store.methodologies(&principal.org.id).await?.last().map_or(0, |v| v.version);
+        self.apply(principal, vec![Change::SetMethodology(methodology)]).await?;
+        Ok(previous + 1)
+    }
+
+    pub async fn assets(&self, principal: &Principal) -> Result<Vec<Asset>> {
+        principal.authorize(Permission::Read)?;
+        Ok(self.store.assets(&principal.org.id).await?)
+    }
+
+    /// Creates or changes one asset; its parent must exist and form no cycle.
+    pub async fn put_asset(&self, principal: &Principal, asset: Asset) -> Result<Asset> {
+        principal.authorize(Permission::AssetWrite)?;
+        if let Some(owner) = &asset.owner {
+            self.ensure_member(principal, owner).await?;
+        }
+        let stored = self.store.assets(&principal.org.id).await?;
+        if let Some((_, _, problem)) =
+            crate::imports::assets::check_assets(std::slice::from_ref(&asset), &stored).into_iter().next()
+        {
+            return Err(AppError::invalid(problem));
+        }
+        self.apply(principal, vec![Change::PutAsset(asset.clone())]).await?;
+        Ok(asset)
+    }
+
+    pub async fn risks(&self, principal: &Principal) -> Result<Vec<Risk>> {
+        principal.authorize(Permission::Read)?;
+        Ok(self.store.risks(&principal.org.id).await?)
+    }
+
+    /// What a risk is checked against: members, assets, active controls, the methodology in force.
+    pub async fn risk_context(&self, principal: &Principal) -> Result<RiskContext> {
+        let org = &principal.org.id;
+        Ok(RiskContext {
+            members: self.members_set(principal).await?,
+            assets: self.store.assets(org).await?.into_iter().map(|a| a.code).collect(),
+            controls: self.store.controls(org).await?.into_iter().filter(Control::is_active).map(|c| c.code).collect(),
+            methodology: self.methodology(principal).await?,
+            starter: self.library.catalog().threats(),
+        })
+    }
+
+    /// Creates a risk, assessed with the methodology in force.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug, risk = %draft.code))]
+    pub async fn create_risk(&self, principal: &Principal, draft: RiskDraft) -> Result<Risk> {
+        principal.authorize(Permission::RiskEdit)?;
+        let context = self.risk_context(principal).await?;
+        let risk = context.check(draft).map_err(|problems| {
+            let text: Vec<_> = problems.iter().map(|(c, e)| format!("{c}: {e}")).collect();
+            AppError::invalid(text.join("; "))
+        })?;
+        self.check_soa_with_risks(principal, std::slice::from_ref(&risk)).await?;
+        self.apply(principal, vec![Change::CreateRisk(risk.clone())]).await?;
+        Ok(risk)
+    }
+
+    /// The SoA exclusion rule, with `changed` risks replacing their stored versions.
+    pub(crate) async fn check_soa_with_risks(&self, principal: &Principal, changed: &[Risk]) -> Result<()> {
+        let mut data = crate::org_data::OrgData::load(self.store.as_ref(), &self.library, &principal.org.id).await?;
+        for risk in changed {
+            match data.risks.iter_mut().find(|r| r.code == risk.code) {
+                Some(stored) => *stored = risk.clone(),
+                None => data.risks.push(risk.clone()),
+            }
+        }
+        data.check_exclusions(self.library.soa_framework()?.id())
+    }
+
+    /// Accepts a risk's residual level until `expires`: its owner or an administrator, never a
+    /// read-only member, and only within the acceptance criteria.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug, risk = %code))]
+    pub async fn accept_risk(
+        &self,
+        principal: &Principal,
+        code: &RiskCode,
+        expires: NaiveDate,
+        note: String,
+    ) -> Result<Acceptance> {
+        principal.authorize(Permission::RiskAccept)?;
+        let member = principal.accountable()?;
+        let risks = self.store.risks(&principal.org.id).await?;
+        let risk = risks
+            .iter()
+            .find(|r| &r.code == code)
+            .ok_or_else(|| AppError::not_found(Code::RiskNotFound, "risk", code))?;
+        let methodologies = self.store.methodologies(&principal.org.id).await?;
+        let methodology = methodologies.iter().find(|v| v.version == risk.methodology).ok_or_else(|| {
+            AppError::new(Code::StoreCorrupt, format!("methodology version {} is missing", risk.methodology))
+        })?;
+        let now = self.now();
+        check_acceptance(risk, &methodology.methodology, &member.email, member.role, now.date_naive(), expires)
+            .map_err(|e| match e {
+                risk::RiskError::NotOwnerOrAdmin(_) => {
+                    AppError::new(Code::PermissionDenied, format!("cannot accept {code}: {e}"))
+                }
+                _ => AppError::new(Code::RuleViolated, format!("cannot accept {code}: {e}")),
+            })?;
+        let acceptance = Acceptance { by: member.email.clone(), at: now, expires, note };
+        self.apply(principal, vec![Change::AcceptRisk { code: code.clone(), acceptance: acceptance.clone() }]).await?;
+        Ok(acceptance)
+    }
+
+    /// Risks past their review date, expired or missing acceptances, overdue planned controls.
+    pub async fn risks_due(&self, principal: &Principal, on: Option<NaiveDate>) -> Result<(NaiveDate, Vec<DueItem>)> {
+        let today = on.unwrap_or_else(|| self.now().date_naive());
+        let risks = self.risks(principal).await?;
+        let due = risks
+            .iter()
+            .flat_map(|r| {
+                risk::due(r, today).into_iter().map(|d| DueItem {
+                    risk: r.code.clone(),
+                    title: r.title.clone(),
+                    owner: r.owner.clone(),
+                    due: d,
+                })
+            })
+            .collect();
+        Ok((today, due))
+    }
+
+    /// Inherent and residual counts per cell of the matrix in force.
+    pub async fn heat_map(&self, principal: &Principal) -> Result<HeatMap> {
+        let current = self.methodology(principal).await?;
+        let risks = self.risks(principal).await?;
+        Ok(heat_map(current.version, &current.methodology, &risks))
+    }
+
+    /// The risk treatment plan of the open risks.
+    pub async fn treatment_plan(&self, principal: &Principal) -> Result<Vec<PlanRow>> {
+        principal.authorize(Permission::Export)?;
+        let risks = self.store.risks(&principal.org.id).await?;
+        let methodologies = self.store.methodologies(&principal.org.id).await?;
+        let controls: HashMap<ControlCode, Control> =
+            self.store.controls(&principal.org.id).await?.into_iter().map(|c| (c.code.clone(), c)).collect();
+        let mut rows = Vec::new();
+        for risk in risks.iter().filter(|r| !r.closed) {
+            let level = scored(&methodologies, risk, risk.residual).map(|(_, l)| l).unwrap_or_default();
+            let row = |treating: Option<&Treating>| {
+                let control = treating.and_then(|t| controls.get(&t.control));
+                PlanRow {
+                    risk: risk.code.clone(),
+                    title: risk.title.clone(),
+                    owner: risk.owner.clone(),
+                    residual_level: level.clone(),
+                    treatment: risk.treatment,
+                    control: treating.map(|t| t.control.clone()),
+                    control_title: control.map(|c| c.title.clone()).unwrap_or_default(),
+                    control_status: control.map(|c| c.status.to_string()).unwrap_or_default(),
+                    planned: treating.is_some_and(|t| t.planned),
+                    due: treating.and_then(|t| t.due),
+                    control_owner: control.and_then(|c| c.owner.clone()),
+                }
+            };
+            if risk.controls.is_empty() {
+                rows.push(row(None));
+            }
+            rows.extend(risk.controls.iter().map(|t| row(Some(t))));
+        }
+        Ok(rows)
+    }
+
+    /// The starter list of threats and vulnerabilities.
+    pub fn threats(&self) -> &'static evident_catalog::ThreatList {
+        self.library.catalog().threats()
+    }
+}

@@ -1,0 +1,167 @@
+//! The Statement of Applicability: decisions, approved versions, differences, export.
+
+use evident_core::soa::{self, Decision, Reason, RowChange, SoaRow, SoaVersion};
+use evident_core::{Permission, RequirementRef};
+use evident_store::Change;
+use serde::Serialize;
+
+use crate::error::{AppError, Code, Result};
+use crate::{App, Principal};
+
+/// Which SoA: an approved version, or the current draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SoaSelector {
+    Draft,
+    Version(i64),
+}
+
+impl std::str::FromStr for SoaSelector {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "draft" => Ok(SoaSelector::Draft),
+            number => number
+                .parse()
+                .map(SoaSelector::Version)
+                .map_err(|_| format!("{number:?} is not a version number or `draft`")),
+        }
+    }
+}
+
+impl std::fmt::Display for SoaSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SoaSelector::Draft => f.write_str("draft"),
+            SoaSelector::Version(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// An SoA as exported: its rows and which version it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct SoaDocument {
+    pub label: String,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub rows: Vec<SoaRow>,
+}
+
+/// What an approval did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Approval {
+    /// The version now in force: new, or the last one when nothing changed since.
+    pub version: i64,
+    /// False when the draft equals the last approved version, so no new version was made.
+    pub created: bool,
+    /// Applicable controls with no recorded reason; an auditor will ask why they are in.
+    pub unjustified: usize,
+}
+
+impl App {
+    /// The current (draft) SoA.
+    pub async fn soa(&self, principal: &Principal) -> Result<Vec<SoaRow>> {
+        let iso = self.library.soa_framework()?;
+        Ok(self.org_data(principal).await?.soa(iso))
+    }
+
+    /// Records the decision on one Annex A control. An exclusion needs reasons and a justification,
+    /// and is refused for a control that treats an open risk.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug, reference = %reference))]
+    pub async fn set_soa(
+        &self,
+        principal: &Principal,
+        reference: &RequirementRef,
+        applicable: bool,
+        reasons: Vec<Reason>,
+        justification: String,
+    ) -> Result<Decision> {
+        principal.authorize(Permission::SoaEdit)?;
+        let iso = self.library.soa_framework()?;
+        if !iso.is_soa_row(reference) {
+            let rows = iso.info().soa.as_ref().map_or_else(String::new, |s| s.kind.to_string());
+            return Err(AppError::new(
+                Code::RequirementNotInFramework,
+                format!(
+                    "{reference} is not an Annex A control of {}: its Statement of Applicability lists its {rows} requirements",
+                    iso.id()
+                ),
+            ));
+        }
+        let decision = Decision::new(reference, applicable, reasons, justification).map_err(AppError::invalid_from)?;
+        let mut data = self.org_data(principal).await?;
+        data.decisions.entry(iso.id().clone()).or_default().insert(reference.clone(), decision.clone());
+        data.check_exclusions(iso.id())?;
+        let change = Change::SetSoaDecision {
+            framework: iso.id().clone(),
+            requirement: reference.clone(),
+            decision: decision.clone(),
+        };
+        self.apply(principal, vec![change]).await?;
+        Ok(decision)
+    }
+
+    /// Approves the draft as the next immutable version, unless it equals the last one.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
+    pub async fn approve_soa(&self, principal: &Principal) -> Result<Approval> {
+        principal.authorize(Permission::SoaApprove)?;
+        let iso = self.library.soa_framework()?;
+        let data = self.org_data(principal).await?;
+        data.check_exclusions(iso.id())?;
+        let rows = data.soa(iso);
+        let unjustified = rows.iter().filter(|r| r.applicable && r.justification_missing()).count();
+        let versions = self.store.soa_versions(&principal.org.id, iso.id()).await?;
+        if let Some(last) = versions.last().filter(|v| v.rows == rows) {
+            return Ok(Approval { version: last.version, created: false, unjustified });
+        }
+        self.apply(principal, vec![Change::ApproveSoa { framework: iso.id().clone(), rows }]).await?;
+        let versions = self.store.soa_versions(&principal.org.id, iso.id()).await?;
+        let version = versions.last().map_or(1, |v| v.version);
+        Ok(Approval { version, created: true, unjustified })
+    }
+
+    pub async fn soa_versions(&self, principal: &Principal) -> Result<Vec<SoaVersion>> {
+        principal.authorize(Permission::Read)?;
+        let iso = self.library.soa_framework()?;
+        Ok(self.store.soa_versions(&principal.org.id, iso.id()).await?)
+    }
+
+    /// An approved version or the draft, for export and comparison.
+    pub async fn soa_document(&self, principal: &Principal, which: SoaSelector) -> Result<SoaDocument> {
+        principal.authorize(Permission::Read)?;
+        match which {
+            SoaSelector::Draft => Ok(SoaDocument {
+                label: "draft".into(),
+                approved_by: None,
+                approved_at: None,
+                rows: self.soa(principal).await?,
+            }),
+            SoaSelector::Version(n) => {
+                let version = self
+                    .soa_versions(principal)
+                    .await?
+                    .into_iter()
+                    .find(|v| v.version == n)
+                    .ok_or_else(|| AppError::not_found(Code::SoaVersionNotFound, "approved SoA version", n))?;
+                Ok(SoaDocument {
+                    label: version.version.to_string(),
+                    approved_by: Some(version.approved_by),
+                    approved_at: Some(version.approved_at),
+                    rows: version.rows,
+                })
+            }
+        }
+    }
+
+    /// What changed between two versions (or a version and the draft), field by field.
+    pub async fn soa_diff(&self, principal: &Principal, from: SoaSelector, to: SoaSelector) -> Result<Vec<RowChange>> {
+        let old = self.soa_document(principal, from).await?;
+        let new = self.soa_document(principal, to).await?;
+        Ok(soa::diff(&old.rows, &new.rows))
+    }
+
+    /// The SoA to export: needs the export permission.
+    pub async fn export_soa(&self, principal: &Principal, which: SoaSelector) -> Result<SoaDocument> {
+        principal.authorize(Permission::Export)?;
+        self.soa_document(principal, which).await
+    }
+}

@@ -1,0 +1,402 @@
+//! `verify` and `anchor`, operator commands across organisations.
+//!
+//! `verify` walks each organisation's audit log a page at a time (never holding it whole) and
+//! proves three things: the hash chain is whole up to the head the organisation recorded; the
+//! current state (members, adoptions, controls, mappings, SoA decisions and versions,
+//! methodologies, assets, risks) is what the log's last after-images say; and every approved SoA
+//! version still hashes to its digest. With a witness file, it also proves that each log still
+//! extends the head last recorded there, which no check inside the database can: a forger with
+//! write access can rewind, empty or re-hash a log and its state consistently.
+//!
+//! `anchor` verifies, then appends each organisation's head to the witness file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use evident_core::audit::{AnchorCheck, ChainBreak, ChainHead, ChainWalker};
+use evident_core::replay::{Replay, Table};
+use evident_core::{FrameworkId, OrgId, OrgSlug, Organisation, Sha256Digest};
+use evident_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// How many audit records are read at a time.
+pub const PAGE: u32 = 10_000;
+
+/// How many times verify re-reads an organisation that keeps changing while it is verified.
+const ROUNDS: usize = 5;
+
+/// One line of a witness file: an organisation's chain head at the time it was anchored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WitnessHead {
+    pub organisation_id: OrgId,
+    pub organisation: OrgSlug,
+    pub seq: i64,
+    pub hash: Sha256Digest,
+    pub anchored_at: DateTime<Utc>,
+}
+
+/// Something verify found wrong, with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// What verify concluded about one organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub organisation: String,
+    #[serde(skip)]
+    pub organisation_id: Option<OrgId>,
+    /// How many audit records were read.
+    pub records: usize,
+    pub ok: bool,
+    /// The first break of the hash chain, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<ChainBreak>,
+    /// Everything found: the chain break, rows that differ from the log, SoA versions whose rows
+    /// no longer match their digest, a witness the log no longer extends.
+    pub problems: Vec<Problem>,
+    /// The head verified: the last record of an intact chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<ChainHead>,
+    /// The witnessed head the log was checked against, when a witness named this organisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witnessed: Option<i64>,
+}
+
+/// Why verify or anchor could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("there is no organisation {0}")]
+    UnknownOrganisation(OrgSlug),
+    #[error("cannot read the witness file {}: {reason}", path.display())]
+    WitnessUnreadable { path: PathBuf, reason: String },
+    #[error("the witness file {}, line {line}, is not a witness head: {reason}", path.display())]
+    WitnessMalformed { path: PathBuf, line: usize, reason: String },
+    #[error("cannot write the witness file {}: {reason}", path.display())]
+    WitnessUnwritable { path: PathBuf, reason: String },
+    #[error("not anchoring: the log of {} no longer extends its witnessed head", organisations.join(", "))]
+    WitnessNotExtended { organisations: Vec<String> },
+    #[error("not anchoring: the audit log of {} does not verify", organisations.join(", "))]
+    Unverified { organisations: Vec<String> },
+    #[error("the audit log of {0} kept changing while it was verified; try again when it is quieter")]
+    KeptChanging(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl VerifyError {
+    /// A stable snake_case code for each kind of failure.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VerifyError::UnknownOrganisation(_) => "organisation_not_found",
+            VerifyError::WitnessUnreadable { .. } => "witness_unreadable",
+            VerifyError::WitnessMalformed { .. } => "witness_malformed",
+            VerifyError::WitnessUnwritable { .. } => "witness_unwritable",
+            VerifyError::WitnessNotExtended { .. } => "witness_not_extended",
+            VerifyError::Unverified { .. } => "log_not_verified",
+            VerifyError::KeptChanging(_) => "log_kept_changing",
+            VerifyError::Store(_) => "store_error",
+        }
+    }
+}
+
+/// Verifies every organisation (or `only` one), against the latest heads in `witness` if given.
+pub async fn verify(
+    store: &dyn Store,
+    only: Option<&OrgSlug>,
+    witness: Option<&Path>,
+) -> Result<Vec<Verdict>, VerifyError> {
+    verify_paged(store, only, witness, PAGE).await
+}
+
+async fn verify_paged(
+    store: &dyn Store,
+    only: Option<&OrgSlug>,
+    witness: Option<&Path>,
+    page: u32,
+) -> Result<Vec<Verdict>, VerifyError> {
+    let witnessed = match witness {
+        Some(path) => read_witness(path)?,
+        None => BTreeMap::new(),
+    };
+    let orgs = match only {
+        Some(slug) => match store.org_by_slug(slug).await? {
+            Some(org) => vec![org],
+            None if witnessed.values().any(|w| &w.organisation == slug) => vec![],
+            None => return Err(VerifyError::UnknownOrganisation(slug.clone())),
+        },
+        None => store.orgs().await?,
+    };
+    let mut verdicts = Vec::with_capacity(orgs.len());
+    for org in &orgs {
+        verdicts.push(verify_org(store, org, witnessed.get(&org.id), page).await?);
+    }
+    // A witnessed organisation that is gone: its whole log went with it.
+    let all_ids: BTreeSet<OrgId> = store.orgs().await?.into_iter().map(|o| o.id).collect();
+    for head in witnessed.values() {
+        if all_ids.contains(&head.organisation_id) || only.is_some_and(|slug| *slug != head.organisation) {
+            continue;
+        }
+        let problem = Problem {
+            code: "witness_organisation_missing",
+            message: format!(
+                "the witness recorded head #{} of organisation {} (id {}), which no longer exists",
+                head.seq, head.organisation, head.organisation_id
+            ),
+        };
+        verdicts.push(Verdict {
+            organisation: head.organisation.to_string(),
+            organisation_id: Some(head.organisation_id.clone()),
+            records: 0,
+            ok: false,
+            problem: None,
+            problems: vec![problem],
+            head: None,
+            witnessed: Some(head.seq),
+        });
+    }
+    Ok(verdicts)
+}
+
+/// Verifies every organisation against `witness` (when the file exists), then appends each one's
+/// verified head to it. Refuses, writing nothing, when any organisation fails: anchoring a
+/// tampered log would launder it.
+pub async fn anchor(store: &dyn Store, witness: &Path, at: DateTime<Utc>) -> Result<Vec<WitnessHead>, VerifyError> {
+    let existing = witness.exists().then_some(witness);
+    let verdicts = verify(store, None, existing).await?;
+    let failed = |codes: &[&str]| -> Vec<String> {
+        verdicts
+            .iter()
+            .filter(|v| v.problems.iter().any(|p| codes.is_empty() || codes.contains(&p.code)))
+            .map(|v| v.organisation.clone())
+            .collect()
+    };
+    let not_extended = failed(&["witness_not_extended", "witness_organisation_missing"]);
+    if !not_extended.is_empty() {
+        return Err(VerifyError::WitnessNotExtended { organisations: not_extended });
+    }
+    let unverified = failed(&[]);
+    if !unverified.is_empty() {
+        return Err(VerifyError::Unverified { organisations: unverified });
+    }
+    let mut heads = Vec::with_capacity(verdicts.len());
+    for verdict in verdicts {
+        let (Some(organisation_id), Some(head)) = (verdict.organisation_id, verdict.head) else { continue };
+        let organisation = OrgSlug::parse(&verdict.organisation)
+            .map_err(|e| VerifyError::Store(StoreError::Corrupt(format!("organisations.slug: {e}"))))?;
+        heads.push(WitnessHead { organisation_id, organisation, seq: head.seq, hash: head.hash, anchored_at: at });
+    }
+    append_witness(witness, &heads)?;
+    Ok(heads)
+}
+
+async fn verify_org(
+    store: &dyn Store,
+    org: &Organisation,
+    witnessed: Option<&WitnessHead>,
+    page_size: u32,
+) -> Result<Verdict, VerifyError> {
+    let mut walker = ChainWalker::new(org.id.clone());
+    let mut replay = Replay::new();
+    let mut anchor = witnessed.map(|w| AnchorCheck::new(ChainHead { seq: w.seq, hash: w.hash.clone() }));
+    let mut after = i64::MIN;
+    let mut settled = None;
+    for _ in 0..ROUNDS {
+        loop {
+            let page = store.audit_page(&org.id, after, page_size).await?;
+            for record in &page {
+                walker.push(record);
+                // Past a break, the log's content is no evidence of anything.
+                if walker.is_intact() {
+                    replay.apply(record);
+                }
+                if let Some(anchor) = &mut anchor {
+                    anchor.push(record);
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == page_size as usize => after = last.seq,
+                Some(last) => {
+                    after = last.seq;
+                    break;
+                }
+                None => break,
+            }
+        }
+        // The state is read between two reads of the head: equal heads and nothing appended
+        // since the walk mean the state, the head and the records walked are of one moment.
+        let head = store.chain_head(&org.id).await?;
+        let state = current_state(store, org, &replay).await?;
+        let soa = store.soa_version_texts(&org.id).await?;
+        if store.chain_head(&org.id).await? == head && store.audit_page(&org.id, after, 1).await?.is_empty() {
+            settled = Some((head, state, soa));
+            break;
+        }
+    }
+    let Some((head, state, soa)) = settled else { return Err(VerifyError::KeptChanging(org.slug.to_string())) };
+
+    let records = walker.records();
+    let intact = walker.intact_head();
+    let chain = walker.finish(&head);
+    let mut problems = Vec::new();
+    if let Err(broken) = &chain {
+        problems.push(Problem { code: broken.code(), message: broken.to_string() });
+    } else {
+        problems.extend(replay.diff(state).into_iter().map(|f| Problem { code: f.code(), message: f.to_string() }));
+    }
+    for version in &soa {
+        let rehashed = Sha256Digest::of(version.rows_json.as_bytes());
+        if rehashed != version.digest {
+            problems.push(Problem {
+                code: "soa_digest_mismatch",
+                message: format!(
+                    "soa_versions: {} version {} no longer matches its digest: its rows hash to {rehashed}, the digest stored at approval is {}",
+                    version.framework, version.version, version.digest
+                ),
+            });
+        }
+    }
+    if let Some(Err(not_extended)) = anchor.map(AnchorCheck::finish) {
+        problems.push(Problem { code: "witness_not_extended", message: not_extended.to_string() });
+    }
+    Ok(Verdict {
+        organisation: org.slug.to_string(),
+        organisation_id: Some(org.id.clone()),
+        records,
+        ok: problems.is_empty(),
+        problem: chain.err(),
+        problems,
+        head: Some(intact),
+        witnessed: witnessed.map(|w| w.seq),
+    })
+}
+
+fn to_value<T: Serialize>(value: &T) -> Result<Value, VerifyError> {
+    serde_json::to_value(value).map_err(|e| VerifyError::Store(StoreError::Unexpected(Box::new(e))))
+}
+
+/// Every row of the tables replay checks, as JSON in the shape of the log's after-images.
+async fn current_state(
+    store: &dyn Store,
+    org: &Organisation,
+    replay: &Replay,
+) -> Result<Vec<(Table, Value)>, VerifyError> {
+    let id = &org.id;
+    let mut rows = vec![(Table::Organisations, to_value(org)?)];
+    for member in store.members(id).await? {
+        rows.push((Table::Memberships, to_value(&member)?));
+    }
+    let adoptions = store.adoptions(id).await?;
+    let mappings = store.mappings(id).await?;
+    let versions = store.soa_version_texts(id).await?;
+    // SoA decisions are read per framework: every framework the organisation or its log names.
+    let mut frameworks: BTreeSet<FrameworkId> = adoptions.iter().map(|a| a.framework.clone()).collect();
+    frameworks.extend(mappings.iter().map(|m| m.framework.clone()));
+    frameworks.extend(versions.iter().map(|v| v.framework.clone()));
+    frameworks.extend(
+        replay
+            .keys(Table::SoaDecisions)
+            .chain(replay.keys(Table::SoaVersions))
+            .filter_map(|key| FrameworkId::parse(key.first()?).ok()),
+    );
+    for adoption in &adoptions {
+        rows.push((Table::Adoptions, to_value(adoption)?));
+    }
+    for control in store.controls(id).await? {
+        rows.push((Table::Controls, to_value(&control)?));
+    }
+    for mapping in &mappings {
+        rows.push((Table::Mappings, to_value(mapping)?));
+    }
+    for framework in &frameworks {
+        for (requirement, decision) in store.soa_decisions(id, framework).await? {
+            let mut row = to_value(&decision)?;
+            row["framework"] = json!(framework);
+            row["requirement"] = json!(requirement);
+            rows.push((Table::SoaDecisions, row));
+        }
+    }
+    for version in &versions {
+        let count =
+            serde_json::from_str::<Vec<Value>>(&version.rows_json).map_or(Value::Null, |rows| json!(rows.len()));
+        let row = json!({"framework": version.framework, "version": version.version, "digest": version.digest, "rows": count});
+        rows.push((Table::SoaVersions, row));
+    }
+    for methodology in store.methodologies(id).await? {
+        rows.push((Table::Methodologies, to_value(&methodology)?));
+    }
+    for asset in store.assets(id).await? {
+        rows.push((Table::Assets, to_value(&asset)?));
+    }
+    for risk in store.risks(id).await? {
+        rows.push((Table::Risks, to_value(&risk)?));
+    }
+    Ok(rows)
+}
+
+/// The latest head each organisation has in the witness file, by organisation id.
+pub fn read_witness(path: &Path) -> Result<BTreeMap<OrgId, WitnessHead>, VerifyError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| VerifyError::WitnessUnreadable { path: path.to_owned(), reason: e.to_string() })?;
+    let mut latest = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let head: WitnessHead = serde_json::from_str(line).map_err(|e| VerifyError::WitnessMalformed {
+            path: path.to_owned(),
+            line: i + 1,
+            reason: e.to_string(),
+        })?;
+        latest.insert(head.organisation_id.clone(), head);
+    }
+    Ok(latest)
+}
+
+/// Appends `heads` to the witness file atomically: the whole new file is written beside the old
+/// one and renamed over it, so a reader sees the old file or the new one, never half a line.
+fn append_witness(path: &Path, heads: &[WitnessHead]) -> Result<(), VerifyError> {
+    let unwritable =
+        |e: std::io::Error| VerifyError::WitnessUnwritable { path: path.to_owned(), reason: e.to_string() };
+    let mut text = match std::fs::read(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(unwritable(e)),
+    };
+    if !text.is_empty() && !text.ends_with(b"\n") {
+        text.push(b'\n');
+    }
+    for head in heads {
+        serde_json::to_writer(&mut text, head).map_err(|e| unwritable(std::io::Error::other(e)))?;
+        text.push(b'\n');
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(&text)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)?;
+        // The rename is durable once the directory is.
+        if let Ok(dir) = std::fs::File::open(&dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written.map_err(unwritable)
+}
+
+#[cfg(test)]
+mod tests;
