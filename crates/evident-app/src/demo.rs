@@ -10,7 +10,7 @@ use evident_core::{
     Adoption, AssetCode, ControlCode, Email, FrameworkId, ImplementationStatus, OrgSlug, Organisation, RequirementRef,
     RiskCode, Role,
 };
-use evident_store::{Actor, Change, NewOrganisation};
+use evident_store::{Actor, Change, NewOrganisation, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::App;
@@ -109,45 +109,76 @@ pub struct DemoOutcome {
 
 impl App {
     /// Creates the demo organisation, or finds it. An operator's use case.
+    ///
+    /// Three steps, each one transaction: the organisation with its administrator, everything
+    /// else in one batch, then the compliance manager's SoA approval. A run killed at any moment
+    /// leaves nothing, or steps done that the next run sees and completes; two runs at once both
+    /// end with one complete organisation.
     pub async fn demo(&self) -> Result<DemoOutcome> {
         let demo: Demo =
             toml::from_str(NORTHWIND).map_err(|e| AppError::new(Code::Unexpected, format!("demo data: {e}")))?;
-        if let Some(organisation) = self.store.org_by_slug(&demo.slug).await? {
-            return Ok(DemoOutcome { organisation, created: false });
-        }
         let now = self.now();
-        let organisation = self.build(&demo, now).await?;
-        // The compliance manager approves the first SoA, as a real organisation would.
-        let manager = demo
-            .people
-            .iter()
-            .find(|p| p.role == Role::ComplianceManager)
-            .ok_or_else(|| AppError::new(Code::Unexpected, "the demo needs a compliance manager"))?;
-        let iso = self.library.soa_framework()?;
-        let rows = OrgData::load(self.store.as_ref(), &self.library, &organisation.id).await?.soa(iso);
-        let actor = Actor { org: organisation.id.clone(), who: manager.email.to_string(), at: now };
-        self.store.apply(&actor, vec![Change::ApproveSoa { framework: iso.id().clone(), rows }]).await?;
-        Ok(DemoOutcome { organisation, created: true })
-    }
-
-    async fn build(&self, demo: &Demo, now: DateTime<Utc>) -> Result<Organisation> {
         let admin = demo
             .people
             .iter()
             .find(|p| p.role == Role::Admin)
             .ok_or_else(|| AppError::new(Code::Unexpected, "the demo needs an admin"))?;
-        let new = NewOrganisation {
-            slug: demo.slug.clone(),
-            name: demo.name.clone(),
-            admin_email: admin.email.clone(),
-            admin_name: admin.name.clone(),
+        let mut created = false;
+        let organisation = match self.store.org_by_slug(&demo.slug).await? {
+            Some(organisation) => organisation,
+            None => {
+                let new = NewOrganisation {
+                    slug: demo.slug.clone(),
+                    name: demo.name.clone(),
+                    admin_email: admin.email.clone(),
+                    admin_name: admin.name.clone(),
+                };
+                match self.store.create_org(&new, now).await {
+                    Ok(organisation) => {
+                        created = true;
+                        organisation
+                    }
+                    Err(StoreError::Conflict { what: "organisation", .. }) => {
+                        self.organisation(Some(&demo.slug)).await?
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
         };
-        let org = self.store.create_org(&new, now).await?;
-        let actor = Actor { org: org.id.clone(), who: admin.email.to_string(), at: now };
+        let org = &organisation.id;
+        if self.store.controls(org).await?.is_empty() {
+            let actor = Actor { org: org.clone(), who: admin.email.to_string(), at: now };
+            match self.store.apply(&actor, self.build(&demo, now)?).await {
+                Ok(()) => created = true,
+                // Another run built it meanwhile.
+                Err(StoreError::Conflict { .. }) if !self.store.controls(org).await?.is_empty() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let iso = self.library.soa_framework()?;
+        if self.store.soa_versions(org, iso.id()).await?.is_empty() {
+            // The compliance manager approves the first SoA, as a real organisation would.
+            let manager = demo
+                .people
+                .iter()
+                .find(|p| p.role == Role::ComplianceManager)
+                .ok_or_else(|| AppError::new(Code::Unexpected, "the demo needs a compliance manager"))?;
+            let rows = OrgData::load(self.store.as_ref(), &self.library, org).await?.soa(iso);
+            let actor = Actor { org: org.clone(), who: manager.email.to_string(), at: now };
+            self.store.apply(&actor, vec![Change::ApproveSoa { framework: iso.id().clone(), rows }]).await?;
+            created = true;
+        }
+        Ok(DemoOutcome { organisation, created })
+    }
+
+    /// Everything of the demo after its first administrator, as one batch.
+    fn build(&self, demo: &Demo, now: DateTime<Utc>) -> Result<Vec<Change>> {
+        // The first administrator came with the organisation.
+        let first_admin = demo.people.iter().find(|p| p.role == Role::Admin).map(|p| &p.email);
         let mut changes: Vec<Change> = demo
             .people
             .iter()
-            .filter(|p| p.email != admin.email)
+            .filter(|p| Some(&p.email) != first_admin)
             .map(|p| Change::AddMember { email: p.email.clone(), display_name: p.name.clone(), role: p.role })
             .collect();
         for a in &demo.adoptions {
@@ -169,8 +200,7 @@ impl App {
                 decision,
             });
         }
-        self.store.apply(&actor, changes).await?;
-        Ok(org)
+        Ok(changes)
     }
 
     /// The baseline controls of a SOC 2-first company: controls that serve only ISO clauses are not

@@ -81,6 +81,8 @@ impl PostgresStore {
         &self.pool
     }
 
+    // Writes go through `begin_write`; raw statements (tests that tamper on purpose) use the pool.
+    #[cfg(feature = "testkit")]
     fn writer(&self) -> &sqlx::PgPool {
         &self.pool
     }
@@ -339,7 +341,7 @@ mod tests {
     /// server's refusal (SQLSTATE 22021) still reaches the user in our words.
     #[tokio::test]
     async fn a_nul_refused_by_the_server_is_told_in_our_words() {
-        let Ok(base) = std::env::var("EVIDENT_TEST_DATABASE_URL") else { return };
+        let Some(base) = evident_store::testkit::postgres_url() else { return };
         let database = FreshDatabase::create(&base).await.unwrap();
         let store = PostgresStore::connect(&database.url).await.unwrap();
         let refused = sqlx::query("SELECT $1::text").bind("Back\0ups").execute(&store.pool).await.unwrap_err();

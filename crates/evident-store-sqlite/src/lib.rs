@@ -78,6 +78,8 @@ impl SqliteStore {
         &self.reader
     }
 
+    // Writes go through `begin_write`; raw statements (tests that tamper on purpose) use the pool.
+    #[cfg(feature = "testkit")]
     fn writer(&self) -> &sqlx::SqlitePool {
         &self.writer
     }

@@ -556,3 +556,15 @@ pub async fn time_import(store: &dyn Store, controls: usize) -> std::time::Durat
     assert_eq!(verify_chain(&org.id, &log, &head), Ok(2 + 2 * controls), "one audit record per change");
     took
 }
+
+/// The PostgreSQL server the tests use (`EVIDENT_TEST_DATABASE_URL`), or `None` to skip them.
+/// Under `CI=true` a missing URL fails the test instead: CI must test both backends.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("EVIDENT_TEST_DATABASE_URL") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+            panic!("CI=true but EVIDENT_TEST_DATABASE_URL is not set: the PostgreSQL tests must run in CI")
+        }
+        Err(_) => None,
+    }
+}

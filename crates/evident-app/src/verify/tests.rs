@@ -22,7 +22,7 @@ impl Fresh {
         let dir = tempfile::tempdir().unwrap();
         let sqlite = SqliteStore::open(&dir.path().join("evident.db")).await.unwrap();
         let mut all = vec![Fresh::Sqlite(sqlite, dir)];
-        if let Ok(base) = std::env::var("EVIDENT_TEST_DATABASE_URL") {
+        if let Some(base) = evident_store::testkit::postgres_url() {
             let database = FreshDatabase::create(&base).await.unwrap();
             let store = PostgresStore::connect(&database.url).await.unwrap();
             all.push(Fresh::Postgres(store, database));

@@ -44,23 +44,13 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
     let (store, database): (Arc<dyn evident_store::Store>, _) = match backend {
         Backend::Sqlite => (Arc::new(SqliteStore::open(&dir.path().join("evident.db")).await.unwrap()), None),
         Backend::Postgres => {
-            let base = postgres_url()?;
+            let base = evident_store::testkit::postgres_url()?;
             let database = FreshDatabase::create(&base).await.unwrap();
             (Arc::new(PostgresStore::connect(&database.url).await.unwrap()), Some(database))
         }
     };
     let app = App::new(store).unwrap().with_clock(clock());
     Some(TestApp { app, _database: database, _dir: dir })
-}
-
-fn postgres_url() -> Option<String> {
-    match std::env::var("EVIDENT_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-            panic!("CI=true but EVIDENT_TEST_DATABASE_URL is not set: the PostgreSQL stories must run in CI")
-        }
-        _ => None,
-    }
 }
 
 /// The instant every story runs at.

@@ -20,7 +20,7 @@ impl std::ops::Deref for Fresh {
 }
 
 async fn fresh() -> Option<Fresh> {
-    let Ok(base) = std::env::var("EVIDENT_TEST_DATABASE_URL") else {
+    let Some(base) = evident_store::testkit::postgres_url() else {
         eprintln!("EVIDENT_TEST_DATABASE_URL is not set: skipping the PostgreSQL parity story");
         return None;
     };
@@ -40,7 +40,7 @@ async fn an_unreachable_server_is_named_without_its_password() {
 
 #[tokio::test]
 async fn a_fresh_database_is_dropped_with_its_guard() {
-    let Ok(base) = std::env::var("EVIDENT_TEST_DATABASE_URL") else { return };
+    let Some(base) = evident_store::testkit::postgres_url() else { return };
     let database = FreshDatabase::create(&base).await.unwrap();
     let url = database.url.clone();
     PostgresStore::connect(&url).await.unwrap();
@@ -99,7 +99,7 @@ async fn a_url_that_names_no_database_is_refused() {
 async fn the_pool_size_and_wait_are_options() {
     use evident_store::RawSql;
     use evident_store_postgres::PostgresOptions;
-    let Ok(base) = std::env::var("EVIDENT_TEST_DATABASE_URL") else { return };
+    let Some(base) = evident_store::testkit::postgres_url() else { return };
     let database = FreshDatabase::create(&base).await.unwrap();
     let refused = PostgresStore::connect_with(&database.url, PostgresOptions::default().pool_size(0)).await;
     assert!(refused.unwrap_err().to_string().contains("pool size must be at least 1"));

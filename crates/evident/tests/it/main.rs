@@ -3,6 +3,7 @@
 mod audit;
 mod bad_input;
 mod controls;
+mod crash;
 mod frameworks;
 mod heart;
 mod import;

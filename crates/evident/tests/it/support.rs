@@ -35,7 +35,7 @@ impl Evident {
     /// Every backend this machine can test: SQLite, and PostgreSQL when configured.
     pub fn every_backend() -> Vec<Evident> {
         let mut all = vec![Evident::sqlite()];
-        if let Ok(base) = std::env::var("EVIDENT_TEST_DATABASE_URL") {
+        if let Some(base) = evident_store::testkit::postgres_url() {
             let database = runtime().block_on(evident_store_postgres::FreshDatabase::create(&base)).unwrap();
             all.push(Evident {
                 database_url: Some(database.url.clone()),
@@ -50,7 +50,21 @@ impl Evident {
         if self.database_url.is_some() { "postgres" } else { "sqlite" }
     }
 
+    /// Starts a command without waiting for it (to kill it part-way).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap()
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
+        let Output { status, stdout, stderr } = self.command(args).output().unwrap();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8(stdout).unwrap(),
+            stderr: String::from_utf8(stderr).unwrap(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_evident"));
         command
             .env_clear()
@@ -60,12 +74,8 @@ impl Evident {
         if let Some(url) = &self.database_url {
             command.arg("--database-url").arg(url);
         }
-        let Output { status, stdout, stderr } = command.args(args).output().unwrap();
-        Run {
-            code: status.code().unwrap_or(-1),
-            stdout: String::from_utf8(stdout).unwrap(),
-            stderr: String::from_utf8(stderr).unwrap(),
-        }
+        command.args(args);
+        command
     }
 
     /// Runs a command that must succeed, and returns its output.
