@@ -295,7 +295,7 @@ impl App {
                 check_acceptance(&risk, &methodology, &risk.owner, Role::ControlOwner, today, expires)
                     .map_err(AppError::invalid_from)?;
                 let note = "Residual level within the acceptance criteria".to_owned();
-                let acceptance = Acceptance { by: risk.owner.clone(), at: now, expires, note };
+                let acceptance = Acceptance::of(&risk, risk.owner.clone(), now, expires, note);
                 acceptances.push(Change::AcceptRisk { code: risk.code.clone(), acceptance });
             }
             changes.push(Change::PutRisk(risk));

@@ -284,7 +284,7 @@ impl App {
                 }
                 _ => AppError::new(Code::RuleViolated, format!("cannot accept {code}: {e}")),
             })?;
-        let acceptance = Acceptance { by: member.email.clone(), at: now, expires, note };
+        let acceptance = Acceptance::of(risk, member.email.clone(), now, expires, note);
         self.apply(principal, vec![Change::AcceptRisk { code: code.clone(), acceptance: acceptance.clone() }]).await?;
         Ok(acceptance)
     }
@@ -293,10 +293,12 @@ impl App {
     pub async fn risks_due(&self, principal: &Principal, on: Option<NaiveDate>) -> Result<(NaiveDate, Vec<DueItem>)> {
         let today = on.unwrap_or_else(|| self.now().date_naive());
         let risks = self.risks(principal).await?;
+        let methodologies = self.store.methodologies(&principal.org.id).await?;
         let due = risks
             .iter()
             .flat_map(|r| {
-                risk::due(r, today).into_iter().map(|d| DueItem {
+                let methodology = methodologies.iter().find(|v| v.version == r.methodology).map(|v| &v.methodology);
+                risk::due(r, methodology, today).into_iter().map(|d| DueItem {
                     risk: r.code.clone(),
                     title: r.title.clone(),
                     owner: r.owner.clone(),

@@ -291,6 +291,76 @@ pub struct Acceptance {
     pub at: DateTime<Utc>,
     pub expires: NaiveDate,
     pub note: String,
+    /// What was accepted: the residual rating and treatment at the time. Absent for acceptances
+    /// recorded before evident kept them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terms: Option<Terms>,
+}
+
+/// The residual rating and treatment an acceptance was given for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Terms {
+    pub residual: Rating,
+    pub treatment: Treatment,
+}
+
+impl Acceptance {
+    /// An acceptance of `risk` as it stands now.
+    pub fn of(risk: &Risk, by: Email, at: DateTime<Utc>, expires: NaiveDate, note: String) -> Self {
+        Self { by, at, expires, note, terms: Some(Terms { residual: risk.residual, treatment: risk.treatment }) }
+    }
+}
+
+/// Why an acceptance no longer holds, though it has not expired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "lapsed", rename_all = "snake_case")]
+pub enum Lapse {
+    /// The risk was re-rated since it was accepted.
+    Rerated { accepted: Rating, now: Rating },
+    /// The treatment changed since it was accepted.
+    TreatmentChanged { accepted: Treatment, now: Treatment },
+    /// The residual level is now above the acceptance criteria of the methodology.
+    AboveCriteria { level: String, criteria: String },
+}
+
+impl std::fmt::Display for Lapse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lapse::Rerated { accepted, now } => write!(
+                f,
+                "re-rated from residual {}×{} to {}×{} since it was accepted",
+                accepted.likelihood, accepted.impact, now.likelihood, now.impact
+            ),
+            Lapse::TreatmentChanged { accepted, now } => {
+                write!(f, "its treatment changed from {accepted} to {now} since it was accepted")
+            }
+            Lapse::AboveCriteria { level, criteria } => {
+                write!(f, "its residual level {level} is now above the acceptance criteria ({criteria})")
+            }
+        }
+    }
+}
+
+/// Whether a risk's acceptance still holds: not re-rated, same treatment, and within the criteria
+/// of `methodology` (the one the risk is assessed with). Expiry is [`due`]'s to report.
+pub fn acceptance_lapse(risk: &Risk, methodology: Option<&Methodology>) -> Option<Lapse> {
+    let acceptance = risk.acceptance.as_ref()?;
+    if let Some(terms) = acceptance.terms {
+        if terms.residual != risk.residual {
+            return Some(Lapse::Rerated { accepted: terms.residual, now: risk.residual });
+        }
+        if terms.treatment != risk.treatment {
+            return Some(Lapse::TreatmentChanged { accepted: terms.treatment, now: risk.treatment });
+        }
+    }
+    let methodology = methodology?;
+    match methodology.acceptable(risk.residual) {
+        Ok(true) | Err(_) => None,
+        Ok(false) => Some(Lapse::AboveCriteria {
+            level: methodology.score(risk.residual).map(|s| methodology.level(s).name.clone()).unwrap_or_default(),
+            criteria: methodology.acceptance_level.clone(),
+        }),
+    }
 }
 
 /// A risk as assessed.
@@ -375,6 +445,10 @@ pub enum Due {
     AcceptanceExpired {
         since: NaiveDate,
     },
+    /// Accepted, but the acceptance no longer holds.
+    AcceptanceLapsed {
+        lapse: Lapse,
+    },
     /// Retained, but nobody has accepted the residual risk.
     NotAccepted,
     PlannedControlOverdue {
@@ -383,8 +457,9 @@ pub enum Due {
     },
 }
 
-/// What is due on `today` for one open risk; closed risks are never due.
-pub fn due(risk: &Risk, today: NaiveDate) -> Vec<Due> {
+/// What is due on `today` for one open risk; closed risks are never due. `methodology` is the one
+/// the risk is assessed with, to tell whether an acceptance still meets its criteria.
+pub fn due(risk: &Risk, methodology: Option<&Methodology>, today: NaiveDate) -> Vec<Due> {
     if risk.closed {
         return Vec::new();
     }
@@ -394,8 +469,13 @@ pub fn due(risk: &Risk, today: NaiveDate) -> Vec<Due> {
     }
     match &risk.acceptance {
         Some(a) if a.expires <= today => due.push(Due::AcceptanceExpired { since: a.expires }),
+        Some(_) => {
+            if let Some(lapse) = acceptance_lapse(risk, methodology) {
+                due.push(Due::AcceptanceLapsed { lapse });
+            }
+        }
         None if risk.treatment == Treatment::Retain => due.push(Due::NotAccepted),
-        _ => {}
+        None => {}
     }
     for treating in &risk.controls {
         if let Some(date) = treating.due.filter(|d| treating.planned && *d < today) {

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use evident_core::audit::{self, AuditEntry, AuditRecord, ChainHead};
 use evident_core::risk::{
-    Acceptance, Asset, AssetKind, Classification, Methodology, Rating, Risk, Treating, Treatment,
+    Acceptance, Asset, AssetKind, Classification, Methodology, Rating, Risk, Terms, Treating, Treatment,
 };
 use evident_core::soa::{Decision, Reason, SoaRow};
 use evident_core::{
@@ -379,12 +379,9 @@ async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<(O
             if let Some(expected) = *expected_revision
                 && expected != before.revision
             {
-                return Err(StoreError::Stale {
-                    what: "control",
-                    key: code.to_string(),
-                    expected,
-                    actual: before.revision,
-                });
+                let detail =
+                    format!("the edit was based on revision {expected}, it is at revision {}", before.revision);
+                return Err(StoreError::Stale { what: "control", key: code.to_string(), detail });
             }
             let mut after = patch.applied_to(&before);
             after.updated_at = actor.at;
@@ -692,6 +689,14 @@ async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<(O
                 .await?
                 .pop()
                 .ok_or_else(|| StoreError::not_found("risk", code))?;
+            // The acceptance was decided on the risk as it was; if it was re-rated or re-treated
+            // since, the decision is refused rather than recorded against what nobody accepted.
+            if let Some(terms) = acceptance.terms
+                && (terms.residual != before.residual || terms.treatment != before.treatment)
+            {
+                let detail = "it was re-rated or its treatment changed after the acceptance was decided".to_owned();
+                return Err(StoreError::Stale { what: "risk", key: code.to_string(), detail });
+            }
             let last =
                 sqlx::query("SELECT MAX(seq) AS last FROM risk_acceptances WHERE org_id = $1 AND risk_code = $2")
                     .bind(org)
@@ -701,8 +706,8 @@ async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<(O
                     .map_err(map_sqlx)?;
             let seq = get::<Option<i64>>(&last, "last")?.unwrap_or(0) + 1;
             sqlx::query(
-                "INSERT INTO risk_acceptances (org_id, risk_code, seq, accepted_by, accepted_at, expires_on, note) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO risk_acceptances (org_id, risk_code, seq, accepted_by, accepted_at, expires_on, note, \
+                 residual_likelihood, residual_impact, treatment) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(org)
             .bind(code.as_str())
@@ -711,6 +716,9 @@ async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<(O
             .bind(acceptance.at)
             .bind(acceptance.expires)
             .bind(&acceptance.note)
+            .bind(acceptance.terms.map(|t| i64::from(t.residual.likelihood)))
+            .bind(acceptance.terms.map(|t| i64::from(t.residual.impact)))
+            .bind(acceptance.terms.map(|t| t.treatment.as_str()))
             .execute(&mut **tx)
             .await
             .map_err(map_sqlx)?;
@@ -749,7 +757,10 @@ async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<(O
 
 /// A small number stored as an integer column, back into the range the domain allows.
 fn small(row: &DbRow, table: &str, column: &str) -> Result<u8> {
-    let value: i64 = get(row, column)?;
+    small_value(table, column, get(row, column)?)
+}
+
+fn small_value(table: &str, column: &str, value: i64) -> Result<u8> {
     u8::try_from(value).map_err(|_| StoreError::Corrupt(format!("{table}.{column}: {value} is out of range")))
 }
 
@@ -826,11 +837,27 @@ async fn load_risks(
             .iter()
             .rfind(mine)
             .map(|r| {
+                let residual = (
+                    get::<Option<i64>>(r, "residual_likelihood")?,
+                    get::<Option<i64>>(r, "residual_impact")?,
+                    parsed_opt(r, "risk_acceptances", "treatment", Treatment::parse)?,
+                );
+                let terms = match residual {
+                    (Some(likelihood), Some(impact), Some(treatment)) => Some(Terms {
+                        residual: Rating {
+                            likelihood: small_value("risk_acceptances", "residual_likelihood", likelihood)?,
+                            impact: small_value("risk_acceptances", "residual_impact", impact)?,
+                        },
+                        treatment,
+                    }),
+                    _ => None,
+                };
                 Ok::<_, StoreError>(Acceptance {
                     by: parsed(r, "risk_acceptances", "accepted_by", Email::parse)?,
                     at: get(r, "accepted_at")?,
                     expires: get(r, "expires_on")?,
                     note: get(r, "note")?,
+                    terms,
                 })
             })
             .transpose()?;

@@ -31,8 +31,8 @@ pub enum StoreError {
     #[error("{what} {key} already exists")]
     Conflict { what: &'static str, key: String },
     /// An edit based on a revision someone else has changed since: refused, never applied over theirs.
-    #[error("{what} {key} was changed by someone else since revision {expected} (it is at revision {actual})")]
-    Stale { what: &'static str, key: String, expected: i64, actual: i64 },
+    #[error("{what} {key} was changed by someone else since: {detail}")]
+    Stale { what: &'static str, key: String, detail: String },
     #[error("cannot reach the database: {0}")]
     Unavailable(String),
     #[error("the database could not be prepared: {0}")]

@@ -491,6 +491,7 @@ pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
         at: at(4),
         expires: chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap(),
         note: "Within appetite".into(),
+        terms: Some(Terms { residual: Rating { likelihood: 1, impact: 2 }, treatment: Treatment::Modify }),
     };
     store
         .apply(

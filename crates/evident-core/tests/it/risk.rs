@@ -168,9 +168,9 @@ proptest! {
         let today = at().date_naive();
         let mut r = risk((4, 4), (2, 2));
         r.review_date = today + Duration::days(review_offset);
-        r.acceptance = Some(Acceptance { by: r.owner.clone(), at: at(), expires: today + Duration::days(expiry_offset), note: String::new() });
+        r.acceptance = Some(Acceptance::of(&r, r.owner.clone(), at(), today + Duration::days(expiry_offset), String::new()));
         r.closed = closed;
-        let due = due(&r, today);
+        let due = due(&r, Some(&Methodology::five_by_five()), today);
         if closed {
             prop_assert!(due.is_empty());
         } else {
@@ -178,4 +178,39 @@ proptest! {
             prop_assert_eq!(due.iter().any(|d| matches!(d, Due::AcceptanceExpired { .. })), expiry_offset <= 0);
         }
     }
+}
+
+#[test]
+fn an_acceptance_lapses_when_the_risk_is_re_rated_its_treatment_changes_or_it_leaves_the_criteria() {
+    let m = Methodology::five_by_five();
+    let today = at().date_naive();
+    let mut r = risk((4, 4), (2, 2));
+    r.treatment = Treatment::Retain;
+    r.acceptance = Some(Acceptance::of(&r, r.owner.clone(), at(), today + Duration::days(90), String::new()));
+    assert!(
+        due(&r, Some(&m), today).iter().all(|d| !matches!(d, Due::AcceptanceLapsed { .. })),
+        "it holds as accepted"
+    );
+
+    let mut rerated = r.clone();
+    rerated.residual = Rating { likelihood: 5, impact: 5 };
+    let lapsed = due(&rerated, Some(&m), today);
+    assert!(lapsed.iter().any(|d| matches!(d, Due::AcceptanceLapsed { lapse: Lapse::Rerated { .. } })), "{lapsed:?}");
+
+    let mut treated = r.clone();
+    treated.treatment = Treatment::Share;
+    assert!(
+        due(&treated, Some(&m), today)
+            .iter()
+            .any(|d| matches!(d, Due::AcceptanceLapsed { lapse: Lapse::TreatmentChanged { .. } }))
+    );
+
+    // An acceptance recorded before its terms were kept still lapses when the level leaves the criteria.
+    let mut legacy = rerated.clone();
+    legacy.acceptance.as_mut().unwrap().terms = None;
+    let lapsed = due(&legacy, Some(&m), today);
+    assert!(
+        lapsed.iter().any(|d| matches!(d, Due::AcceptanceLapsed { lapse: Lapse::AboveCriteria { .. } })),
+        "{lapsed:?}"
+    );
 }

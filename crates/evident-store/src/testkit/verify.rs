@@ -70,6 +70,7 @@ pub async fn busy_org(store: &dyn Store, slug: &str) -> (Organisation, Actor) {
         at: at(4),
         expires: chrono::NaiveDate::from_ymd_opt(2027, 3, 1).expect("valid"),
         note: "Within appetite".into(),
+        terms: None,
     };
     let changes = vec![
         Change::AddMember {

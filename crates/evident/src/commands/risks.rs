@@ -61,6 +61,8 @@ pub async fn risks(global: &Global, command: RisksCommand) -> anyhow::Result<Exi
             }
             let methodologies = app.methodologies(&me).await?;
             let today = app.now().date_naive();
+            let methodology =
+                |r: &risk::Risk| methodologies.iter().find(|v| v.version == r.methodology).map(|v| &v.methodology);
             let level = |r: &risk::Risk, rating: Rating| {
                 scored(&methodologies, r, rating).map_or_else(String::new, |(s, l)| format!("{s} {l}"))
             };
@@ -74,7 +76,7 @@ pub async fn risks(global: &Global, command: RisksCommand) -> anyhow::Result<Exi
                     level(r, r.residual),
                     r.review_date.to_string(),
                     r.acceptance.as_ref().map(|a| a.expires.to_string()).unwrap_or_default(),
-                    if risk::due(r, today).is_empty() { String::new() } else { "DUE".to_owned() },
+                    if risk::due(r, methodology(r), today).is_empty() { String::new() } else { "DUE".to_owned() },
                 ]
             });
             say!(
@@ -163,6 +165,7 @@ pub async fn risks(global: &Global, command: RisksCommand) -> anyhow::Result<Exi
                     let why = match &item.due {
                         risk::Due::ReviewOverdue { since } => format!("review overdue since {since}"),
                         risk::Due::AcceptanceExpired { since } => format!("acceptance expired on {since}"),
+                        risk::Due::AcceptanceLapsed { lapse } => format!("the acceptance no longer holds: {lapse}"),
                         risk::Due::NotAccepted => "retained but nobody has accepted it".to_owned(),
                         risk::Due::PlannedControlOverdue { control, since } => {
                             format!("planned control {control} was due {since}")

@@ -313,3 +313,52 @@ fn assets_and_risks_import_whole_or_not_at_all_and_reports_export() {
     assert_eq!(workbook.worksheet_range_at(0).unwrap().unwrap().rows().count(), 3);
     assert!(evident.fails(&["risks", "treatment-plan", "--format", "xlsx"]).stderr.contains("needs a file"));
 }
+
+#[test]
+fn an_acceptance_stops_holding_when_the_risk_is_re_rated_and_the_risk_shows_as_due() {
+    for evident in Evident::every_backend() {
+        evident.ok(&["demo"]);
+        let register = evident.ok(&["risks", "list", "--json"]).json();
+        let accepted = register.as_array().unwrap().iter().find(|r| !r["acceptance"].is_null()).unwrap();
+        let code = accepted["code"].as_str().unwrap().to_owned();
+        let due_before = evident.ok(&["risks", "due", "--json"]).json().to_string();
+        assert!(!due_before.contains("acceptance_lapsed"), "every demo acceptance holds");
+
+        let file = evident.dir.path().join("register.csv");
+        evident.ok(&["risks", "export", file.to_str().unwrap()]);
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(&header).unwrap();
+        for record in reader.records() {
+            let mut row: Vec<String> = record.unwrap().iter().map(str::to_owned).collect();
+            if row[0] == code {
+                row[column("residual_likelihood")] = "5".into();
+                row[column("residual_impact")] = "5".into();
+                row[column("residual_justification")] = "A new supplier widened the exposure".into();
+            }
+            writer.write_record(&row).unwrap();
+        }
+        std::fs::write(&file, writer.into_inner().unwrap()).unwrap();
+        evident.ok(&["risks", "import", file.to_str().unwrap()]);
+
+        let due = evident.ok(&["risks", "due", "--json"]).json();
+        let lapsed: Vec<_> = due
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["due"]["why"] == "acceptance_lapsed")
+            .map(|d| d["risk"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            lapsed,
+            std::slice::from_ref(&code),
+            "{}: only the re-rated risk's acceptance lapsed",
+            evident.name()
+        );
+        let human = evident.ok(&["risks", "due"]);
+        assert!(human.stdout.contains("the acceptance no longer holds: re-rated"), "{}", human.stdout);
+    }
+}
