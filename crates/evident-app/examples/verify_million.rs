@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
 use evident_core::{ControlCode, ControlPatch, Email, Frequency, ImplementationStatus, NewControl, OrgSlug};
-use evident_store::{Actor, Change, NewOrganisation, Store};
+use evident_store::{Actor, Change, NewOrganisation, Organisations, Store};
 use evident_store_sqlite::SqliteStore;
 
 const CONTROLS: usize = 100;

@@ -20,8 +20,8 @@ use evident_core::{
     OrgId, OrgSlug, RequirementRef, RiskCode, Role, Sha256Digest,
 };
 use evident_store::{
-    Actor, Adoption, Change, Member, MethodologyVersion, NewControl, NewOrganisation, Organisation, Result, SoaVersion,
-    Store, StoreError,
+    Actor, Adoption, AuditLog, Change, Controls, Frameworks, Member, MethodologyVersion, NewControl, NewOrganisation,
+    Organisation, Organisations, Result, Risks, Soa, SoaVersion, Store, StoreError,
 };
 use sqlx::Row;
 
@@ -931,6 +931,22 @@ async fn insert_control(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> Res
 
 #[async_trait]
 impl Store for Backend {
+    async fn apply(&self, actor: &Actor, changes: Vec<Change>) -> Result<()> {
+        refuse_nul(&changes)?;
+        let mut tx = self.begin_write().await.map_err(map_sqlx)?;
+        let head = lock_org(&mut tx, &actor.org).await?;
+        let mut trail = AuditTrail::new(actor, head);
+        for change in &changes {
+            let (before, after) = apply_one(&mut tx, actor, change).await?;
+            trail.push(evident_store::describe(change), before, after);
+        }
+        trail.write(&mut tx).await?;
+        tx.commit().await.map_err(map_sqlx)
+    }
+}
+
+#[async_trait]
+impl Organisations for Backend {
     async fn create_org(&self, new: &NewOrganisation, at: DateTime<Utc>) -> Result<Organisation> {
         for (field, text) in [("organisation name", &new.name), ("administrator's name", &new.admin_name)] {
             if text.contains('\0') {
@@ -1000,19 +1016,6 @@ impl Store for Backend {
         row.as_ref().map(org_from_row).transpose()
     }
 
-    async fn apply(&self, actor: &Actor, changes: Vec<Change>) -> Result<()> {
-        refuse_nul(&changes)?;
-        let mut tx = self.begin_write().await.map_err(map_sqlx)?;
-        let head = lock_org(&mut tx, &actor.org).await?;
-        let mut trail = AuditTrail::new(actor, head);
-        for change in &changes {
-            let (before, after) = apply_one(&mut tx, actor, change).await?;
-            trail.push(evident_store::describe(change), before, after);
-        }
-        trail.write(&mut tx).await?;
-        tx.commit().await.map_err(map_sqlx)
-    }
-
     async fn members(&self, org: &OrgId) -> Result<Vec<Member>> {
         let rows = sqlx::query(
             "SELECT u.email, m.display_name, m.role, m.joined_at FROM memberships m JOIN users u ON u.id = m.user_id \
@@ -1039,7 +1042,10 @@ impl Store for Backend {
         .map_err(map_sqlx)?;
         row.as_ref().map(member_from_row).transpose()
     }
+}
 
+#[async_trait]
+impl Frameworks for Backend {
     async fn adoptions(&self, org: &OrgId) -> Result<Vec<Adoption>> {
         let rows = sqlx::query("SELECT * FROM adoptions WHERE org_id = $1")
             .bind(org.as_str())
@@ -1051,6 +1057,36 @@ impl Store for Backend {
         Ok(adoptions)
     }
 
+    async fn frameworks(&self, org: &OrgId) -> Result<Vec<evident_store::ImportedFramework>> {
+        let rows = sqlx::query("SELECT * FROM imported_frameworks WHERE org_id = $1")
+            .bind(org.as_str())
+            .fetch_all(self.reader())
+            .await
+            .map_err(map_sqlx)?;
+        let mut frameworks = rows
+            .iter()
+            .map(|row| {
+                let framework: evident_core::Framework =
+                    parsed(row, "imported_frameworks", "definition", |t| serde_json::from_str(t))?;
+                let id = parsed(row, "imported_frameworks", "framework_id", FrameworkId::parse)?;
+                if framework.id() != &id {
+                    let problem = format!("imported_frameworks.definition: holds {} under {id}", framework.id());
+                    return Err(StoreError::Corrupt(problem));
+                }
+                Ok(evident_store::ImportedFramework {
+                    framework,
+                    imported_by: get(row, "imported_by")?,
+                    imported_at: get(row, "imported_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        frameworks.sort_by(|a, b| a.framework.id().cmp(b.framework.id()));
+        Ok(frameworks)
+    }
+}
+
+#[async_trait]
+impl Controls for Backend {
     async fn controls(&self, org: &OrgId) -> Result<Vec<Control>> {
         // One row of JSON, as for mappings. Times travel as text in each backend's own format.
         let sql = format!(
@@ -1128,7 +1164,10 @@ impl Store for Backend {
         evident_store::sort_mappings(&mut mappings);
         Ok(mappings)
     }
+}
 
+#[async_trait]
+impl Soa for Backend {
     async fn soa_decisions(&self, org: &OrgId, framework: &FrameworkId) -> Result<Vec<(RequirementRef, Decision)>> {
         let rows = sqlx::query("SELECT * FROM soa_decisions WHERE org_id = $1 AND framework_id = $2")
             .bind(org.as_str())
@@ -1167,6 +1206,30 @@ impl Store for Backend {
             .collect()
     }
 
+    async fn soa_version_texts(&self, org: &OrgId) -> Result<Vec<evident_store::SoaVersionText>> {
+        let rows = sqlx::query("SELECT framework_id, version, digest, rows_json FROM soa_versions WHERE org_id = $1")
+            .bind(org.as_str())
+            .fetch_all(self.reader())
+            .await
+            .map_err(map_sqlx)?;
+        let mut versions = rows
+            .iter()
+            .map(|row| {
+                Ok(evident_store::SoaVersionText {
+                    framework: parsed(row, "soa_versions", "framework_id", FrameworkId::parse)?,
+                    version: get(row, "version")?,
+                    digest: parsed(row, "soa_versions", "digest", Sha256Digest::parse)?,
+                    rows_json: get(row, "rows_json")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        versions.sort_by(|a, b| a.framework.cmp(&b.framework).then(a.version.cmp(&b.version)));
+        Ok(versions)
+    }
+}
+
+#[async_trait]
+impl Risks for Backend {
     async fn methodologies(&self, org: &OrgId) -> Result<Vec<MethodologyVersion>> {
         let rows = sqlx::query("SELECT * FROM risk_methodologies WHERE org_id = $1 ORDER BY version")
             .bind(org.as_str())
@@ -1204,7 +1267,10 @@ impl Store for Backend {
         let mut conn = self.reader().acquire().await.map_err(map_sqlx)?;
         load_risks(&mut conn, org, None).await
     }
+}
 
+#[async_trait]
+impl AuditLog for Backend {
     async fn audit_log(&self, org: &OrgId) -> Result<(Vec<AuditRecord>, ChainHead)> {
         let head = sqlx::query("SELECT audit_head_seq, audit_head_hash FROM organisations WHERE id = $1")
             .bind(org.as_str())
@@ -1284,54 +1350,6 @@ impl Store for Backend {
                 })
             })
             .collect()
-    }
-
-    async fn soa_version_texts(&self, org: &OrgId) -> Result<Vec<evident_store::SoaVersionText>> {
-        let rows = sqlx::query("SELECT framework_id, version, digest, rows_json FROM soa_versions WHERE org_id = $1")
-            .bind(org.as_str())
-            .fetch_all(self.reader())
-            .await
-            .map_err(map_sqlx)?;
-        let mut versions = rows
-            .iter()
-            .map(|row| {
-                Ok(evident_store::SoaVersionText {
-                    framework: parsed(row, "soa_versions", "framework_id", FrameworkId::parse)?,
-                    version: get(row, "version")?,
-                    digest: parsed(row, "soa_versions", "digest", Sha256Digest::parse)?,
-                    rows_json: get(row, "rows_json")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        versions.sort_by(|a, b| a.framework.cmp(&b.framework).then(a.version.cmp(&b.version)));
-        Ok(versions)
-    }
-
-    async fn frameworks(&self, org: &OrgId) -> Result<Vec<evident_store::ImportedFramework>> {
-        let rows = sqlx::query("SELECT * FROM imported_frameworks WHERE org_id = $1")
-            .bind(org.as_str())
-            .fetch_all(self.reader())
-            .await
-            .map_err(map_sqlx)?;
-        let mut frameworks = rows
-            .iter()
-            .map(|row| {
-                let framework: evident_core::Framework =
-                    parsed(row, "imported_frameworks", "definition", |t| serde_json::from_str(t))?;
-                let id = parsed(row, "imported_frameworks", "framework_id", FrameworkId::parse)?;
-                if framework.id() != &id {
-                    let problem = format!("imported_frameworks.definition: holds {} under {id}", framework.id());
-                    return Err(StoreError::Corrupt(problem));
-                }
-                Ok(evident_store::ImportedFramework {
-                    framework,
-                    imported_by: get(row, "imported_by")?,
-                    imported_at: get(row, "imported_at")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        frameworks.sort_by(|a, b| a.framework.id().cmp(b.framework.id()));
-        Ok(frameworks)
     }
 }
 

@@ -140,8 +140,22 @@ pub struct NewOrganisation {
 }
 
 /// Everything an organisation's records are kept in. Backends: SQLite, PostgreSQL.
+///
+/// The reads are split by aggregate into the supertraits ([`Organisations`], [`Frameworks`],
+/// [`Controls`], [`Soa`], [`Risks`], [`AuditLog`]); every write is [`Store::apply`]. Their methods
+/// are callable on `dyn Store` (and on `S: Store`) without importing the supertraits; on a backend's
+/// concrete type, `use evident_store::prelude::*`.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store:
+    Organisations + Frameworks + Controls + Soa + Risks + AuditLog + Send + Sync + std::fmt::Debug
+{
+    /// Writes every change in one transaction with one audit record each, or nothing.
+    async fn apply(&self, actor: &Actor, changes: Vec<Change>) -> Result<()>;
+}
+
+/// The organisations of the installation and their members.
+#[async_trait]
+pub trait Organisations: Send + Sync {
     /// Creates an organisation with its first administrator, audit-logged as its first records.
     async fn create_org(&self, new: &NewOrganisation, at: DateTime<Utc>) -> Result<Organisation>;
 
@@ -150,15 +164,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn org_by_slug(&self, slug: &OrgSlug) -> Result<Option<Organisation>>;
 
-    /// Writes every change in one transaction with one audit record each, or nothing.
-    async fn apply(&self, actor: &Actor, changes: Vec<Change>) -> Result<()>;
-
     async fn members(&self, org: &OrgId) -> Result<Vec<Member>>;
 
     async fn member(&self, org: &OrgId, email: &Email) -> Result<Option<Member>>;
+}
 
+/// The frameworks an organisation adopted, and those it brought itself.
+#[async_trait]
+pub trait Frameworks: Send + Sync {
     async fn adoptions(&self, org: &OrgId) -> Result<Vec<Adoption>>;
 
+    /// The frameworks the organisation imported, by id, each validated again as it is read.
+    async fn frameworks(&self, org: &OrgId) -> Result<Vec<ImportedFramework>>;
+}
+
+/// Controls and their mappings to requirements.
+#[async_trait]
+pub trait Controls: Send + Sync {
     /// Controls ordered by code, retired ones included.
     async fn controls(&self, org: &OrgId) -> Result<Vec<Control>>;
 
@@ -166,13 +188,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Mappings ordered by control, framework and requirement.
     async fn mappings(&self, org: &OrgId) -> Result<Vec<Mapping>>;
+}
 
+/// The Statement of Applicability: decisions and approved versions.
+#[async_trait]
+pub trait Soa: Send + Sync {
     /// The SoA decisions recorded for a framework, by requirement.
     async fn soa_decisions(&self, org: &OrgId, framework: &FrameworkId) -> Result<Vec<(RequirementRef, Decision)>>;
 
     /// Approved SoA versions of a framework, oldest first.
     async fn soa_versions(&self, org: &OrgId, framework: &FrameworkId) -> Result<Vec<SoaVersion>>;
 
+    /// Every approved SoA version of every framework with its rows as the exact stored text, for
+    /// re-hashing: by framework, oldest first.
+    async fn soa_version_texts(&self, org: &OrgId) -> Result<Vec<SoaVersionText>>;
+}
+
+/// The risk register: methodology versions, assets and risks.
+#[async_trait]
+pub trait Risks: Send + Sync {
     /// Every version of the risk methodology, oldest first.
     async fn methodologies(&self, org: &OrgId) -> Result<Vec<MethodologyVersion>>;
 
@@ -181,7 +215,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Risks ordered by code, each with its assets, treating controls and latest acceptance.
     async fn risks(&self, org: &OrgId) -> Result<Vec<Risk>>;
+}
 
+/// The audit log and its chain head.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
     /// The audit log in stored order, with the chain head the organisation recorded.
     async fn audit_log(&self, org: &OrgId) -> Result<(Vec<AuditRecord>, ChainHead)>;
 
@@ -191,13 +229,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Up to `limit` audit records after position `after_seq`, in stored order: the log read a page
     /// at a time, so that verifying it never holds it whole.
     async fn audit_page(&self, org: &OrgId, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>>;
+}
 
-    /// Every approved SoA version of every framework with its rows as the exact stored text, for
-    /// re-hashing: by framework, oldest first.
-    async fn soa_version_texts(&self, org: &OrgId) -> Result<Vec<SoaVersionText>>;
-
-    /// The frameworks the organisation imported, by id, each validated again as it is read.
-    async fn frameworks(&self, org: &OrgId) -> Result<Vec<ImportedFramework>>;
+/// The store's traits, for code that calls reads on a backend's concrete type:
+/// `use evident_store::prelude::*;`.
+pub mod prelude {
+    pub use crate::{AuditLog, Controls, Frameworks, Organisations, Risks, Soa, Store};
 }
 
 /// A framework an organisation imported, with who imported it and when.

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use evident_store::testkit::{control, new_org};
-use evident_store::{Change, Store, StoreError};
+use evident_store::{AuditLog, Change, Controls, Organisations, Store, StoreError};
 use evident_store_sqlite::SqliteStore;
 use sqlx::{ConnectOptions, Connection};
 
