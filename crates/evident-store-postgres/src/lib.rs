@@ -322,14 +322,16 @@ impl Drop for FreshDatabase {
     }
 }
 
-mod shared {
-    use super::PostgresStore as Backend;
-    type Db = sqlx::Postgres;
-    type DbRow = sqlx::postgres::PgRow;
-    /// Locks the organisation's row, so writers to one organisation take turns from their first read.
-    const FOR_UPDATE: &str = " FOR UPDATE";
-    include!("../../evident-store/sql/shared.rs");
-}
+// What the shared SQL (`evident-store/sql/`, compiled here as the module `sql`) needs to know
+// about this backend.
+use PostgresStore as Backend;
+type Db = sqlx::Postgres;
+type DbRow = sqlx::postgres::PgRow;
+/// Locks the organisation's row, so writers to one organisation take turns from their first read.
+const FOR_UPDATE: &str = " FOR UPDATE";
+
+#[path = "../../evident-store/sql/mod.rs"]
+mod sql;
 
 #[cfg(test)]
 mod tests {
@@ -346,7 +348,7 @@ mod tests {
         let store = PostgresStore::connect(&database.url).await.unwrap();
         let refused = sqlx::query("SELECT $1::text").bind("Back\0ups").execute(&store.pool).await.unwrap_err();
         assert!(refused.to_string().contains("0x00"), "the server refuses it: {refused}");
-        let error = super::shared::map_sqlx(refused);
+        let error = super::sql::common::map_sqlx(refused);
         assert!(matches!(error, evident_store::StoreError::Invalid(_)), "{error:?}");
         assert_eq!(error.to_string(), "text contains a NUL character (0x00), which cannot be stored");
     }

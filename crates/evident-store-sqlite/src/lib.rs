@@ -218,11 +218,13 @@ impl std::error::Error for OpenFailed {
     }
 }
 
-mod shared {
-    use super::SqliteStore as Backend;
-    type Db = sqlx::Sqlite;
-    type DbRow = sqlx::sqlite::SqliteRow;
-    /// SQLite has no row locks: `BEGIN IMMEDIATE` already holds the database's write lock.
-    const FOR_UPDATE: &str = "";
-    include!("../../evident-store/sql/shared.rs");
-}
+// What the shared SQL (`evident-store/sql/`, compiled here as the module `sql`) needs to know
+// about this backend.
+use SqliteStore as Backend;
+type Db = sqlx::Sqlite;
+type DbRow = sqlx::sqlite::SqliteRow;
+/// SQLite has no row locks: `BEGIN IMMEDIATE` already holds the database's write lock.
+const FOR_UPDATE: &str = "";
+
+#[path = "../../evident-store/sql/mod.rs"]
+mod sql;

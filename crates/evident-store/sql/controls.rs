@@ -1,0 +1,333 @@
+//! Controls and their mappings to requirements.
+
+use async_trait::async_trait;
+use evident_core::{
+    Control, ControlCode, ControlId, ControlPatch, Coverage, Email, FrameworkId, Frequency, ImplementationStatus,
+    Mapping, OrgId, RequirementRef,
+};
+use evident_store::{Actor, Controls, NewControl, Result, StoreError};
+
+use super::common::{Images, Tx, get, json_rows, map_sqlx, new_id, parse_time, parsed, parsed_opt, to_json};
+use crate::{Backend, DbRow};
+
+fn control_from_row(row: &DbRow) -> Result<Control> {
+    Ok(Control {
+        id: parsed(row, "controls", "id", ControlId::parse)?,
+        code: parsed(row, "controls", "code", ControlCode::parse)?,
+        title: get(row, "title")?,
+        description: get(row, "description")?,
+        owner: parsed_opt(row, "controls", "owner_email", Email::parse)?,
+        frequency: parsed(row, "controls", "frequency", Frequency::parse)?,
+        status: parsed(row, "controls", "status", ImplementationStatus::parse)?,
+        retired_at: get(row, "retired_at")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+        revision: get(row, "revision")?,
+    })
+}
+
+fn mapping_from_row(row: &DbRow) -> Result<Mapping> {
+    Ok(Mapping {
+        control: parsed(row, "mappings", "control_code", ControlCode::parse)?,
+        framework: parsed(row, "mappings", "framework_id", FrameworkId::parse)?,
+        requirement: parsed(row, "mappings", "requirement_ref", RequirementRef::parse)?,
+        coverage: parsed(row, "mappings", "coverage", Coverage::parse)?,
+        rationale: get(row, "rationale")?,
+    })
+}
+
+pub(super) async fn control_in_tx(tx: &mut Tx<'_>, org: &OrgId, code: &ControlCode) -> Result<Control> {
+    let row = sqlx::query("SELECT * FROM controls WHERE org_id = $1 AND code = $2")
+        .bind(org.as_str())
+        .bind(code.as_str())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(map_sqlx)?
+        .ok_or_else(|| StoreError::not_found("control", code))?;
+    control_from_row(&row)
+}
+
+async fn mapping_in_tx(
+    tx: &mut Tx<'_>,
+    org: &OrgId,
+    control: &ControlCode,
+    framework: &FrameworkId,
+    requirement: &RequirementRef,
+) -> Result<Option<Mapping>> {
+    let row = sqlx::query(
+        "SELECT * FROM mappings WHERE org_id = $1 AND control_code = $2 AND framework_id = $3 AND requirement_ref = $4",
+    )
+    .bind(org.as_str())
+    .bind(control.as_str())
+    .bind(framework.as_str())
+    .bind(requirement.as_str())
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(map_sqlx)?;
+    row.as_ref().map(mapping_from_row).transpose()
+}
+
+/// The code of the organisation's control that `code` names without regard to case, if any.
+async fn code_taken(tx: &mut Tx<'_>, org: &OrgId, code: &ControlCode) -> Result<Option<ControlCode>> {
+    let row = sqlx::query("SELECT code FROM controls WHERE org_id = $1 AND lower(code) = lower($2)")
+        .bind(org.as_str())
+        .bind(code.as_str())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(map_sqlx)?;
+    row.as_ref().map(|r| parsed(r, "controls", "code", ControlCode::parse)).transpose()
+}
+
+async fn insert_control(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO controls (org_id, id, code, title, description, owner_email, frequency, status, retired_at, created_at, \
+         updated_at, revision) VALUES ($1, $9, $2, $3, $4, $5, $6, $7, NULL, $8, $8, 1)",
+    )
+    .bind(actor.org.as_str())
+    .bind(new.code.as_str())
+    .bind(&new.title)
+    .bind(&new.description)
+    .bind(new.owner.as_ref().map(Email::as_str))
+    .bind(new.frequency.as_str())
+    .bind(new.status.as_str())
+    .bind(actor.at)
+    .bind(new_id())
+    .execute(&mut **tx)
+    .await
+    .map_err(map_sqlx)?;
+    Ok(())
+}
+
+pub(super) async fn create(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> Result<Images> {
+    // Codes are unique without regard to case: `iam-01` beside `IAM-01` is the same control.
+    let taken = code_taken(tx, &actor.org, &new.code).await?;
+    if let Some(existing) = taken {
+        return Err(StoreError::conflict("control", existing));
+    }
+    insert_control(tx, actor, new).await?;
+    Ok((None, Some(to_json(new)?)))
+}
+
+pub(super) async fn update(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    code: &ControlCode,
+    patch: &ControlPatch,
+    expected_revision: Option<i64>,
+) -> Result<Images> {
+    let org = actor.org.as_str();
+    let before = control_in_tx(tx, &actor.org, code).await?;
+    if let Some(expected) = expected_revision
+        && expected != before.revision
+    {
+        let detail = format!("the edit was based on revision {expected}, it is at revision {}", before.revision);
+        return Err(StoreError::Stale { what: "control", key: code.to_string(), detail });
+    }
+    let mut after = patch.applied_to(&before);
+    after.updated_at = actor.at;
+    after.revision = before.revision + 1;
+    sqlx::query(
+        "UPDATE controls SET title = $1, description = $2, owner_email = $3, frequency = $4, status = $5, \
+         updated_at = $6, revision = $7 WHERE org_id = $8 AND code = $9",
+    )
+    .bind(&after.title)
+    .bind(&after.description)
+    .bind(after.owner.as_ref().map(Email::as_str))
+    .bind(after.frequency.as_str())
+    .bind(after.status.as_str())
+    .bind(after.updated_at)
+    .bind(after.revision)
+    .bind(org)
+    .bind(code.as_str())
+    .execute(&mut **tx)
+    .await
+    .map_err(map_sqlx)?;
+    Ok((Some(to_json(&before)?), Some(to_json(&after)?)))
+}
+
+pub(super) async fn retire(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode) -> Result<Images> {
+    let org = actor.org.as_str();
+    let before = control_in_tx(tx, &actor.org, code).await?;
+    if before.retired_at.is_some() {
+        return Err(StoreError::conflict("retired control", code));
+    }
+    let after =
+        Control { retired_at: Some(actor.at), updated_at: actor.at, revision: before.revision + 1, ..before.clone() };
+    sqlx::query("UPDATE controls SET retired_at = $1, updated_at = $1, revision = $2 WHERE org_id = $3 AND code = $4")
+        .bind(actor.at)
+        .bind(after.revision)
+        .bind(org)
+        .bind(code.as_str())
+        .execute(&mut **tx)
+        .await
+        .map_err(map_sqlx)?;
+    Ok((Some(to_json(&before)?), Some(to_json(&after)?)))
+}
+
+pub(super) async fn rename(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode, to: &ControlCode) -> Result<Images> {
+    let org = actor.org.as_str();
+    let before = control_in_tx(tx, &actor.org, code).await?;
+    if let Some(existing) = code_taken(tx, &actor.org, to).await?.filter(|c| c != code) {
+        return Err(StoreError::conflict("control", existing));
+    }
+    let after = Control { code: to.clone(), updated_at: actor.at, revision: before.revision + 1, ..before.clone() };
+    // The new row first (same id), then the rows that point at the code, then the old row:
+    // every foreign key holds at every step, on both databases.
+    sqlx::query("UPDATE controls SET id = $1 WHERE org_id = $2 AND code = $3")
+        .bind(format!("renaming-{}", before.id))
+        .bind(org)
+        .bind(code.as_str())
+        .execute(&mut **tx)
+        .await
+        .map_err(map_sqlx)?;
+    sqlx::query(
+        "INSERT INTO controls (org_id, id, code, title, description, owner_email, frequency, status, retired_at, \
+         created_at, updated_at, revision) \
+         SELECT org_id, $1, $2, title, description, owner_email, frequency, status, retired_at, created_at, $3, $4 \
+         FROM controls WHERE org_id = $5 AND code = $6",
+    )
+    .bind(before.id.as_str())
+    .bind(to.as_str())
+    .bind(actor.at)
+    .bind(after.revision)
+    .bind(org)
+    .bind(code.as_str())
+    .execute(&mut **tx)
+    .await
+    .map_err(map_sqlx)?;
+    for sql in [
+        "UPDATE mappings SET control_code = $1 WHERE org_id = $2 AND control_code = $3",
+        "UPDATE risk_controls SET control_code = $1 WHERE org_id = $2 AND control_code = $3",
+        "DELETE FROM controls WHERE org_id = $2 AND code = $3 AND $1 <> ''",
+    ] {
+        sqlx::query(sql).bind(to.as_str()).bind(org).bind(code.as_str()).execute(&mut **tx).await.map_err(map_sqlx)?;
+    }
+    Ok((Some(to_json(&before)?), Some(to_json(&after)?)))
+}
+
+pub(super) async fn map(tx: &mut Tx<'_>, actor: &Actor, mapping: &Mapping) -> Result<Images> {
+    let org = actor.org.as_str();
+    control_in_tx(tx, &actor.org, &mapping.control).await?;
+    let before = mapping_in_tx(tx, &actor.org, &mapping.control, &mapping.framework, &mapping.requirement).await?;
+    sqlx::query(
+        "INSERT INTO mappings (org_id, control_code, framework_id, requirement_ref, coverage, rationale) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (org_id, control_code, framework_id, requirement_ref) \
+         DO UPDATE SET coverage = excluded.coverage, rationale = excluded.rationale",
+    )
+    .bind(org)
+    .bind(mapping.control.as_str())
+    .bind(mapping.framework.as_str())
+    .bind(mapping.requirement.as_str())
+    .bind(mapping.coverage.as_str())
+    .bind(&mapping.rationale)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_sqlx)?;
+    Ok((before.as_ref().map(to_json).transpose()?, Some(to_json(mapping)?)))
+}
+
+pub(super) async fn unmap(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    control: &ControlCode,
+    framework: &FrameworkId,
+    requirement: &RequirementRef,
+) -> Result<Images> {
+    let org = actor.org.as_str();
+    let before = mapping_in_tx(tx, &actor.org, control, framework, requirement)
+        .await?
+        .ok_or_else(|| StoreError::not_found("mapping", evident_store::mapping_key(control, framework, requirement)))?;
+    sqlx::query(
+        "DELETE FROM mappings WHERE org_id = $1 AND control_code = $2 AND framework_id = $3 AND requirement_ref = $4",
+    )
+    .bind(org)
+    .bind(control.as_str())
+    .bind(framework.as_str())
+    .bind(requirement.as_str())
+    .execute(&mut **tx)
+    .await
+    .map_err(map_sqlx)?;
+    Ok((Some(to_json(&before)?), None))
+}
+
+#[async_trait]
+impl Controls for Backend {
+    async fn controls(&self, org: &OrgId) -> Result<Vec<Control>> {
+        // One row of JSON, as for mappings. Times travel as text in each backend's own format.
+        let sql = format!(
+            "SELECT {} AS rows FROM controls WHERE org_id = $1",
+            json_rows(
+                "id, code, title, description, owner_email, frequency, status, \
+                 CAST(retired_at AS TEXT), CAST(created_at AS TEXT), CAST(updated_at AS TEXT), revision"
+            )
+        );
+        let row = sqlx::query(&sql).bind(org.as_str()).fetch_one(self.reader()).await.map_err(map_sqlx)?;
+        let text: String = get(&row, "rows")?;
+        type ControlTuple =
+            (String, String, String, String, Option<String>, String, String, Option<String>, String, String, i64);
+        let tuples: Vec<ControlTuple> =
+            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("controls: {e}")))?;
+        let corrupt = |column: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("controls.{column}: {e}"));
+        let time = |column: &str, text: &str| parse_time(text).map_err(|e| corrupt(column, &e));
+        let mut controls = tuples
+            .into_iter()
+            .map(|(id, code, title, description, owner, frequency, status, retired, created, updated, revision)| {
+                Ok(Control {
+                    id: ControlId::parse(&id).map_err(|e| corrupt("id", &e))?,
+                    code: ControlCode::parse(&code).map_err(|e| corrupt("code", &e))?,
+                    title,
+                    description,
+                    owner: owner.as_deref().map(Email::parse).transpose().map_err(|e| corrupt("owner_email", &e))?,
+                    frequency: Frequency::parse(&frequency).map_err(|e| corrupt("frequency", &e))?,
+                    status: ImplementationStatus::parse(&status).map_err(|e| corrupt("status", &e))?,
+                    retired_at: retired.as_deref().map(|t| time("retired_at", t)).transpose()?,
+                    created_at: time("created_at", &created)?,
+                    updated_at: time("updated_at", &updated)?,
+                    revision,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        controls.sort_by(|a, b| evident_core::ids::natural_cmp(a.code.as_str(), b.code.as_str()));
+        Ok(controls)
+    }
+
+    async fn control(&self, org: &OrgId, code: &ControlCode) -> Result<Option<Control>> {
+        let row = sqlx::query("SELECT * FROM controls WHERE org_id = $1 AND code = $2")
+            .bind(org.as_str())
+            .bind(code.as_str())
+            .fetch_optional(self.reader())
+            .await
+            .map_err(map_sqlx)?;
+        row.as_ref().map(control_from_row).transpose()
+    }
+
+    async fn mappings(&self, org: &OrgId) -> Result<Vec<Mapping>> {
+        // One row of JSON instead of a row per mapping: an organisation has tens of thousands, and
+        // the driver's cost is per row (on SQLite each row crosses from its worker thread).
+        let sql = format!(
+            "SELECT {} AS rows FROM mappings WHERE org_id = $1",
+            json_rows("control_code, framework_id, requirement_ref, coverage, rationale")
+        );
+        let row = sqlx::query(&sql).bind(org.as_str()).fetch_one(self.reader()).await.map_err(map_sqlx)?;
+        let text: String = get(&row, "rows")?;
+        let tuples: Vec<(String, String, String, String, String)> =
+            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("mappings: {e}")))?;
+        let corrupt =
+            |column: &str, e: evident_core::ParseError| StoreError::Corrupt(format!("mappings.{column}: {e}"));
+        let mut mappings = tuples
+            .into_iter()
+            .map(|(control, framework, requirement, coverage, rationale)| {
+                Ok(Mapping {
+                    control: ControlCode::parse(&control).map_err(|e| corrupt("control_code", e))?,
+                    framework: FrameworkId::parse(&framework).map_err(|e| corrupt("framework_id", e))?,
+                    requirement: RequirementRef::parse(&requirement).map_err(|e| corrupt("requirement_ref", e))?,
+                    coverage: Coverage::parse(&coverage).map_err(|e| corrupt("coverage", e))?,
+                    rationale,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        evident_store::sort_mappings(&mut mappings);
+        Ok(mappings)
+    }
+}

@@ -1,0 +1,118 @@
+//! The SQL implementation of the store's traits, written once and compiled into each backend crate
+//! as its module `sql` (`#[path = "../../evident-store/sql/mod.rs"] mod sql;`), so that `cargo fmt`
+//! and clippy see every line. The backend's crate root names what differs:
+//!
+//! ```text
+//! use SqliteStore as Backend;   type Db = sqlx::Sqlite;   type DbRow = sqlx::sqlite::SqliteRow;
+//! const FOR_UPDATE: &str = "";   (the row-lock clause: " FOR UPDATE" on PostgreSQL)
+//! ```
+//!
+//! and its `Backend` has `reader()` and `writer()` (its pools; the same one on PostgreSQL) and
+//! `begin_write()`, a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue for the lock).
+//! Every statement here runs unchanged on SQLite and PostgreSQL: `$n` placeholders, TEXT keys,
+//! `ON CONFLICT`, `RETURNING`. Ordering is done in Rust, so both backends sort alike whatever the
+//! database collation. Only the migrations (column types, triggers) differ between the backends.
+//!
+//! One module per aggregate (`orgs`, `frameworks`, `controls`, `soa`, `risks`, `audit`), each with
+//! its row mappers, the writes of its changes and its read trait; `common` has the helpers they
+//! share; this module has `apply`, which locks the organisation, hands each change to its
+//! aggregate and appends the audit records in a few statements at the end.
+
+use async_trait::async_trait;
+use evident_store::{Actor, Change, Result, Store, StoreError};
+
+use self::audit::AuditTrail;
+use self::common::{Images, Tx, lock_org, map_sqlx};
+use crate::Backend;
+
+mod audit;
+pub(crate) mod common;
+mod controls;
+mod frameworks;
+mod orgs;
+mod risks;
+mod soa;
+
+#[async_trait]
+impl Store for Backend {
+    async fn apply(&self, actor: &Actor, changes: Vec<Change>) -> Result<()> {
+        refuse_nul(&changes)?;
+        let mut tx = self.begin_write().await.map_err(map_sqlx)?;
+        let head = lock_org(&mut tx, &actor.org).await?;
+        let mut trail = AuditTrail::new(actor, head);
+        for change in &changes {
+            let (before, after) = apply_one(&mut tx, actor, change).await?;
+            trail.push(evident_store::describe(change), before, after);
+        }
+        trail.write(&mut tx).await?;
+        tx.commit().await.map_err(map_sqlx)
+    }
+}
+
+/// Applies one change inside `tx`, in the module of its aggregate, and returns its audit images.
+async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<Images> {
+    match change {
+        Change::AddMember { email, display_name, role } => {
+            orgs::add_member(tx, actor, email, display_name, *role).await
+        }
+        Change::Adopt(adoption) => frameworks::adopt(tx, actor, adoption).await,
+        Change::ImportFramework(framework) => frameworks::import(tx, actor, framework).await,
+        Change::CreateControl(new) => controls::create(tx, actor, new).await,
+        Change::UpdateControl { code, patch, expected_revision } => {
+            controls::update(tx, actor, code, patch, *expected_revision).await
+        }
+        Change::RetireControl { code } => controls::retire(tx, actor, code).await,
+        Change::RenameControl { code, to } => controls::rename(tx, actor, code, to).await,
+        Change::Map(mapping) => controls::map(tx, actor, mapping).await,
+        Change::Unmap { control, framework, requirement } => {
+            controls::unmap(tx, actor, control, framework, requirement).await
+        }
+        Change::SetSoaDecision { framework, requirement, decision } => {
+            soa::decide(tx, actor, framework, requirement, decision).await
+        }
+        Change::ApproveSoa { framework, rows } => soa::approve(tx, actor, framework, rows).await,
+        Change::SetMethodology(methodology) => risks::set_methodology(tx, actor, methodology).await,
+        Change::PutAsset(asset) => risks::put_asset(tx, actor, asset).await,
+        Change::PutRisk(risk) => risks::put_risk(tx, actor, risk, false).await,
+        Change::CreateRisk(risk) => risks::put_risk(tx, actor, risk, true).await,
+        Change::AcceptRisk { code, acceptance } => risks::accept(tx, actor, code, acceptance).await,
+    }
+}
+
+/// Refuses text with a NUL character before it reaches either database: PostgreSQL would refuse
+/// it with a message of its own, SQLite would store it and every C tool would cut the text there.
+fn refuse_nul(changes: &[Change]) -> Result<()> {
+    for (i, change) in changes.iter().enumerate() {
+        let value = serde_json::to_value(change).map_err(|e| StoreError::Unexpected(Box::new(e)))?;
+        if let Some(field) = nul_field(&value, "text") {
+            let (action, _, entity) = evident_store::describe(change);
+            return Err(StoreError::Invalid(format!(
+                "change {} ({action} {}): the {field} contains a NUL character (0x00), which cannot be stored",
+                i + 1,
+                entity.escape_debug()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The name of the first field (of a change serialised to JSON) whose text holds a NUL.
+fn nul_field<'v>(value: &'v serde_json::Value, field: &'v str) -> Option<&'v str> {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then_some(field),
+        serde_json::Value::Array(items) => items.iter().find_map(|item| nul_field(item, field)),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(name, value)| nul_field(value, name)),
+        _ => None,
+    }
+}
+
+/// Statements that bypass the store's rules, for tests that tamper with the database on purpose.
+/// Only built with the `testkit` feature, so a release binary has no such door.
+#[cfg(feature = "testkit")]
+#[async_trait]
+impl evident_store::RawSql for Backend {
+    async fn execute_raw(&self, sql: &str) -> Result<u64> {
+        let done = sqlx::query(sql).execute(self.writer()).await.map_err(map_sqlx)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,178 @@
+//! Organisations and their members.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use evident_core::audit::ChainHead;
+use evident_core::{Email, OrgId, OrgSlug, Role, Sha256Digest};
+use evident_store::{Actor, Change, Member, NewOrganisation, Organisation, Organisations, Result, StoreError};
+
+use super::audit::AuditTrail;
+use super::common::{Images, Tx, get, map_sqlx, new_id, parsed, to_json};
+use crate::{Backend, DbRow};
+
+fn org_from_row(row: &DbRow) -> Result<Organisation> {
+    Ok(Organisation {
+        id: OrgId::from_store(get(row, "id")?),
+        slug: parsed(row, "organisations", "slug", OrgSlug::parse)?,
+        name: get(row, "name")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+fn member_from_row(row: &DbRow) -> Result<Member> {
+    Ok(Member {
+        email: parsed(row, "users", "email", Email::parse)?,
+        display_name: get(row, "display_name")?,
+        role: parsed(row, "memberships", "role", Role::parse)?,
+        joined_at: get(row, "joined_at")?,
+    })
+}
+
+/// The user with this e-mail, created if new. `ON CONFLICT DO NOTHING` first, so two organisations
+/// adding the same new person at once both succeed (the second waits for the first, then reads it).
+async fn user_id_for(tx: &mut Tx<'_>, email: &Email, at: DateTime<Utc>) -> Result<String> {
+    sqlx::query(
+        "INSERT INTO users (id, email, display_name, created_at) VALUES ($1, $2, '', $3) ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(email.as_str())
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_sqlx)?;
+    let row = sqlx::query("SELECT id FROM users WHERE email = $1")
+        .bind(email.as_str())
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(map_sqlx)?;
+    get(&row, "id")
+}
+
+pub(super) async fn add_member(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    email: &Email,
+    display_name: &str,
+    role: Role,
+) -> Result<Images> {
+    let org = actor.org.as_str();
+    let user_id = user_id_for(tx, email, actor.at).await?;
+    let before = sqlx::query("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
+        .bind(org)
+        .bind(&user_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(map_sqlx)?;
+    if before.is_some() {
+        return Err(StoreError::conflict("member", email));
+    }
+    sqlx::query("INSERT INTO memberships (org_id, user_id, role, joined_at, display_name) VALUES ($1, $2, $3, $4, $5)")
+        .bind(org)
+        .bind(&user_id)
+        .bind(role.as_str())
+        .bind(actor.at)
+        .bind(display_name)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_sqlx)?;
+    Ok((None, Some(to_json(&serde_json::json!({"email": email, "role": role}))?)))
+}
+
+#[async_trait]
+impl Organisations for Backend {
+    async fn create_org(&self, new: &NewOrganisation, at: DateTime<Utc>) -> Result<Organisation> {
+        for (field, text) in [("organisation name", &new.name), ("administrator's name", &new.admin_name)] {
+            if text.contains('\0') {
+                return Err(StoreError::Invalid(format!(
+                    "the {field} contains a NUL character (0x00), which cannot be stored"
+                )));
+            }
+        }
+        let mut tx = self.begin_write().await.map_err(map_sqlx)?;
+        let taken = sqlx::query("SELECT 1 FROM organisations WHERE slug = $1")
+            .bind(new.slug.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_sqlx)?;
+        if taken.is_some() {
+            return Err(StoreError::conflict("organisation", &new.slug));
+        }
+        let org = Organisation {
+            id: OrgId::from_store(new_id()),
+            slug: new.slug.clone(),
+            name: new.name.clone(),
+            created_at: at,
+        };
+        sqlx::query(
+            "INSERT INTO organisations (id, slug, name, created_at, audit_head_seq, audit_head_hash) VALUES ($1, $2, $3, $4, 0, $5)",
+        )
+        .bind(org.id.as_str())
+        .bind(org.slug.as_str())
+        .bind(&org.name)
+        .bind(at)
+        .bind(Sha256Digest::zero().as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            // Another instance created the slug since our check (PostgreSQL; SQLite writers take turns).
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::conflict("organisation", &new.slug),
+            _ => map_sqlx(e),
+        })?;
+        let actor = Actor { org: org.id.clone(), who: new.admin_email.to_string(), at };
+        let mut trail = AuditTrail::new(&actor, ChainHead { seq: 0, hash: Sha256Digest::zero() });
+        trail.push(("organisation.create", "organisation", org.slug.to_string()), None, Some(to_json(&org)?));
+        let first_admin = Change::AddMember {
+            email: new.admin_email.clone(),
+            display_name: new.admin_name.clone(),
+            role: Role::Admin,
+        };
+        let (before, after) = super::apply_one(&mut tx, &actor, &first_admin).await?;
+        trail.push(evident_store::describe(&first_admin), before, after);
+        trail.write(&mut tx).await?;
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(org)
+    }
+
+    async fn orgs(&self) -> Result<Vec<Organisation>> {
+        let rows = sqlx::query("SELECT * FROM organisations").fetch_all(self.reader()).await.map_err(map_sqlx)?;
+        let mut orgs = rows.iter().map(org_from_row).collect::<Result<Vec<_>>>()?;
+        orgs.sort_by(|a, b| a.slug.cmp(&b.slug));
+        Ok(orgs)
+    }
+
+    async fn org_by_slug(&self, slug: &OrgSlug) -> Result<Option<Organisation>> {
+        let row = sqlx::query("SELECT * FROM organisations WHERE slug = $1")
+            .bind(slug.as_str())
+            .fetch_optional(self.reader())
+            .await
+            .map_err(map_sqlx)?;
+        row.as_ref().map(org_from_row).transpose()
+    }
+
+    async fn members(&self, org: &OrgId) -> Result<Vec<Member>> {
+        let rows = sqlx::query(
+            "SELECT u.email, m.display_name, m.role, m.joined_at FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = $1",
+        )
+        .bind(org.as_str())
+        .fetch_all(self.reader())
+        .await
+        .map_err(map_sqlx)?;
+        let mut members = rows.iter().map(member_from_row).collect::<Result<Vec<_>>>()?;
+        members.sort_by(|a, b| a.joined_at.cmp(&b.joined_at).then_with(|| a.email.cmp(&b.email)));
+        Ok(members)
+    }
+
+    async fn member(&self, org: &OrgId, email: &Email) -> Result<Option<Member>> {
+        let row = sqlx::query(
+            "SELECT u.email, m.display_name, m.role, m.joined_at FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = $1 AND u.email = $2",
+        )
+        .bind(org.as_str())
+        .bind(email.as_str())
+        .fetch_optional(self.reader())
+        .await
+        .map_err(map_sqlx)?;
+        row.as_ref().map(member_from_row).transpose()
+    }
+}
