@@ -179,8 +179,6 @@ impl Catalog {
                 Some(format!("{} is not a requirement of {}", link.from, from.id()))
             } else if !to.contains(&link.to) {
                 Some(format!("{} is not a requirement of {}", link.to, to.id()))
-            } else if !(1..=10).contains(&link.strength) {
-                Some(format!("strength {} is outside 1–10", link.strength))
             } else if link.rationale.trim().is_empty() {
                 Some("the rationale is empty".into())
             } else if !seen.insert((&link.from, &link.to)) {

@@ -26,13 +26,52 @@ impl Relationship {
     }
 }
 
+/// How much of one requirement the other achieves, 1 to 10; the type is its own proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub struct Strength(u8);
+
+impl Strength {
+    pub fn new(value: u8) -> Result<Self, StrengthError> {
+        if (1..=10).contains(&value) { Ok(Self(value)) } else { Err(StrengthError(value)) }
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+/// A strength outside 1–10.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("strength {0} is outside 1–10")]
+pub struct StrengthError(pub u8);
+
+impl TryFrom<u8> for Strength {
+    type Error = StrengthError;
+    fn try_from(value: u8) -> Result<Self, StrengthError> {
+        Self::new(value)
+    }
+}
+
+impl From<Strength> for u8 {
+    fn from(strength: Strength) -> u8 {
+        strength.0
+    }
+}
+
+impl std::fmt::Display for Strength {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrosswalkLink {
     pub from: RequirementRef,
     pub to: RequirementRef,
     pub relationship: Relationship,
     /// 1–10: how much of one requirement the other achieves.
-    pub strength: u8,
+    pub strength: Strength,
     pub rationale: String,
 }
 

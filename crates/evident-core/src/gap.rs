@@ -23,7 +23,7 @@ pub struct Suggestion {
     /// The source-framework requirement the control is mapped to.
     pub via: RequirementRef,
     pub relationship: Relationship,
-    pub strength: u8,
+    pub strength: crate::crosswalk::Strength,
     /// The coverage a mapping created from this suggestion gets.
     pub coverage: Coverage,
     /// `control IAM-01 → CC6.1 → intersects → A.5.15`

@@ -21,7 +21,7 @@ pub mod soa;
 pub mod synthetic;
 
 pub use control::{Control, ControlPatch, Coverage, Frequency, ImplementationStatus, Mapping, NewControl};
-pub use crosswalk::{Crosswalk, CrosswalkLink, Relationship};
+pub use crosswalk::{Crosswalk, CrosswalkLink, Relationship, Strength};
 pub use framework::{Category, Framework, FrameworkError, Requirement, RequirementKind, TargetError};
 pub use ids::{
     AssetCode, ControlCode, ControlId, Email, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef, RiskCode,

@@ -131,6 +131,10 @@ pub enum RiskError {
     NotOwnerOrAdmin(Email),
     #[error("the acceptance expiry {expires} is not after today ({today})")]
     ExpiryNotInFuture { expires: NaiveDate, today: NaiveDate },
+    #[error(
+        "the acceptance expiry {expires} is more than three years away: accept for at most one certification cycle, then review"
+    )]
+    ExpiryTooFar { expires: NaiveDate },
     #[error("the residual level {level} is above the acceptance criteria ({criteria}): treat the risk further first")]
     AboveAcceptanceCriteria { level: String, criteria: String },
     #[error("asset {0} cannot be its own ancestor")]
@@ -410,6 +414,9 @@ impl Risk {
     }
 }
 
+/// The longest an acceptance may run: one three-year certification cycle.
+pub const MAX_ACCEPTANCE_DAYS: u64 = 3 * 366;
+
 /// Whether `who`, with `role`, may accept `risk`: only its owner or an administrator.
 pub fn may_accept(risk: &Risk, who: &Email, role: Role) -> Result<(), RiskError> {
     if &risk.owner == who || role == Role::Admin { Ok(()) } else { Err(RiskError::NotOwnerOrAdmin(who.clone())) }
@@ -427,6 +434,9 @@ pub fn check_acceptance(
     may_accept(risk, who, role)?;
     if expires <= today {
         return Err(RiskError::ExpiryNotInFuture { expires, today });
+    }
+    if expires > today + chrono::Days::new(MAX_ACCEPTANCE_DAYS) {
+        return Err(RiskError::ExpiryTooFar { expires });
     }
     if !methodology.acceptable(risk.residual)? {
         let level = methodology.level(methodology.score(risk.residual)?).name.clone();

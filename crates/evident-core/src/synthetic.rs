@@ -142,7 +142,8 @@ impl Synthetic {
                     from: leaves[0][a].clone(),
                     to: leaves[1][b].clone(),
                     relationship,
-                    strength,
+                    strength: crate::crosswalk::Strength::new(strength)
+                        .unwrap_or_else(|_| unreachable!("drawn from 1..=10")),
                     rationale: "Generated.".into(),
                 })
                 .collect(),

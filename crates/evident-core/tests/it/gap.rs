@@ -8,6 +8,7 @@ use evident_core::{Coverage, ImplementationStatus};
 use crate::support::*;
 
 fn link(from: &str, to: &str, relationship: Relationship, strength: u8) -> CrosswalkLink {
+    let strength = evident_core::crosswalk::Strength::new(strength).unwrap();
     CrosswalkLink { from: r(from), to: r(to), relationship, strength, rationale: format!("{from} and {to} overlap.") }
 }
 

@@ -214,3 +214,15 @@ fn an_acceptance_lapses_when_the_risk_is_re_rated_its_treatment_changes_or_it_le
         "{lapsed:?}"
     );
 }
+
+#[test]
+fn an_acceptance_runs_for_at_most_a_certification_cycle() {
+    let m = Methodology::five_by_five();
+    let r = risk((4, 4), (2, 2));
+    let today = at().date_naive();
+    let owner = r.owner.clone();
+    let within = check_acceptance(&r, &m, &owner, evident_core::Role::ControlOwner, today, today + Duration::days(365));
+    assert!(within.is_ok(), "{within:?}");
+    let far = check_acceptance(&r, &m, &owner, evident_core::Role::ControlOwner, today, today + Duration::days(4000));
+    assert!(matches!(far, Err(RiskError::ExpiryTooFar { .. })), "{far:?}");
+}
