@@ -73,6 +73,8 @@ codes! {
     RuleViolated = "rule_violated",
     /// The database cannot be reached or opened.
     StoreUnavailable = "store_unavailable",
+    /// The database holds a schema this version of evident does not know.
+    StoreIncompatible = "store_incompatible",
     /// Stored data does not parse: run verify, restore from a backup.
     StoreCorrupt = "store_corrupt",
     /// A bug or an unforeseen failure.
@@ -136,7 +138,8 @@ impl From<StoreError> for AppError {
             StoreError::Conflict { .. } => Code::AlreadyExists,
             StoreError::Stale { .. } => Code::Conflict,
             StoreError::Invalid(_) => Code::InvalidInput,
-            StoreError::Unavailable(_) | StoreError::Migration(_) => Code::StoreUnavailable,
+            StoreError::Unavailable(_) => Code::StoreUnavailable,
+            StoreError::Migration(_) => Code::StoreIncompatible,
             StoreError::Corrupt(_) => Code::StoreCorrupt,
             _ => Code::Unexpected,
         };

@@ -22,21 +22,23 @@ pub struct OrgData {
 }
 
 impl OrgData {
+    #[tracing::instrument(skip_all)]
     pub async fn load(store: &dyn Store, library: &Library, org: &OrgId) -> Result<OrgData> {
-        let adoptions = store.adoptions(org).await?;
-        let mut decisions = HashMap::new();
+        // The reads are independent: run them at once (SQLite has a pool of readers, PostgreSQL
+        // a pool of connections), so the largest, the mappings, sets the time.
         let soa_framework = library.soa_framework()?.id().clone();
-        for framework in adoptions.iter().map(|a| &a.framework).chain([&soa_framework]) {
-            let recorded = store.soa_decisions(org, framework).await?;
-            decisions.insert(framework.clone(), recorded.into_iter().collect());
-        }
-        Ok(OrgData {
-            adoptions,
-            controls: store.controls(org).await?,
-            mappings: store.mappings(org).await?,
-            decisions,
-            risks: store.risks(org).await?,
-        })
+        let decisions = async {
+            let adoptions = store.adoptions(org).await?;
+            let mut decisions = HashMap::new();
+            for framework in adoptions.iter().map(|a| &a.framework).chain([&soa_framework]) {
+                let recorded = store.soa_decisions(org, framework).await?;
+                decisions.insert(framework.clone(), recorded.into_iter().collect());
+            }
+            Ok::<_, evident_store::StoreError>((adoptions, decisions))
+        };
+        let ((adoptions, decisions), controls, mappings, risks) =
+            tokio::try_join!(decisions, store.controls(org), store.mappings(org), store.risks(org))?;
+        Ok(OrgData { adoptions, controls, mappings, decisions, risks })
     }
 
     /// For each requirement of `framework`, the open risks treated by a control mapped to it.

@@ -261,6 +261,7 @@ async fn verify_org(
             });
         }
     }
+    problems.extend(stale_mappings(store, org).await?);
     if let Some(Err(not_extended)) = anchor.map(AnchorCheck::finish) {
         problems.push(Problem { code: "witness_not_extended", message: not_extended.to_string() });
     }
@@ -274,6 +275,26 @@ async fn verify_org(
         head: Some(intact),
         witnessed: witnessed.map(|w| w.seq),
     })
+}
+
+/// Mappings that point at a requirement the library no longer has as an assessable one: they count
+/// for nothing in readiness, so they are reported, never silently ignored.
+async fn stale_mappings(store: &dyn Store, org: &Organisation) -> Result<Vec<Problem>, VerifyError> {
+    let library = crate::Library::embedded()
+        .map_err(|e| VerifyError::Store(StoreError::Corrupt(e.to_string())))?
+        .with_imported(store.frameworks(&org.id).await?);
+    let frameworks: Vec<_> = library.frameworks().collect();
+    let mappings = store.mappings(&org.id).await?;
+    Ok(evident_core::framework::stale_mappings(&frameworks, &mappings)
+        .into_iter()
+        .map(|m| Problem {
+            code: "stale_mapping",
+            message: format!(
+                "mappings: {} is mapped to {} {}, which the framework library no longer has as an assessable requirement",
+                m.control, m.framework, m.requirement
+            ),
+        })
+        .collect())
 }
 
 fn to_value<T: Serialize>(value: &T) -> Result<Value, VerifyError> {

@@ -62,6 +62,9 @@ pub fn hint(code: Code) -> Option<&'static str> {
         Code::StoreUnavailable => {
             "check --database-url (or EVIDENT_DATABASE_URL) and that the database server is running"
         }
+        Code::StoreIncompatible => {
+            "the database was prepared by another version of evident: upgrade evident, or use another data directory"
+        }
         Code::StoreCorrupt => "run `evident verify`; restore the database from a backup if it fails",
         Code::Unexpected => return None,
     })

@@ -13,9 +13,20 @@ pub fn table<const N: usize>(headers: [&str; N], rows: impl IntoIterator<Item = 
     table.to_string()
 }
 
+/// Writes `value` as pretty JSON straight to stdout, through a buffer: a readiness drill-down is
+/// megabytes, and building it as one string first costs more than computing it.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    say!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(anyhow::anyhow!("cannot write to stdout: {e}")),
+    }
 }
 
 /// Writes one line to stdout. When the reader has gone (`evident … | head`), stop quietly, as

@@ -167,3 +167,22 @@ fn a_missing_witness_file_is_an_error_with_its_code() {
     assert!(run.stderr.contains("cannot read the witness file"), "{}", run.stderr);
     assert!(run.stderr.contains("witness_unreadable"), "{}", run.stderr);
 }
+
+#[test]
+fn a_mapping_to_a_requirement_that_no_longer_exists_is_reported_by_verify_and_readiness() {
+    for evident in Evident::every_backend() {
+        evident.ok(&["demo"]);
+        evident.tamper(
+            "UPDATE mappings SET requirement_ref = 'CC9.9' WHERE control_code = 'IAM-01' AND framework_id = 'soc2:2017' \
+             AND requirement_ref = (SELECT MIN(requirement_ref) FROM mappings WHERE control_code = 'IAM-01' \
+             AND framework_id = 'soc2:2017')",
+        );
+        let run = evident.run(&["verify", "--json"]);
+        assert_ne!(run.code, 0, "{}: verify fails", evident.name());
+        assert!(run.stdout.contains("stale_mapping"), "{}: {}", evident.name(), run.stdout);
+        assert!(run.stdout.contains("IAM-01 is mapped to soc2:2017 CC9.9"), "{}", run.stdout);
+        let readiness = evident.ok(&["readiness", "--json"]).json();
+        let stale = readiness["stale_mappings"].to_string();
+        assert!(stale.contains("CC9.9"), "readiness lists it too: {stale}");
+    }
+}
