@@ -149,7 +149,7 @@ impl App {
         if self.store.controls(org).await?.is_empty() {
             let actor = Actor { org: org.clone(), who: admin.email.to_string(), at: now };
             match self.store.apply(&actor, self.build(&demo, now)?).await {
-                Ok(()) => created = true,
+                Ok(_) => created = true,
                 // Another run built it meanwhile.
                 Err(StoreError::Conflict { .. }) if !self.store.controls(org).await?.is_empty() => {}
                 Err(e) => return Err(e.into()),

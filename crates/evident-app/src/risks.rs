@@ -8,7 +8,7 @@ use evident_core::risk::{
     check_acceptance, heat_map,
 };
 use evident_core::{AssetCode, Control, ControlCode, Email, Permission, RiskCode};
-use evident_store::Change;
+use evident_store::{Applied, Change};
 use serde::Serialize;
 
 use crate::error::{AppError, Code, Result};
@@ -186,9 +186,11 @@ impl App {
     pub async fn set_methodology(&self, principal: &Principal, methodology: Methodology) -> Result<i64> {
         principal.authorize(Permission::MethodologyManage)?;
         methodology.validate().map_err(|e| AppError::invalid(format!("the methodology is not valid: {e}")))?;
-        let previous = self.store.methodologies(&principal.org.id).await?.last().map_or(0, |v| v.version);
-        self.apply(principal, vec![Change::SetMethodology(methodology)]).await?;
-        Ok(previous + 1)
+        let change = Change::SetMethodology(methodology);
+        match self.store.apply(&principal.actor(self.now()), vec![change]).await?.as_slice() {
+            [Applied::MethodologySet { version }] => Ok(*version),
+            other => Err(AppError::new(Code::Unexpected, format!("setting the methodology reported {other:?}"))),
+        }
     }
 
     pub async fn assets(&self, principal: &Principal) -> Result<Vec<Asset>> {

@@ -2,7 +2,7 @@
 
 use evident_core::soa::{self, Decision, Reason, RowChange, SoaRow, SoaVersion};
 use evident_core::{Permission, RequirementRef};
-use evident_store::Change;
+use evident_store::{Applied, Change};
 use serde::Serialize;
 
 use crate::error::{AppError, Code, Result};
@@ -113,10 +113,12 @@ impl App {
         if let Some(last) = versions.last().filter(|v| v.rows == rows) {
             return Ok(Approval { version: last.version, created: false, unjustified });
         }
-        self.apply(principal, vec![Change::ApproveSoa { framework: iso.id().clone(), rows }]).await?;
-        let versions = self.store.soa_versions(&principal.org.id, iso.id()).await?;
-        let version = versions.last().map_or(1, |v| v.version);
-        Ok(Approval { version, created: true, unjustified })
+        let change = Change::ApproveSoa { framework: iso.id().clone(), rows };
+        let applied = self.store.apply(&principal.actor(self.now()), vec![change]).await?;
+        match applied.as_slice() {
+            [Applied::SoaApproved { version }] => Ok(Approval { version: *version, created: true, unjustified }),
+            other => Err(AppError::new(Code::Unexpected, format!("approving the SoA reported {other:?}"))),
+        }
     }
 
     pub async fn soa_versions(&self, principal: &Principal) -> Result<Vec<SoaVersion>> {

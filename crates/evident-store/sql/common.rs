@@ -4,15 +4,35 @@
 use chrono::{DateTime, Utc};
 use evident_core::audit::ChainHead;
 use evident_core::{OrgId, Sha256Digest};
-use evident_store::{Result, StoreError};
+use evident_store::{Applied, Result, StoreError};
 use sqlx::Row;
 
 use crate::{Db, DbRow, FOR_UPDATE};
 
 pub(super) type Tx<'a> = sqlx::Transaction<'a, Db>;
 
-/// What one change did, as its audit record tells it: the before and after images (JSON).
-pub(super) type Images = (Option<String>, Option<String>);
+/// What one change did: its audit record's before and after images (JSON), none when it changed
+/// nothing (then it has no audit record), and what `apply` reports for it.
+pub(super) struct Outcome {
+    pub(super) images: Option<(Option<String>, Option<String>)>,
+    pub(super) applied: Applied,
+}
+
+impl Outcome {
+    /// Nothing was written: the change would leave everything as it is.
+    pub(super) fn unchanged() -> Self {
+        Self { images: None, applied: Applied::Unchanged }
+    }
+
+    pub(super) fn changed(before: Option<String>, after: Option<String>) -> Self {
+        Self { images: Some((before, after)), applied: Applied::Changed }
+    }
+
+    /// The same, reporting more than that it changed (a new id, a version number).
+    pub(super) fn reporting(self, applied: Applied) -> Self {
+        Self { applied, ..self }
+    }
+}
 
 pub(super) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()

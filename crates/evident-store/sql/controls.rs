@@ -5,9 +5,9 @@ use evident_core::{
     Control, ControlCode, ControlId, ControlPatch, Coverage, Email, FrameworkId, Frequency, ImplementationStatus,
     Mapping, OrgId, RequirementRef,
 };
-use evident_store::{Actor, Controls, NewControl, Result, StoreError};
+use evident_store::{Actor, Applied, Controls, NewControl, Result, StoreError};
 
-use super::common::{Images, Tx, get, json_rows, map_sqlx, new_id, parse_time, parsed, parsed_opt, to_json};
+use super::common::{Outcome, Tx, get, json_rows, map_sqlx, new_id, parse_time, parsed, parsed_opt, to_json};
 use crate::{Backend, DbRow};
 
 fn control_from_row(row: &DbRow) -> Result<Control> {
@@ -78,7 +78,8 @@ async fn code_taken(tx: &mut Tx<'_>, org: &OrgId, code: &ControlCode) -> Result<
     row.as_ref().map(|r| parsed(r, "controls", "code", ControlCode::parse)).transpose()
 }
 
-async fn insert_control(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> Result<()> {
+async fn insert_control(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> Result<ControlId> {
+    let id = new_id();
     sqlx::query(
         "INSERT INTO controls (org_id, id, code, title, description, owner_email, frequency, status, retired_at, created_at, \
          updated_at, revision) VALUES ($1, $9, $2, $3, $4, $5, $6, $7, NULL, $8, $8, 1)",
@@ -91,21 +92,21 @@ async fn insert_control(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> Res
     .bind(new.frequency.as_str())
     .bind(new.status.as_str())
     .bind(actor.at)
-    .bind(new_id())
+    .bind(&id)
     .execute(&mut **tx)
     .await
     .map_err(map_sqlx)?;
-    Ok(())
+    ControlId::parse(&id).map_err(|e| StoreError::Unexpected(e.to_string().into()))
 }
 
-pub(super) async fn create(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> Result<Images> {
+pub(super) async fn create(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> Result<Outcome> {
     // Codes are unique without regard to case: `iam-01` beside `IAM-01` is the same control.
     let taken = code_taken(tx, &actor.org, &new.code).await?;
     if let Some(existing) = taken {
         return Err(StoreError::conflict("control", existing));
     }
-    insert_control(tx, actor, new).await?;
-    Ok((None, Some(to_json(new)?)))
+    let id = insert_control(tx, actor, new).await?;
+    Ok(Outcome::changed(None, Some(to_json(new)?)).reporting(Applied::ControlCreated { id }))
 }
 
 pub(super) async fn update(
@@ -114,7 +115,7 @@ pub(super) async fn update(
     code: &ControlCode,
     patch: &ControlPatch,
     expected_revision: Option<i64>,
-) -> Result<Images> {
+) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = control_in_tx(tx, &actor.org, code).await?;
     if let Some(expected) = expected_revision
@@ -124,6 +125,9 @@ pub(super) async fn update(
         return Err(StoreError::Stale { what: "control", key: code.to_string(), detail });
     }
     let mut after = patch.applied_to(&before);
+    if after == before {
+        return Ok(Outcome::unchanged());
+    }
     after.updated_at = actor.at;
     after.revision = before.revision + 1;
     sqlx::query(
@@ -142,10 +146,10 @@ pub(super) async fn update(
     .execute(&mut **tx)
     .await
     .map_err(map_sqlx)?;
-    Ok((Some(to_json(&before)?), Some(to_json(&after)?)))
+    Ok(Outcome::changed(Some(to_json(&before)?), Some(to_json(&after)?)))
 }
 
-pub(super) async fn retire(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode) -> Result<Images> {
+pub(super) async fn retire(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = control_in_tx(tx, &actor.org, code).await?;
     if before.retired_at.is_some() {
@@ -161,12 +165,15 @@ pub(super) async fn retire(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode) -
         .execute(&mut **tx)
         .await
         .map_err(map_sqlx)?;
-    Ok((Some(to_json(&before)?), Some(to_json(&after)?)))
+    Ok(Outcome::changed(Some(to_json(&before)?), Some(to_json(&after)?)))
 }
 
-pub(super) async fn rename(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode, to: &ControlCode) -> Result<Images> {
+pub(super) async fn rename(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode, to: &ControlCode) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = control_in_tx(tx, &actor.org, code).await?;
+    if to == code {
+        return Ok(Outcome::unchanged());
+    }
     if let Some(existing) = code_taken(tx, &actor.org, to).await?.filter(|c| c != code) {
         return Err(StoreError::conflict("control", existing));
     }
@@ -202,13 +209,16 @@ pub(super) async fn rename(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode, t
     ] {
         sqlx::query(sql).bind(to.as_str()).bind(org).bind(code.as_str()).execute(&mut **tx).await.map_err(map_sqlx)?;
     }
-    Ok((Some(to_json(&before)?), Some(to_json(&after)?)))
+    Ok(Outcome::changed(Some(to_json(&before)?), Some(to_json(&after)?)))
 }
 
-pub(super) async fn map(tx: &mut Tx<'_>, actor: &Actor, mapping: &Mapping) -> Result<Images> {
+pub(super) async fn map(tx: &mut Tx<'_>, actor: &Actor, mapping: &Mapping) -> Result<Outcome> {
     let org = actor.org.as_str();
     control_in_tx(tx, &actor.org, &mapping.control).await?;
     let before = mapping_in_tx(tx, &actor.org, &mapping.control, &mapping.framework, &mapping.requirement).await?;
+    if before.as_ref() == Some(mapping) {
+        return Ok(Outcome::unchanged());
+    }
     sqlx::query(
         "INSERT INTO mappings (org_id, control_code, framework_id, requirement_ref, coverage, rationale) \
          VALUES ($1, $2, $3, $4, $5, $6) \
@@ -224,7 +234,7 @@ pub(super) async fn map(tx: &mut Tx<'_>, actor: &Actor, mapping: &Mapping) -> Re
     .execute(&mut **tx)
     .await
     .map_err(map_sqlx)?;
-    Ok((before.as_ref().map(to_json).transpose()?, Some(to_json(mapping)?)))
+    Ok(Outcome::changed(before.as_ref().map(to_json).transpose()?, Some(to_json(mapping)?)))
 }
 
 pub(super) async fn unmap(
@@ -233,7 +243,7 @@ pub(super) async fn unmap(
     control: &ControlCode,
     framework: &FrameworkId,
     requirement: &RequirementRef,
-) -> Result<Images> {
+) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = mapping_in_tx(tx, &actor.org, control, framework, requirement)
         .await?
@@ -248,7 +258,7 @@ pub(super) async fn unmap(
     .execute(&mut **tx)
     .await
     .map_err(map_sqlx)?;
-    Ok((Some(to_json(&before)?), None))
+    Ok(Outcome::changed(Some(to_json(&before)?), None))
 }
 
 #[async_trait]

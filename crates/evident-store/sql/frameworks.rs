@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use evident_core::{Framework, FrameworkId, OrgId, Sha256Digest};
 use evident_store::{Actor, Adoption, Frameworks, ImportedFramework, Result, StoreError};
 
-use super::common::{Images, Tx, get, map_sqlx, parsed, to_json};
+use super::common::{Outcome, Tx, get, map_sqlx, parsed, to_json};
 use crate::{Backend, DbRow};
 
 fn adoption_from_row(row: &DbRow) -> Result<Adoption> {
@@ -18,7 +18,7 @@ fn adoption_from_row(row: &DbRow) -> Result<Adoption> {
     })
 }
 
-pub(super) async fn adopt(tx: &mut Tx<'_>, actor: &Actor, adoption: &Adoption) -> Result<Images> {
+pub(super) async fn adopt(tx: &mut Tx<'_>, actor: &Actor, adoption: &Adoption) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = sqlx::query("SELECT * FROM adoptions WHERE org_id = $1 AND framework_id = $2")
         .bind(org)
@@ -27,6 +27,12 @@ pub(super) async fn adopt(tx: &mut Tx<'_>, actor: &Actor, adoption: &Adoption) -
         .await
         .map_err(map_sqlx)?;
     let before = before.as_ref().map(adoption_from_row).transpose()?;
+    // Adopting again changes the scope; the first adoption's time stays.
+    if before.as_ref().is_some_and(|b| {
+        (&b.categories, &b.scope, b.target_date) == (&adoption.categories, &adoption.scope, adoption.target_date)
+    }) {
+        return Ok(Outcome::unchanged());
+    }
     sqlx::query(
         "INSERT INTO adoptions (org_id, framework_id, categories, scope, target_date, adopted_at) \
          VALUES ($1, $2, $3, $4, $5, $6) \
@@ -42,10 +48,10 @@ pub(super) async fn adopt(tx: &mut Tx<'_>, actor: &Actor, adoption: &Adoption) -
     .execute(&mut **tx)
     .await
     .map_err(map_sqlx)?;
-    Ok((before.as_ref().map(to_json).transpose()?, Some(to_json(adoption)?)))
+    Ok(Outcome::changed(before.as_ref().map(to_json).transpose()?, Some(to_json(adoption)?)))
 }
 
-pub(super) async fn import(tx: &mut Tx<'_>, actor: &Actor, framework: &Framework) -> Result<Images> {
+pub(super) async fn import(tx: &mut Tx<'_>, actor: &Actor, framework: &Framework) -> Result<Outcome> {
     let org = actor.org.as_str();
     let id = framework.id();
     let taken = sqlx::query("SELECT 1 FROM imported_frameworks WHERE org_id = $1 AND framework_id = $2")
@@ -72,7 +78,7 @@ pub(super) async fn import(tx: &mut Tx<'_>, actor: &Actor, framework: &Framework
     .execute(&mut **tx)
     .await
     .map_err(map_sqlx)?;
-    Ok((None, Some(definition)))
+    Ok(Outcome::changed(None, Some(definition)))
 }
 
 #[async_trait]

@@ -19,10 +19,10 @@
 //! aggregate and appends the audit records in a few statements at the end.
 
 use async_trait::async_trait;
-use evident_store::{Actor, Change, Result, Store, StoreError};
+use evident_store::{Actor, Applied, Change, Result, Store, StoreError};
 
 use self::audit::AuditTrail;
-use self::common::{Images, Tx, lock_org, map_sqlx};
+use self::common::{Outcome, Tx, lock_org, map_sqlx};
 use crate::Backend;
 
 mod audit;
@@ -35,22 +35,27 @@ mod soa;
 
 #[async_trait]
 impl Store for Backend {
-    async fn apply(&self, actor: &Actor, changes: Vec<Change>) -> Result<()> {
+    async fn apply(&self, actor: &Actor, changes: Vec<Change>) -> Result<Vec<Applied>> {
         refuse_nul(&changes)?;
         let mut tx = self.begin_write().await.map_err(map_sqlx)?;
         let head = lock_org(&mut tx, &actor.org).await?;
         let mut trail = AuditTrail::new(actor, head);
+        let mut applied = Vec::with_capacity(changes.len());
         for change in &changes {
-            let (before, after) = apply_one(&mut tx, actor, change).await?;
-            trail.push(evident_store::describe(change), before, after);
+            let outcome = apply_one(&mut tx, actor, change).await?;
+            if let Some((before, after)) = outcome.images {
+                trail.push(evident_store::describe(change), before, after);
+            }
+            applied.push(outcome.applied);
         }
         trail.write(&mut tx).await?;
-        tx.commit().await.map_err(map_sqlx)
+        tx.commit().await.map_err(map_sqlx)?;
+        Ok(applied)
     }
 }
 
-/// Applies one change inside `tx`, in the module of its aggregate, and returns its audit images.
-async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<Images> {
+/// Applies one change inside `tx`, in the module of its aggregate, and says what it did.
+async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<Outcome> {
     match change {
         Change::AddMember { email, display_name, role } => {
             orgs::add_member(tx, actor, email, display_name, *role).await

@@ -7,7 +7,7 @@ use evident_core::{Email, OrgId, OrgSlug, Role, Sha256Digest};
 use evident_store::{Actor, Change, Member, NewOrganisation, Organisation, Organisations, Result, StoreError};
 
 use super::audit::AuditTrail;
-use super::common::{Images, Tx, get, map_sqlx, new_id, parsed, to_json};
+use super::common::{Outcome, Tx, get, map_sqlx, new_id, parsed, to_json};
 use crate::{Backend, DbRow};
 
 fn org_from_row(row: &DbRow) -> Result<Organisation> {
@@ -54,7 +54,7 @@ pub(super) async fn add_member(
     email: &Email,
     display_name: &str,
     role: Role,
-) -> Result<Images> {
+) -> Result<Outcome> {
     let org = actor.org.as_str();
     let user_id = user_id_for(tx, email, actor.at).await?;
     let before = sqlx::query("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
@@ -75,7 +75,7 @@ pub(super) async fn add_member(
         .execute(&mut **tx)
         .await
         .map_err(map_sqlx)?;
-    Ok((None, Some(to_json(&serde_json::json!({"email": email, "role": role}))?)))
+    Ok(Outcome::changed(None, Some(to_json(&serde_json::json!({"email": email, "role": role}))?)))
 }
 
 #[async_trait]
@@ -126,8 +126,9 @@ impl Organisations for Backend {
             display_name: new.admin_name.clone(),
             role: Role::Admin,
         };
-        let (before, after) = super::apply_one(&mut tx, &actor, &first_admin).await?;
-        trail.push(evident_store::describe(&first_admin), before, after);
+        if let Some((before, after)) = super::apply_one(&mut tx, &actor, &first_admin).await?.images {
+            trail.push(evident_store::describe(&first_admin), before, after);
+        }
         trail.write(&mut tx).await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(org)

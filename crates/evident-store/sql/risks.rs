@@ -5,9 +5,9 @@ use evident_core::risk::{
     Acceptance, Asset, AssetKind, Classification, Methodology, Rating, Risk, Terms, Treating, Treatment,
 };
 use evident_core::{AssetCode, ControlCode, Email, OrgId, RiskCode};
-use evident_store::{Actor, MethodologyVersion, Result, Risks, StoreError};
+use evident_store::{Actor, Applied, MethodologyVersion, Result, Risks, StoreError};
 
-use super::common::{Images, Tx, get, map_sqlx, parsed, parsed_opt, to_json};
+use super::common::{Outcome, Tx, get, map_sqlx, parsed, parsed_opt, to_json};
 use super::controls::control_in_tx;
 use crate::{Backend, Db, DbRow};
 
@@ -146,7 +146,7 @@ async fn load_risks(
     Ok(risks)
 }
 
-pub(super) async fn set_methodology(tx: &mut Tx<'_>, actor: &Actor, methodology: &Methodology) -> Result<Images> {
+pub(super) async fn set_methodology(tx: &mut Tx<'_>, actor: &Actor, methodology: &Methodology) -> Result<Outcome> {
     let org = actor.org.as_str();
     let last = sqlx::query("SELECT MAX(version) AS last FROM risk_methodologies WHERE org_id = $1")
         .bind(org)
@@ -165,12 +165,16 @@ pub(super) async fn set_methodology(tx: &mut Tx<'_>, actor: &Actor, methodology:
     .execute(&mut **tx)
     .await
     .map_err(map_sqlx)?;
-    Ok((None, Some(to_json(&serde_json::json!({"version": version, "methodology": methodology}))?)))
+    let after = to_json(&serde_json::json!({"version": version, "methodology": methodology}))?;
+    Ok(Outcome::changed(None, Some(after)).reporting(Applied::MethodologySet { version }))
 }
 
-pub(super) async fn put_asset(tx: &mut Tx<'_>, actor: &Actor, asset: &Asset) -> Result<Images> {
+pub(super) async fn put_asset(tx: &mut Tx<'_>, actor: &Actor, asset: &Asset) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = asset_in_tx(tx, &actor.org, &asset.code).await?;
+    if before.as_ref() == Some(asset) {
+        return Ok(Outcome::unchanged());
+    }
     sqlx::query(
         "INSERT INTO assets (org_id, code, name, kind, owner_email, classification, confidentiality, integrity, \
          availability, parent_code, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
@@ -193,15 +197,23 @@ pub(super) async fn put_asset(tx: &mut Tx<'_>, actor: &Actor, asset: &Asset) -> 
     .execute(&mut **tx)
     .await
     .map_err(map_sqlx)?;
-    Ok((before.as_ref().map(to_json).transpose()?, Some(to_json(asset)?)))
+    Ok(Outcome::changed(before.as_ref().map(to_json).transpose()?, Some(to_json(asset)?)))
 }
 
 /// Creates or replaces a risk; with `only_new`, refuses one whose code is taken.
-pub(super) async fn put_risk(tx: &mut Tx<'_>, actor: &Actor, risk: &Risk, only_new: bool) -> Result<Images> {
+pub(super) async fn put_risk(tx: &mut Tx<'_>, actor: &Actor, risk: &Risk, only_new: bool) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = load_risks(tx, &actor.org, Some(&risk.code)).await?.pop();
     if before.is_some() && only_new {
         return Err(StoreError::conflict("risk", &risk.code));
+    }
+    // Acceptances are kept; assets and controls compare as sets, in the order they are read back.
+    let stored = Risk { acceptance: before.as_ref().and_then(|b| b.acceptance.clone()), ..risk.clone() };
+    let mut as_read = stored.clone();
+    as_read.assets.sort();
+    as_read.controls.sort_by(|a, b| a.control.cmp(&b.control));
+    if before.as_ref() == Some(&as_read) {
+        return Ok(Outcome::unchanged());
     }
     sqlx::query(
         "INSERT INTO risks (org_id, code, title, description, threat, vulnerability, owner_email, methodology_version, \
@@ -266,11 +278,15 @@ pub(super) async fn put_risk(tx: &mut Tx<'_>, actor: &Actor, risk: &Risk, only_n
         .await
         .map_err(map_sqlx)?;
     }
-    let stored = Risk { acceptance: before.as_ref().and_then(|b| b.acceptance.clone()), ..risk.clone() };
-    Ok((before.as_ref().map(to_json).transpose()?, Some(to_json(&stored)?)))
+    Ok(Outcome::changed(before.as_ref().map(to_json).transpose()?, Some(to_json(&stored)?)))
 }
 
-pub(super) async fn accept(tx: &mut Tx<'_>, actor: &Actor, code: &RiskCode, acceptance: &Acceptance) -> Result<Images> {
+pub(super) async fn accept(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    code: &RiskCode,
+    acceptance: &Acceptance,
+) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before =
         load_risks(tx, &actor.org, Some(code)).await?.pop().ok_or_else(|| StoreError::not_found("risk", code))?;
@@ -306,7 +322,7 @@ pub(super) async fn accept(tx: &mut Tx<'_>, actor: &Actor, code: &RiskCode, acce
     .execute(&mut **tx)
     .await
     .map_err(map_sqlx)?;
-    Ok((before.acceptance.as_ref().map(to_json).transpose()?, Some(to_json(acceptance)?)))
+    Ok(Outcome::changed(before.acceptance.as_ref().map(to_json).transpose()?, Some(to_json(acceptance)?)))
 }
 
 #[async_trait]

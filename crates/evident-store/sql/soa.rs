@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use evident_core::soa::{Decision, Reason, SoaRow};
 use evident_core::{FrameworkId, OrgId, RequirementRef, Sha256Digest};
-use evident_store::{Actor, Result, Soa, SoaVersion, SoaVersionText};
+use evident_store::{Actor, Applied, Result, Soa, SoaVersion, SoaVersionText};
 
-use super::common::{Images, Tx, get, map_sqlx, parsed, to_json};
+use super::common::{Outcome, Tx, get, map_sqlx, parsed, to_json};
 use crate::{Backend, DbRow};
 
 fn decision_from_row(row: &DbRow) -> Result<Decision> {
@@ -22,7 +22,7 @@ pub(super) async fn decide(
     framework: &FrameworkId,
     requirement: &RequirementRef,
     decision: &Decision,
-) -> Result<Images> {
+) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before =
         sqlx::query("SELECT * FROM soa_decisions WHERE org_id = $1 AND framework_id = $2 AND requirement_ref = $3")
@@ -33,6 +33,9 @@ pub(super) async fn decide(
             .await
             .map_err(map_sqlx)?;
     let before = before.as_ref().map(decision_from_row).transpose()?;
+    if before.as_ref() == Some(decision) {
+        return Ok(Outcome::unchanged());
+    }
     sqlx::query(
         "INSERT INTO soa_decisions (org_id, framework_id, requirement_ref, applicable, reasons, justification, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -49,7 +52,7 @@ pub(super) async fn decide(
     .execute(&mut **tx)
     .await
     .map_err(map_sqlx)?;
-    Ok((before.as_ref().map(to_json).transpose()?, Some(to_json(decision)?)))
+    Ok(Outcome::changed(before.as_ref().map(to_json).transpose()?, Some(to_json(decision)?)))
 }
 
 pub(super) async fn approve(
@@ -57,7 +60,7 @@ pub(super) async fn approve(
     actor: &Actor,
     framework: &FrameworkId,
     rows: &[SoaRow],
-) -> Result<Images> {
+) -> Result<Outcome> {
     let org = actor.org.as_str();
     let last = sqlx::query("SELECT MAX(version) AS last FROM soa_versions WHERE org_id = $1 AND framework_id = $2")
         .bind(org)
@@ -83,7 +86,7 @@ pub(super) async fn approve(
     .await
     .map_err(map_sqlx)?;
     let after = serde_json::json!({"version": version, "rows": rows.len(), "digest": digest});
-    Ok((None, Some(to_json(&after)?)))
+    Ok(Outcome::changed(None, Some(to_json(&after)?)).reporting(Applied::SoaApproved { version }))
 }
 
 #[async_trait]

@@ -3,8 +3,8 @@
 //!
 //! Architecture invariants:
 //! - Every read takes the organisation it reads from; no method reads across tenants.
-//! - Every write goes through [`Store::apply`]: a batch of [`Change`]s lands whole, each with its
-//!   audit-log record, in one transaction, or not at all.
+//! - Every write goes through [`Store::apply`]: a batch of [`Change`]s lands whole, each change that
+//!   changes something with its audit-log record, in one transaction, or not at all.
 //! - The store never decides policy (who may do what); `evident_core::rbac` does, before calling it.
 #![forbid(unsafe_code)]
 
@@ -17,7 +17,9 @@ pub use evident_core::risk::MethodologyVersion;
 use evident_core::risk::{Acceptance, Asset, Methodology, Risk};
 pub use evident_core::soa::SoaVersion;
 use evident_core::soa::{Decision, SoaRow};
-use evident_core::{Control, ControlCode, Email, FrameworkId, Mapping, OrgId, OrgSlug, RequirementRef, Role};
+use evident_core::{
+    Control, ControlCode, ControlId, Email, FrameworkId, Mapping, OrgId, OrgSlug, RequirementRef, Role,
+};
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "testkit")]
@@ -149,8 +151,33 @@ pub struct NewOrganisation {
 pub trait Store:
     Organisations + Frameworks + Controls + Soa + Risks + AuditLog + Send + Sync + std::fmt::Debug
 {
-    /// Writes every change in one transaction with one audit record each, or nothing.
-    async fn apply(&self, actor: &Actor, changes: Vec<Change>) -> Result<()>;
+    /// Writes every change in one transaction, or nothing, and says what each did, in order. A
+    /// change that would leave everything as it is (an edit to the same values, a mapping with the
+    /// same coverage and rationale, an adoption with the same scope) writes nothing, not even an
+    /// audit record, and is [`Applied::Unchanged`]; every other change has one audit record.
+    async fn apply(&self, actor: &Actor, changes: Vec<Change>) -> Result<Vec<Applied>>;
+}
+
+/// What one change of an [`apply`](Store::apply) batch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Nothing was written, not even an audit record: the change would leave everything as it is.
+    Unchanged,
+    /// Written, with its audit record.
+    Changed,
+    /// A control was created, with this id.
+    ControlCreated { id: ControlId },
+    /// The SoA was approved as this version.
+    SoaApproved { version: i64 },
+    /// The methodology was set as this version.
+    MethodologySet { version: i64 },
+}
+
+impl Applied {
+    /// Whether the change wrote anything (and so has an audit record).
+    pub fn changed(&self) -> bool {
+        !matches!(self, Applied::Unchanged)
+    }
 }
 
 /// The organisations of the installation and their members.

@@ -21,6 +21,8 @@ pub mod errors;
 pub use errors::{database_refusals_are_told_in_our_words, text_with_a_nul_is_refused_alike};
 pub mod frameworks;
 pub use frameworks::imported_frameworks_stay_in_their_organisation;
+pub mod applied;
+pub use applied::a_write_that_changes_nothing_leaves_no_record;
 
 /// Generates one `#[tokio::test]` per story; `$store` is an async expression giving a fresh store
 /// (or a guard that dereferences to one and cleans up when dropped), or `None` to skip.
@@ -41,6 +43,7 @@ macro_rules! parity_tests {
             text_with_a_nul_is_refused_alike,
             database_refusals_are_told_in_our_words,
             imported_frameworks_stay_in_their_organisation,
+            a_write_that_changes_nothing_leaves_no_record,
         );
         $crate::parity_tests!(@shared $store;
             many_writers_at_once,

@@ -43,7 +43,7 @@ impl Outcome {
     async fn apply(&mut self, store: &dyn Store, actor: &Actor, changes: Vec<Change>) -> bool {
         let count = changes.len();
         match store.apply(actor, changes).await {
-            Ok(()) => {
+            Ok(_) => {
                 self.acknowledged += count;
                 true
             }

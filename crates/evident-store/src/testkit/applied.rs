@@ -1,0 +1,110 @@
+//! What `apply` reports for each change, and that a change which would leave everything as it is
+//! writes nothing, not even an audit record.
+
+use evident_core::risk::{Asset, AssetKind, Classification, Methodology, Rating, Risk, Treating, Treatment};
+use evident_core::soa::{Decision, Reason};
+use evident_core::{AssetCode, Coverage, RiskCode};
+
+use super::{at, code, control, email, fw, mapping, new_org, req};
+use crate::{Adoption, Applied, Change, ControlPatch, RawSql, Store};
+
+pub async fn a_write_that_changes_nothing_leaves_no_record<S: Store + RawSql>(store: &S) {
+    let (org, actor) = new_org(store, "acme").await;
+    let asset = Asset {
+        code: AssetCode::parse("AST-DB").unwrap(),
+        name: "Customer database".into(),
+        kind: AssetKind::Information,
+        owner: None,
+        classification: Classification::Confidential,
+        confidentiality: 3,
+        integrity: 3,
+        availability: 2,
+        parent: None,
+    };
+    let risk = Risk {
+        code: RiskCode::parse("R-1").unwrap(),
+        title: "Data loss".into(),
+        description: "Production data is lost".into(),
+        assets: vec![asset.code.clone()],
+        threat: "Ransomware".into(),
+        vulnerability: "Untested restores".into(),
+        owner: email("admin@acme.example"),
+        methodology: 1,
+        inherent: Rating { likelihood: 4, impact: 4 },
+        treatment: Treatment::Modify,
+        controls: vec![
+            Treating { control: code("OPS-2"), planned: true, due: None },
+            Treating { control: code("OPS-1"), planned: false, due: None },
+        ],
+        residual: Rating { likelihood: 1, impact: 2 },
+        residual_justification: String::new(),
+        review_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        acceptance: None,
+        closed: false,
+    };
+    let adoption = Adoption {
+        framework: fw("iso27001:2022"),
+        categories: Vec::new(),
+        scope: "Production".into(),
+        target_date: None,
+        adopted_at: at(2),
+    };
+    let decision = Decision::new(&req("A.7.1"), false, vec![Reason::BusinessNeed], "Fully remote".into()).unwrap();
+    let decide = || Change::SetSoaDecision {
+        framework: fw("iso27001:2022"),
+        requirement: req("A.7.1"),
+        decision: decision.clone(),
+    };
+    let every = || {
+        vec![
+            Change::Adopt(adoption.clone()),
+            Change::Map(mapping("OPS-1", "iso27001:2022", "A.8.13", Coverage::Full)),
+            decide(),
+            Change::PutAsset(asset.clone()),
+            Change::PutRisk(risk.clone()),
+        ]
+    };
+    let mut first = vec![
+        Change::SetMethodology(Methodology::five_by_five()),
+        Change::CreateControl(control("OPS-1", "Backups")),
+        Change::CreateControl(control("OPS-2", "Restore tests")),
+    ];
+    first.extend(every());
+    let applied = store.apply(&actor, first).await.unwrap();
+    assert!(applied.iter().all(Applied::changed), "{applied:?}");
+    assert_eq!(applied[0], Applied::MethodologySet { version: 1 });
+    let created = store.control(&org.id, &code("OPS-1")).await.unwrap().unwrap();
+    assert_eq!(applied[1], Applied::ControlCreated { id: created.id.clone() });
+
+    // The same values again: nothing to write, nothing to record.
+    let (log_before, head_before) = store.audit_log(&org.id).await.unwrap();
+    let same_title = ControlPatch { title: Some("Backups".into()), ..ControlPatch::default() };
+    let mut again = every();
+    again.push(Change::UpdateControl { code: code("OPS-1"), patch: same_title, expected_revision: Some(1) });
+    again.push(Change::RenameControl { code: code("OPS-1"), to: code("OPS-1") });
+    let applied = store.apply(&actor, again).await.unwrap();
+    assert_eq!(applied, vec![Applied::Unchanged; 7]);
+    let (log_after, head_after) = store.audit_log(&org.id).await.unwrap();
+    assert_eq!((log_after.len(), head_after), (log_before.len(), head_before), "no audit record for no change");
+    assert_eq!(store.control(&org.id, &code("OPS-1")).await.unwrap().unwrap(), created, "not even a new revision");
+
+    // One change among unchanged ones: only it is recorded, and the batch is reported in order.
+    let narrowed = Adoption { scope: "Production and staging".into(), ..adoption.clone() };
+    let later = crate::Actor { at: at(5), ..actor.clone() };
+    let applied = store.apply(&later, vec![decide(), Change::Adopt(narrowed.clone())]).await.unwrap();
+    assert_eq!(applied, [Applied::Unchanged, Applied::Changed]);
+    let (log, _) = store.audit_log(&org.id).await.unwrap();
+    assert_eq!(log.len(), log_before.len() + 1);
+    assert_eq!(log.last().unwrap().entry.action, "framework.adopt");
+    assert_eq!(store.adoptions(&org.id).await.unwrap(), [narrowed]);
+
+    // Every approval is a new version, and apply says which.
+    let approve = || Change::ApproveSoa { framework: fw("iso27001:2022"), rows: Vec::new() };
+    assert_eq!(store.apply(&later, vec![approve()]).await.unwrap(), [Applied::SoaApproved { version: 1 }]);
+    assert_eq!(store.apply(&later, vec![approve()]).await.unwrap(), [Applied::SoaApproved { version: 2 }]);
+    let set = |m: Methodology| Change::SetMethodology(m);
+    assert_eq!(
+        store.apply(&later, vec![set(Methodology::four_by_four())]).await.unwrap(),
+        [Applied::MethodologySet { version: 2 }]
+    );
+}
