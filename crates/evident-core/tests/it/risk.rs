@@ -221,8 +221,8 @@ fn an_acceptance_runs_for_at_most_a_certification_cycle() {
     let r = risk((4, 4), (2, 2));
     let today = at().date_naive();
     let owner = r.owner.clone();
-    let within = check_acceptance(&r, &m, &owner, evident_core::Role::ControlOwner, today, today + Duration::days(365));
+    let within = check_acceptance(&r, &m, &owner, Role::ControlOwner, today, today + Duration::days(365));
     assert!(within.is_ok(), "{within:?}");
-    let far = check_acceptance(&r, &m, &owner, evident_core::Role::ControlOwner, today, today + Duration::days(4000));
+    let far = check_acceptance(&r, &m, &owner, Role::ControlOwner, today, today + Duration::days(4000));
     assert!(matches!(far, Err(RiskError::ExpiryTooFar { .. })), "{far:?}");
 }

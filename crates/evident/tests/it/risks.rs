@@ -184,7 +184,9 @@ fn bad_risk_input_is_named_and_writes_nothing() {
     let outside = create_risk(&evident, "R-2", "6", "AST-DB");
     assert!(outside.stderr.contains("likelihood 6 is outside the 1–5 scale"), "{}", outside.stderr);
 
-    let not_owner = evident.fails(&["--as", "cam@acme.example", "risks", "accept", "R-1", "--expires", "2030-01-01"]);
+    let today = chrono::Utc::now().date_naive();
+    let in_a_year = (today + chrono::Days::new(365)).to_string();
+    let not_owner = evident.fails(&["--as", "cam@acme.example", "risks", "accept", "R-1", "--expires", &in_a_year]);
     assert!(
         not_owner.stderr.contains("cam@acme.example is neither the risk owner nor an administrator"),
         "{}",
@@ -192,6 +194,9 @@ fn bad_risk_input_is_named_and_writes_nothing() {
     );
     let past = evident.fails(&["--as", "olu@acme.example", "risks", "accept", "R-1", "--expires", "2020-01-01"]);
     assert!(past.stderr.contains("the acceptance expiry 2020-01-01 is not after today"), "{}", past.stderr);
+    let too_far = (today + chrono::Days::new(4000)).to_string();
+    let forever = evident.fails(&["--as", "olu@acme.example", "risks", "accept", "R-1", "--expires", &too_far]);
+    assert!(forever.stderr.contains("more than three years away"), "{}", forever.stderr);
     let not_a_date = evident.fails(&["--as", "olu@acme.example", "risks", "accept", "R-1", "--expires", "next year"]);
     assert!(not_a_date.stderr.contains("invalid value 'next year' for '--expires <EXPIRES>'"), "{}", not_a_date.stderr);
     assert_eq!(audit_records(&evident), records, "none of the refused changes was written");
@@ -204,16 +209,17 @@ fn bad_risk_input_is_named_and_writes_nothing() {
         "accept",
         "R-1",
         "--expires",
-        "2030-01-01",
+        &in_a_year,
         "--note",
         "Within appetite",
     ]);
     let risk = &evident.ok(&["risks", "list", "--json"]).json()[0];
     assert_eq!(
         (risk["acceptance"]["by"].as_str(), risk["acceptance"]["expires"].as_str()),
-        (Some("olu@acme.example"), Some("2030-01-01"))
+        (Some("olu@acme.example"), Some(in_a_year.as_str()))
     );
-    let due = evident.ok(&["risks", "due", "--on", "2030-02-01", "--json"]).json();
+    let after_expiry = (today + chrono::Days::new(400)).to_string();
+    let due = evident.ok(&["risks", "due", "--on", &after_expiry, "--json"]).json();
     let whys: Vec<_> = due.as_array().unwrap().iter().map(|d| d["due"]["why"].as_str().unwrap()).collect();
     assert_eq!(whys, ["review_overdue", "acceptance_expired", "planned_control_overdue"]);
 }
