@@ -29,11 +29,19 @@ pub struct BaselineReport {
 
 impl App {
     pub(crate) async fn apply(&self, principal: &Principal, changes: Vec<Change>) -> Result<()> {
+        self.applied(principal, changes).await.map(drop)
+    }
+
+    /// Writes `changes` as `principal`, saying what each one did.
+    pub(crate) async fn applied(
+        &self,
+        principal: &Principal,
+        changes: Vec<Change>,
+    ) -> Result<Vec<evident_store::Applied>> {
         if changes.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        self.store.apply(&principal.actor(self.now()), changes).await?;
-        Ok(())
+        Ok(self.store.apply(&principal.actor(self.now()), changes).await?)
     }
 
     /// Checks that `email` belongs to a member of the principal's organisation (owners, assignees).

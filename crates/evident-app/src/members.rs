@@ -57,6 +57,31 @@ impl App {
         Ok(self.store.members(&principal.org.id).await?)
     }
 
+    /// Changes a member's role, or the name this organisation knows them by. The last
+    /// administrator cannot be demoted (checked inside the write, under the organisation's lock).
+    pub async fn change_member(
+        &self,
+        principal: &Principal,
+        email: &Email,
+        role: Option<Role>,
+        name: Option<String>,
+    ) -> Result<bool> {
+        principal.authorize(Permission::MemberManage)?;
+        let display_name = name.map(|n| n.trim().to_owned());
+        if display_name.as_deref() == Some("") {
+            return Err(AppError::invalid("a member's name cannot be empty"));
+        }
+        if role.is_none() && display_name.is_none() {
+            return Err(AppError::new(Code::NothingToChange, "pass --role or --name"));
+        }
+        if self.store.member(&principal.org.id, email).await?.is_none() {
+            return Err(AppError::new(Code::NotAMember, format!("{email} is not a member of {}", principal.org.slug)));
+        }
+        let applied =
+            self.applied(principal, vec![Change::ChangeMember { email: email.clone(), role, display_name }]).await?;
+        Ok(applied.iter().any(|a| *a != evident_store::Applied::Unchanged))
+    }
+
     /// Adds a member with a role and this organisation's display name for them.
     pub async fn add_member(
         &self,

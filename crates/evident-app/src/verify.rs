@@ -312,6 +312,9 @@ async fn current_state(
     for member in store.members(id).await? {
         rows.push((Table::Memberships, to_value(&member)?));
     }
+    for imported in store.frameworks(id).await? {
+        rows.push((Table::ImportedFrameworks, to_value(&imported.framework)?));
+    }
     let adoptions = store.adoptions(id).await?;
     let mappings = store.mappings(id).await?;
     let versions = store.soa_version_texts(id).await?;

@@ -27,6 +27,7 @@ pub enum Table {
     Methodologies,
     Assets,
     Risks,
+    ImportedFrameworks,
 }
 
 impl Table {
@@ -129,6 +130,12 @@ pub const COMPARATORS: &[Comparator] = &[
         fields: &[exact("digest"), exact("rows")],
     },
     Comparator {
+        table: Table::ImportedFrameworks,
+        name: "imported_frameworks",
+        key: &["id"],
+        fields: &[exact("name"), exact("version"), exact("title"), exact("requirements")],
+    },
+    Comparator {
         table: Table::Methodologies,
         name: "risk_methodologies",
         key: &["version"],
@@ -220,7 +227,9 @@ const fn rule(action: &'static str, table: Table, effect: Effect, entity_key: &'
 const RULES: &[Rule] = &[
     rule("organisation.create", Table::Organisations, Effect::Put, &[]),
     rule("member.add", Table::Memberships, Effect::Put, &[]),
+    rule("member.change", Table::Memberships, Effect::Put, &[]),
     rule("framework.adopt", Table::Adoptions, Effect::Put, &[]),
+    rule("framework.import", Table::ImportedFrameworks, Effect::Put, &[]),
     rule("control.create", Table::Controls, Effect::Put, &[]),
     rule("control.update", Table::Controls, Effect::Put, &[]),
     rule("control.retire", Table::Controls, Effect::Put, &[]),

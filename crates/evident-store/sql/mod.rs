@@ -60,6 +60,9 @@ async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<Ou
         Change::AddMember { email, display_name, role } => {
             orgs::add_member(tx, actor, email, display_name, *role).await
         }
+        Change::ChangeMember { email, role, display_name } => {
+            orgs::change_member(tx, actor, email, *role, display_name.as_deref()).await
+        }
         Change::Adopt(adoption) => frameworks::adopt(tx, actor, adoption).await,
         Change::ImportFramework(framework) => frameworks::import(tx, actor, framework).await,
         Change::CreateControl(new) => controls::create(tx, actor, new).await,

@@ -78,6 +78,59 @@ pub(super) async fn add_member(
     Ok(Outcome::changed(None, Some(to_json(&serde_json::json!({"email": email, "role": role}))?)))
 }
 
+pub(super) async fn change_member(
+    tx: &mut Tx<'_>,
+    actor: &Actor,
+    email: &Email,
+    role: Option<Role>,
+    display_name: Option<&str>,
+) -> Result<Outcome> {
+    let org = actor.org.as_str();
+    let row = sqlx::query(
+        "SELECT m.user_id, m.role, m.display_name FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = $1 AND u.email = $2",
+    )
+    .bind(org)
+    .bind(email.as_str())
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(map_sqlx)?
+    .ok_or_else(|| StoreError::not_found("member", email))?;
+    let user_id: String = get(&row, "user_id")?;
+    let before_role = parsed(&row, "memberships", "role", Role::parse)?;
+    let before_name: String = get(&row, "display_name")?;
+    let after_role = role.unwrap_or(before_role);
+    let after_name = display_name.unwrap_or(&before_name);
+    if after_role == before_role && after_name == before_name {
+        return Ok(Outcome::unchanged());
+    }
+    // Checked under the organisation's lock: two demotions at once cannot both pass.
+    if before_role == Role::Admin && after_role != Role::Admin {
+        let others =
+            sqlx::query("SELECT COUNT(*) AS n FROM memberships WHERE org_id = $1 AND role = 'admin' AND user_id <> $2")
+                .bind(org)
+                .bind(&user_id)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(map_sqlx)?;
+        if get::<i64>(&others, "n")? == 0 {
+            return Err(StoreError::Invalid(format!(
+                "{email} is the organisation's last administrator: make someone else an administrator first"
+            )));
+        }
+    }
+    sqlx::query("UPDATE memberships SET role = $1, display_name = $2 WHERE org_id = $3 AND user_id = $4")
+        .bind(after_role.as_str())
+        .bind(after_name)
+        .bind(org)
+        .bind(&user_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_sqlx)?;
+    let image = |role: Role| to_json(&serde_json::json!({"email": email, "role": role}));
+    Ok(Outcome::changed(Some(image(before_role)?), Some(image(after_role)?)))
+}
+
 #[async_trait]
 impl Organisations for Backend {
     async fn create_org(&self, new: &NewOrganisation, at: DateTime<Utc>) -> Result<Organisation> {

@@ -69,6 +69,13 @@ pub enum Change {
         display_name: String,
         role: Role,
     },
+    /// Changes a member's role or this organisation's display name for them. The last
+    /// administrator cannot be demoted.
+    ChangeMember {
+        email: Email,
+        role: Option<Role>,
+        display_name: Option<String>,
+    },
     Adopt(Adoption),
     CreateControl(NewControl),
     UpdateControl {
@@ -293,6 +300,7 @@ pub trait RawSql: Send + Sync {
 pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
     match change {
         Change::AddMember { email, .. } => ("member.add", "member", email.to_string()),
+        Change::ChangeMember { email, .. } => ("member.change", "member", email.to_string()),
         Change::Adopt(a) => ("framework.adopt", "adoption", a.framework.to_string()),
         Change::CreateControl(c) => ("control.create", "control", c.code.to_string()),
         Change::UpdateControl { code, .. } => ("control.update", "control", code.to_string()),

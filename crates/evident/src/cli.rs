@@ -235,6 +235,14 @@ pub enum OrgsCommand {
 pub enum MembersCommand {
     /// List members and roles.
     List,
+    /// Change a member's role, or the name this organisation knows them by.
+    Set {
+        email: Email,
+        #[arg(long, value_parser = choice!(Role))]
+        role: Option<Role>,
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Add a member with a role, and the name this organisation knows them by.
     Add {
         email: Email,

@@ -59,6 +59,13 @@ pub async fn members(global: &Global, command: MembersCommand) -> anyhow::Result
                 say!("{}", output::table(["email", "name", "role"], rows));
             }
         }
+        MembersCommand::Set { email, role, name } => {
+            if app.change_member(&me, &email, role, name).await? {
+                say!("changed {email} in {}", me.org.slug);
+            } else {
+                say!("{email} is already so in {}: nothing changed", me.org.slug);
+            }
+        }
         MembersCommand::Add { email, role, name } => {
             app.add_member(&me, email.clone(), role, name).await?;
             say!("added {email} to {} as {role}", me.org.slug);

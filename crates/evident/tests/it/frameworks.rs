@@ -233,6 +233,8 @@ fn an_imported_policy_is_adopted_mapped_and_assessed_beside_the_builtin_ones() {
         let map =
             evident.fails(&["--org", "globex", "controls", "map", "IAM-01", POLICY, "AP-1.1", "--rationale", "x"]);
         assert!(map.stderr.contains("code: framework_not_found"), "{backend}: {}", map.stderr);
+        // The import is in the log, and the log agrees with the state.
+        evident.ok(&["verify"]);
     }
 }
 

@@ -7,5 +7,6 @@ mod crash;
 mod frameworks;
 mod heart;
 mod import;
+mod members;
 mod risks;
 mod support;
