@@ -84,11 +84,10 @@ pub struct RiskLevel {
     pub colour: String,
 }
 
-/// How an organisation rates risks. Each change is a new version; a risk keeps the version it was
-/// assessed with.
+/// A methodology as written (a file, a form): not yet checked. [`Methodology::new`] checks it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Methodology {
+pub struct MethodologyDraft {
     pub likelihood: Vec<ScaleLevel>,
     pub impact: Vec<ScaleLevel>,
     /// `scores[likelihood - 1][impact - 1]`; likelihood × impact when left out.
@@ -143,8 +142,35 @@ pub enum RiskError {
     AssetValue { asset: AssetCode, field: &'static str, value: u8 },
 }
 
-impl Methodology {
-    /// Validates a methodology before it is stored.
+/// How an organisation rates risks: a validated [`MethodologyDraft`], read through `Deref` and
+/// never changed in place. Each change is a new version; a risk keeps the version it was assessed
+/// with. Deserialising validates, so a stored or uploaded methodology is proof of itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "MethodologyDraft", into = "MethodologyDraft")]
+pub struct Methodology(MethodologyDraft);
+
+impl std::ops::Deref for Methodology {
+    type Target = MethodologyDraft;
+    fn deref(&self) -> &MethodologyDraft {
+        &self.0
+    }
+}
+
+impl TryFrom<MethodologyDraft> for Methodology {
+    type Error = RiskError;
+    fn try_from(draft: MethodologyDraft) -> Result<Self, RiskError> {
+        Methodology::new(draft)
+    }
+}
+
+impl From<Methodology> for MethodologyDraft {
+    fn from(methodology: Methodology) -> MethodologyDraft {
+        methodology.0
+    }
+}
+
+impl MethodologyDraft {
+    /// Why this methodology cannot be used, if it cannot.
     pub fn validate(&self) -> Result<(), RiskError> {
         for (axis, levels) in [("likelihood", &self.likelihood), ("impact", &self.impact)] {
             if !(3..=5).contains(&levels.len()) {
@@ -189,6 +215,25 @@ impl Methodology {
             None => (likelihood * impact) as u32,
         }
     }
+}
+
+impl Methodology {
+    /// A methodology, once its draft is valid.
+    pub fn new(draft: MethodologyDraft) -> Result<Self, RiskError> {
+        draft.validate()?;
+        Ok(Self(draft))
+    }
+
+    /// The draft, to edit into a new version.
+    pub fn into_draft(self) -> MethodologyDraft {
+        self.0
+    }
+
+    /// Always `Ok`: a `Methodology` was validated when it was made. Kept for callers that check
+    /// what they read as a matter of course.
+    pub fn validate(&self) -> Result<(), RiskError> {
+        self.0.validate()
+    }
 
     /// The score of a rating, or why the rating does not fit this methodology.
     pub fn score(&self, rating: Rating) -> Result<u32, RiskError> {
@@ -227,7 +272,7 @@ impl Methodology {
 
     /// A 5 × 5 matrix, score = likelihood × impact (1–25).
     pub fn five_by_five() -> Methodology {
-        Methodology {
+        Methodology(MethodologyDraft {
             likelihood: Self::scale(&["Rare", "Unlikely", "Possible", "Likely", "Almost certain"]),
             impact: Self::scale(&["Negligible", "Minor", "Moderate", "Major", "Severe"]),
             scores: None,
@@ -238,29 +283,29 @@ impl Methodology {
                 ("Critical", 17, "#7b1e1e"),
             ]),
             acceptance_level: "Medium".into(),
-        }
+        })
     }
 
     /// A 4 × 4 matrix, score = likelihood × impact (1–16).
     pub fn four_by_four() -> Methodology {
-        Methodology {
+        Methodology(MethodologyDraft {
             likelihood: Self::scale(&["Unlikely", "Possible", "Likely", "Almost certain"]),
             impact: Self::scale(&["Minor", "Moderate", "Major", "Severe"]),
             scores: None,
             levels: Self::bands(&[("Low", 1, "#5cb85c"), ("Medium", 4, "#f0ad4e"), ("High", 9, "#d9534f")]),
             acceptance_level: "Medium".into(),
-        }
+        })
     }
 
     /// A 3 × 3 matrix, score = likelihood × impact (1–9).
     pub fn three_by_three() -> Methodology {
-        Methodology {
+        Methodology(MethodologyDraft {
             likelihood: Self::scale(&["Low", "Medium", "High"]),
             impact: Self::scale(&["Low", "Medium", "High"]),
             scores: None,
             levels: Self::bands(&[("Low", 1, "#5cb85c"), ("Medium", 3, "#f0ad4e"), ("High", 6, "#d9534f")]),
             acceptance_level: "Low".into(),
-        }
+        })
     }
 }
 

@@ -48,24 +48,29 @@ fn the_presets_are_valid_and_a_4x4_and_5x5_both_score() {
 
 #[test]
 fn malformed_methodologies_are_refused_with_the_reason() {
-    let mut m = Methodology::five_by_five();
+    let mut m = Methodology::five_by_five().into_draft();
     m.impact.push(m.impact[0].clone());
     assert_eq!(m.validate(), Err(RiskError::ScaleSize { axis: "impact", count: 6 }));
-    let mut m = Methodology::three_by_three();
+    let mut m = Methodology::three_by_three().into_draft();
     m.likelihood.pop();
     assert!(matches!(m.validate(), Err(RiskError::ScaleSize { axis: "likelihood", count: 2 })));
-    let mut m = Methodology::three_by_three();
+    let mut m = Methodology::three_by_three().into_draft();
     m.scores = Some(vec![vec![1, 2, 3], vec![2, 1, 6], vec![3, 6, 9]]);
     assert_eq!(m.validate(), Err(RiskError::MatrixNotMonotone { likelihood: 2, impact: 2 }));
-    let mut m = Methodology::three_by_three();
+    let mut m = Methodology::three_by_three().into_draft();
     m.levels[1].colour = "orange".into();
     assert_eq!(m.validate(), Err(RiskError::Colour("orange".into())));
-    let mut m = Methodology::three_by_three();
+    let mut m = Methodology::three_by_three().into_draft();
     m.acceptance_level = "Tolerable".into();
     assert_eq!(m.validate(), Err(RiskError::AcceptanceLevel("Tolerable".into())));
-    let mut m = Methodology::three_by_three();
+    let mut m = Methodology::three_by_three().into_draft();
     m.levels.swap(0, 1);
     assert!(matches!(m.validate(), Err(RiskError::LevelOrder { .. })));
+    // A methodology is made only from a valid draft, and reading one validates it too.
+    assert!(matches!(Methodology::new(m.clone()), Err(RiskError::LevelOrder { .. })));
+    let stored = serde_json::to_string(&m).unwrap();
+    let read: Result<Methodology, _> = serde_json::from_str(&stored);
+    assert!(read.unwrap_err().to_string().contains("risk levels must be listed by ascending min_score"));
 }
 
 #[test]
