@@ -96,7 +96,8 @@ impl App {
     /// Loads the organisation's records for the engines.
     pub async fn org_data(&self, principal: &Principal) -> Result<OrgData> {
         principal.authorize(Permission::Read)?;
-        OrgData::load(self.store.as_ref(), &self.library, &principal.org.id).await
+        let library = self.library_for(principal).await?;
+        OrgData::load(self.store.as_ref(), &library, &principal.org.id).await
     }
 
     /// Readiness of every adopted framework, or the drill-down of one.

@@ -105,19 +105,35 @@ impl Library {
         })
     }
 
-    /// The framework whose Statement of Applicability the SoA commands keep: ISO/IEC 27001:2022,
-    /// whose data names its Annex A controls as the rows.
+    /// The framework whose Statement of Applicability the SoA commands keep when none is named:
+    /// ISO/IEC 27001:2022.
     pub fn soa_framework(&self) -> Result<&Framework> {
-        let framework = self.framework(&FrameworkId::parse(SOA_FRAMEWORK)?)?;
+        self.soa_framework_of(None)
+    }
+
+    /// The framework `id` names, which must carry a Statement of Applicability (its data says which
+    /// requirements are the rows: ISO 27001's Annex A, ISO 42001's Annex A, an imported one's own).
+    pub fn soa_framework_of(&self, id: Option<&FrameworkId>) -> Result<&Framework> {
+        let framework = match id {
+            Some(id) => self.framework(id)?,
+            None => self.framework(&FrameworkId::parse(DEFAULT_SOA_FRAMEWORK)?)?,
+        };
         if !framework.has_soa() {
-            return Err(AppError::new(
-                Code::Unexpected,
-                format!("{SOA_FRAMEWORK} does not name the rows of its Statement of Applicability"),
-            ));
+            let with: Vec<_> = self.soa_frameworks().map(|f| f.id().to_string()).collect();
+            return Err(AppError::invalid(format!(
+                "{} has no Statement of Applicability (frameworks that have one: {})",
+                framework.id(),
+                with.join(", ")
+            )));
         }
         Ok(framework)
     }
+
+    /// Every framework of the library whose data carries a Statement of Applicability.
+    pub fn soa_frameworks(&self) -> impl Iterator<Item = &Framework> {
+        self.frameworks().filter(|f| f.has_soa())
+    }
 }
 
-/// The framework whose Annex A the Statement of Applicability covers.
-pub const SOA_FRAMEWORK: &str = "iso27001:2022";
+/// The Statement of Applicability the SoA commands keep when no framework is named.
+pub const DEFAULT_SOA_FRAMEWORK: &str = "iso27001:2022";

@@ -26,11 +26,13 @@ impl OrgData {
     pub async fn load(store: &dyn Store, library: &Library, org: &OrgId) -> Result<OrgData> {
         // The reads are independent: run them at once (SQLite has a pool of readers, PostgreSQL
         // a pool of connections), so the largest, the mappings, sets the time.
-        let soa_framework = library.soa_framework()?.id().clone();
+        let soa_frameworks: Vec<FrameworkId> = library.soa_frameworks().map(|f| f.id().clone()).collect();
         let decisions = async {
             let adoptions = store.adoptions(org).await?;
             let mut decisions = HashMap::new();
-            for framework in adoptions.iter().map(|a| &a.framework).chain([&soa_framework]) {
+            let mut frameworks: Vec<&FrameworkId> = adoptions.iter().map(|a| &a.framework).collect();
+            frameworks.extend(soa_frameworks.iter().filter(|f| !frameworks.contains(f)).collect::<Vec<_>>());
+            for framework in frameworks {
                 let recorded = store.soa_decisions(org, framework).await?;
                 decisions.insert(framework.clone(), recorded.into_iter().collect());
             }

@@ -247,14 +247,18 @@ impl App {
 
     /// The SoA exclusion rule, with `changed` risks replacing their stored versions.
     pub(crate) async fn check_soa_with_risks(&self, principal: &Principal, changed: &[Risk]) -> Result<()> {
-        let mut data = crate::org_data::OrgData::load(self.store.as_ref(), &self.library, &principal.org.id).await?;
+        let library = self.library_for(principal).await?;
+        let mut data = crate::org_data::OrgData::load(self.store.as_ref(), &library, &principal.org.id).await?;
         for risk in changed {
             match data.risks.iter_mut().find(|r| r.code == risk.code) {
                 Some(stored) => *stored = risk.clone(),
                 None => data.risks.push(risk.clone()),
             }
         }
-        data.check_exclusions(self.library.soa_framework()?.id())
+        for framework in library.soa_frameworks() {
+            data.check_exclusions(framework.id())?;
+        }
+        Ok(())
     }
 
     /// Accepts a risk's residual level until `expires`: its owner or an administrator, never a

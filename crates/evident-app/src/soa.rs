@@ -1,7 +1,7 @@
 //! The Statement of Applicability: decisions, approved versions, differences, export.
 
 use evident_core::soa::{self, Decision, Reason, RowChange, SoaRow, SoaVersion};
-use evident_core::{Permission, RequirementRef};
+use evident_core::{FrameworkId, Permission, RequirementRef};
 use evident_store::{Applied, Change};
 use serde::Serialize;
 
@@ -59,8 +59,10 @@ pub struct Approval {
 
 impl App {
     /// The current (draft) SoA.
-    pub async fn soa(&self, principal: &Principal) -> Result<Vec<SoaRow>> {
-        let iso = self.library.soa_framework()?;
+    /// The current (draft) SoA of `framework` (ISO/IEC 27001:2022 when none is named).
+    pub async fn soa(&self, principal: &Principal, framework: Option<&FrameworkId>) -> Result<Vec<SoaRow>> {
+        let library = self.library_for(principal).await?;
+        let iso = library.soa_framework_of(framework)?;
         Ok(self.org_data(principal).await?.soa(iso))
     }
 
@@ -70,13 +72,15 @@ impl App {
     pub async fn set_soa(
         &self,
         principal: &Principal,
+        framework: Option<&FrameworkId>,
         reference: &RequirementRef,
         applicable: bool,
         reasons: Vec<Reason>,
         justification: String,
     ) -> Result<Decision> {
         principal.authorize(Permission::SoaEdit)?;
-        let iso = self.library.soa_framework()?;
+        let library = self.library_for(principal).await?;
+        let iso = library.soa_framework_of(framework)?;
         if !iso.is_soa_row(reference) {
             let rows = iso.info().soa.as_ref().map_or_else(String::new, |s| s.kind.to_string());
             return Err(AppError::new(
@@ -102,9 +106,10 @@ impl App {
 
     /// Approves the draft as the next immutable version, unless it equals the last one.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
-    pub async fn approve_soa(&self, principal: &Principal) -> Result<Approval> {
+    pub async fn approve_soa(&self, principal: &Principal, framework: Option<&FrameworkId>) -> Result<Approval> {
         principal.authorize(Permission::SoaApprove)?;
-        let iso = self.library.soa_framework()?;
+        let library = self.library_for(principal).await?;
+        let iso = library.soa_framework_of(framework)?;
         let data = self.org_data(principal).await?;
         data.check_exclusions(iso.id())?;
         let rows = data.soa(iso);
@@ -121,25 +126,35 @@ impl App {
         }
     }
 
-    pub async fn soa_versions(&self, principal: &Principal) -> Result<Vec<SoaVersion>> {
+    pub async fn soa_versions(
+        &self,
+        principal: &Principal,
+        framework: Option<&FrameworkId>,
+    ) -> Result<Vec<SoaVersion>> {
         principal.authorize(Permission::Read)?;
-        let iso = self.library.soa_framework()?;
+        let library = self.library_for(principal).await?;
+        let iso = library.soa_framework_of(framework)?;
         Ok(self.store.soa_versions(&principal.org.id, iso.id()).await?)
     }
 
     /// An approved version or the draft, for export and comparison.
-    pub async fn soa_document(&self, principal: &Principal, which: SoaSelector) -> Result<SoaDocument> {
+    pub async fn soa_document(
+        &self,
+        principal: &Principal,
+        framework: Option<&FrameworkId>,
+        which: SoaSelector,
+    ) -> Result<SoaDocument> {
         principal.authorize(Permission::Read)?;
         match which {
             SoaSelector::Draft => Ok(SoaDocument {
                 label: "draft".into(),
                 approved_by: None,
                 approved_at: None,
-                rows: self.soa(principal).await?,
+                rows: self.soa(principal, framework).await?,
             }),
             SoaSelector::Version(n) => {
                 let version = self
-                    .soa_versions(principal)
+                    .soa_versions(principal, framework)
                     .await?
                     .into_iter()
                     .find(|v| v.version == n)
@@ -155,15 +170,26 @@ impl App {
     }
 
     /// What changed between two versions (or a version and the draft), field by field.
-    pub async fn soa_diff(&self, principal: &Principal, from: SoaSelector, to: SoaSelector) -> Result<Vec<RowChange>> {
-        let old = self.soa_document(principal, from).await?;
-        let new = self.soa_document(principal, to).await?;
+    pub async fn soa_diff(
+        &self,
+        principal: &Principal,
+        framework: Option<&FrameworkId>,
+        from: SoaSelector,
+        to: SoaSelector,
+    ) -> Result<Vec<RowChange>> {
+        let old = self.soa_document(principal, framework, from).await?;
+        let new = self.soa_document(principal, framework, to).await?;
         Ok(soa::diff(&old.rows, &new.rows))
     }
 
     /// The SoA to export: needs the export permission.
-    pub async fn export_soa(&self, principal: &Principal, which: SoaSelector) -> Result<SoaDocument> {
+    pub async fn export_soa(
+        &self,
+        principal: &Principal,
+        framework: Option<&FrameworkId>,
+        which: SoaSelector,
+    ) -> Result<SoaDocument> {
         principal.authorize(Permission::Export)?;
-        self.soa_document(principal, which).await
+        self.soa_document(principal, framework, which).await
     }
 }

@@ -110,9 +110,8 @@ pub enum Command {
     /// Links between the requirements of two frameworks.
     #[command(subcommand)]
     Crosswalk(CrosswalkCommand),
-    /// The Statement of Applicability of ISO/IEC 27001:2022 Annex A.
-    #[command(subcommand)]
-    Soa(SoaCommand),
+    /// The Statement of Applicability: ISO/IEC 27001:2022 Annex A, or another framework's.
+    Soa(SoaArgs),
     /// The risk methodology: likelihood × impact matrix, risk levels and acceptance criteria.
     #[command(subcommand)]
     Methodology(MethodologyCommand),
@@ -136,6 +135,16 @@ pub enum CrosswalkCommand {
         #[arg(long)]
         to: FrameworkId,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct SoaArgs {
+    /// The framework whose SoA this is (one whose data carries a Statement of Applicability, e.g.
+    /// an imported one); ISO/IEC 27001:2022 when left out.
+    #[arg(long, global = true)]
+    pub framework: Option<FrameworkId>,
+    #[command(subcommand)]
+    pub command: SoaCommand,
 }
 
 #[derive(Debug, Subcommand)]

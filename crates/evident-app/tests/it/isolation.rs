@@ -41,7 +41,7 @@ async fn globex(app: &App) -> OrgSlug {
     risk.controls = vec![Treating { control: code("GLX-01"), planned: false, due: None }];
     risk.residual = Rating { likelihood: 1, impact: 2 };
     app.create_risk(&gina, risk).await.unwrap();
-    app.approve_soa(&gina).await.unwrap();
+    app.approve_soa(&gina, None).await.unwrap();
     globex
 }
 
@@ -148,23 +148,23 @@ async fn sees_only_its_own(app: &App, p: &Principal, own: &Own) {
         "gap suggestions come from the SOC 2 mappings, {who}"
     );
 
-    let soa = app.soa(p).await.unwrap();
+    let soa = app.soa(p, None).await.unwrap();
     let a_8_30 = soa.iter().find(|r| r.reference == req("A.8.30")).unwrap();
     assert_eq!(a_8_30.applicable, own.a_8_30_applicable, "soa A.8.30, {who}");
     let implementing = set(soa.iter().flat_map(|r| r.implementing_controls.iter().map(|c| c.to_string())));
     assert!(!implementing.is_empty() && implementing.is_subset(&own.controls), "soa's controls, {who}");
-    let exported = app.export_soa(p, SoaSelector::Draft).await.unwrap();
+    let exported = app.export_soa(p, None, SoaSelector::Draft).await.unwrap();
     assert_eq!(exported.rows, soa, "export_soa draft, {who}");
 
-    let versions = app.soa_versions(p).await.unwrap();
+    let versions = app.soa_versions(p, None).await.unwrap();
     assert_eq!(
         versions.iter().map(|v| v.approved_by.as_str()).collect::<Vec<_>>(),
         own.approvers,
         "soa_versions, {who}"
     );
-    let first = app.export_soa(p, SoaSelector::Version(1)).await.unwrap();
+    let first = app.export_soa(p, None, SoaSelector::Version(1)).await.unwrap();
     assert_eq!(first.approved_by.as_deref(), Some(own.approvers[0]), "export_soa version 1, {who}");
-    let missing = app.soa_document(p, SoaSelector::Version(2)).await;
+    let missing = app.soa_document(p, None, SoaSelector::Version(2)).await;
     assert_eq!(code_of(&missing), Some(Code::SoaVersionNotFound), "soa_document version 2, {who}");
 
     let members = app.members(p).await.unwrap();

@@ -183,10 +183,10 @@ impl UseCase {
                 app.accept_gap(who, &fw(SOC2), &fw(ISO), Some(&[target])).await.map(drop)
             }
             UseCase::SetSoa => app
-                .set_soa(who, &req("A.5.1"), true, vec![Reason::Legal], "Required by our regulator.".into())
+                .set_soa(who, None, &req("A.5.1"), true, vec![Reason::Legal], "Required by our regulator.".into())
                 .await
                 .map(drop),
-            UseCase::ApproveSoa => app.approve_soa(who).await.map(drop),
+            UseCase::ApproveSoa => app.approve_soa(who, None).await.map(drop),
             UseCase::SetMethodology => app.set_methodology(who, Methodology::three_by_three()).await.map(drop),
             UseCase::PutAsset => app.put_asset(who, asset("AST-03", "Staff laptops", None)).await.map(drop),
             UseCase::CreateRisk => app.create_risk(who, risk("R-004", email(OWNER))).await.map(drop),
@@ -236,12 +236,12 @@ impl UseCase {
                 control(self.control()).await.unwrap().mappings.iter().any(|m| m.framework == fw(ISO))
             }
             UseCase::SetSoa => app
-                .soa(op)
+                .soa(op, None)
                 .await
                 .unwrap()
                 .iter()
                 .any(|row| row.reference == req("A.5.1") && row.reasons == [Reason::Legal]),
-            UseCase::ApproveSoa => !app.soa_versions(op).await.unwrap().is_empty(),
+            UseCase::ApproveSoa => !app.soa_versions(op, None).await.unwrap().is_empty(),
             UseCase::SetMethodology => app.methodology(op).await.unwrap().version == 2,
             UseCase::PutAsset => app.assets(op).await.unwrap().iter().any(|a| a.code == asset_code("AST-03")),
             UseCase::CreateRisk => app.risks(op).await.unwrap().iter().any(|r| r.code == risk_code("R-004")),

@@ -30,7 +30,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Readiness { framework } => readiness::readiness(global, framework).await,
         Command::Gap { from, to, accept, accept_all } => readiness::gap(global, &from, &to, accept, accept_all).await,
         Command::Crosswalk(command) => readiness::crosswalk(global, command).await,
-        Command::Soa(command) => soa::run(global, command).await,
+        Command::Soa(args) => soa::run(global, args).await,
         Command::Bench(command) => bench::run(global, command).await,
         Command::Methodology(command) => methodology::run(global, command).await,
         Command::Assets(command) => assets::run(global, command).await,

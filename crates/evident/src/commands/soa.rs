@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use evident_app::soa::SoaSelector;
 
-use crate::cli::{Global, SoaCommand};
+use crate::cli::{Global, SoaArgs, SoaCommand};
 use crate::context;
 use crate::output::{self, say};
 use crate::spreadsheet;
@@ -25,17 +25,18 @@ const EXPORT_COLUMNS: [&str; 12] = [
     "Approved on",
 ];
 
-pub async fn run(global: &Global, command: SoaCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(global: &Global, args: SoaArgs) -> anyhow::Result<ExitCode> {
     let (app, me) = context::open(global).await?;
-    match command {
-        SoaCommand::Show => show(global, &app.soa(&me).await?)?,
+    let framework = args.framework.as_ref();
+    match args.command {
+        SoaCommand::Show => show(global, &app.soa(&me, framework).await?)?,
         SoaCommand::Set { reference, exclude, reasons, justification } => {
-            let decision = app.set_soa(&me, &reference, !exclude, reasons, justification).await?;
+            let decision = app.set_soa(&me, framework, &reference, !exclude, reasons, justification).await?;
             let verb = if decision.applicable { "applicable" } else { "excluded" };
             say!("{reference} is {verb} in the draft SoA");
         }
         SoaCommand::Approve => {
-            let approval = app.approve_soa(&me).await?;
+            let approval = app.approve_soa(&me, framework).await?;
             if approval.created {
                 say!("approved SoA version {} by {}", approval.version, me.audit_name());
             } else {
@@ -49,7 +50,7 @@ pub async fn run(global: &Global, command: SoaCommand) -> anyhow::Result<ExitCod
             }
         }
         SoaCommand::Versions => {
-            let versions = app.soa_versions(&me).await?;
+            let versions = app.soa_versions(&me, framework).await?;
             if global.json {
                 output::json(&versions)?;
             } else {
@@ -67,7 +68,7 @@ pub async fn run(global: &Global, command: SoaCommand) -> anyhow::Result<ExitCod
             }
         }
         SoaCommand::Diff { from, to } => {
-            let changes = app.soa_diff(&me, from, to).await?;
+            let changes = app.soa_diff(&me, framework, from, to).await?;
             if global.json {
                 output::json(&changes)?;
             } else if changes.is_empty() {
@@ -82,7 +83,7 @@ pub async fn run(global: &Global, command: SoaCommand) -> anyhow::Result<ExitCod
         }
         SoaCommand::Export { file, version } => {
             let which = version.map_or(SoaSelector::Draft, SoaSelector::Version);
-            let document = app.export_soa(&me, which).await?;
+            let document = app.export_soa(&me, framework, which).await?;
             let approved_by = document.approved_by.clone().unwrap_or_default();
             let approved_on = document.approved_at.map(|t| t.date_naive().to_string()).unwrap_or_default();
             let table: Vec<Vec<String>> = document

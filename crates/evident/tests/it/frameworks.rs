@@ -317,3 +317,47 @@ fn a_malformed_framework_is_refused_whole_with_every_problem_named() {
         assert_eq!(audit_records(&evident, "acme"), records, "{backend}: not even an audit record");
     }
 }
+
+/// A framework with a Statement of Applicability of its own (as ISO 42001 has): its data says so.
+fn ai_policy() -> String {
+    let mut text = String::from(
+        "id = \"org/ai-controls:2026\"\nname = \"Acme AI controls\"\nversion = \"2026\"\n\
+         title = \"Acme controls for AI systems\"\npublisher = \"Acme Ltd\"\n\
+         description = \"The AI controls we decide on one by one.\"\nsoa = { kind = \"control\" }\n\
+         \n[[requirements]]\nref = \"AI\"\nkind = \"theme\"\ntitle = \"AI controls\"\ndescription = \"Our AI controls.\"\n",
+    );
+    for n in 1..=3 {
+        text.push_str(&format!(
+            "\n[[requirements]]\nref = \"AI.{n}\"\nparent = \"AI\"\nkind = \"control\"\ntitle = \"AI control {n}\"\n\
+             description = \"What AI control {n} asks, in our words.\"\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_framework_whose_data_carries_an_soa_gets_one_beside_iso_27001() {
+    for evident in Evident::every_backend() {
+        evident.ok(&["init", "--create-org", "acme", "--admin", "ada@acme.example"]);
+        let file = evident.dir.path().join("ai.toml");
+        std::fs::write(&file, ai_policy()).unwrap();
+        evident.ok(&["frameworks", "import", file.to_str().unwrap()]);
+        let ai = ["soa", "--framework", "org/ai-controls:2026"];
+        let rows = evident.ok(&[&ai[..], &["show", "--json"]].concat()).json();
+        let refs: Vec<_> = rows.as_array().unwrap().iter().map(|r| r["ref"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(refs, ["AI.1", "AI.2", "AI.3"], "{}: its rows are its controls", evident.name());
+        let exclude =
+            ["set", "AI.2", "--exclude", "--reason", "business_need", "--justification", "No models in production"];
+        evident.ok(&[&ai[..], &exclude[..]].concat());
+        evident.ok(&[&ai[..], &["approve"]].concat());
+        let versions = evident.ok(&[&ai[..], &["versions", "--json"]].concat()).json();
+        assert_eq!(versions.as_array().unwrap().len(), 1);
+        assert_eq!(versions[0]["rows"][1]["applicable"], false);
+        let iso = evident.ok(&["soa", "show", "--json"]).json();
+        assert_eq!(iso.as_array().unwrap().len(), 93, "ISO 27001's SoA is untouched");
+        assert!(iso.as_array().unwrap().iter().all(|r| r["applicable"] == true));
+        let none = evident.fails(&["soa", "--framework", "soc2:2017", "show"]);
+        assert!(none.stderr.contains("soc2:2017 has no Statement of Applicability"), "{}", none.stderr);
+        evident.ok(&["verify"]);
+    }
+}
