@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
 use evident_core::{ControlCode, ControlPatch, Email, Frequency, ImplementationStatus, NewControl, OrgSlug};
-use evident_store::{Actor, Change, NewOrganisation, Organisations, Store};
+use evident_store::{Actor, ControlChange, NewOrganisation, Organisations, Store};
 use evident_store_sqlite::SqliteStore;
 
 const CONTROLS: usize = 100;
@@ -60,7 +60,7 @@ async fn build(store: &SqliteStore, records: usize) {
     let code = |i: usize| ControlCode::parse(&format!("BULK-{}", i % CONTROLS)).unwrap();
     let created = (0..CONTROLS)
         .map(|i| {
-            Change::CreateControl(NewControl {
+            ControlChange::Create(NewControl {
                 code: code(i),
                 title: format!("Control {i}"),
                 description: "Kept busy by the benchmark.".into(),
@@ -68,6 +68,7 @@ async fn build(store: &SqliteStore, records: usize) {
                 frequency: Frequency::Monthly,
                 status: ImplementationStatus::InProgress,
             })
+            .into()
         })
         .collect();
     store.apply(&actor, created).await.unwrap();
@@ -77,14 +78,17 @@ async fn build(store: &SqliteStore, records: usize) {
     while written < records {
         let n = BATCH.min(records - written);
         let batch = (written..written + n)
-            .map(|i| Change::UpdateControl {
-                code: code(i),
-                patch: ControlPatch {
-                    title: Some(format!("Control {} revision {i}", i % CONTROLS)),
-                    status: Some(statuses[i / CONTROLS % 2]),
-                    ..ControlPatch::default()
-                },
-                expected_revision: None,
+            .map(|i| {
+                ControlChange::Update {
+                    code: code(i),
+                    patch: ControlPatch {
+                        title: Some(format!("Control {} revision {i}", i % CONTROLS)),
+                        status: Some(statuses[i / CONTROLS % 2]),
+                        ..ControlPatch::default()
+                    },
+                    expected_revision: None,
+                }
+                .into()
             })
             .collect();
         store.apply(&actor, batch).await.unwrap();

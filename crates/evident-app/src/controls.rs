@@ -6,7 +6,7 @@ use evident_core::{
     Control, ControlCode, ControlPatch, Coverage, Email, FrameworkId, ImplementationStatus, Mapping, NewControl,
     Permission, RequirementRef,
 };
-use evident_store::Change;
+use evident_store::{Change, ControlChange};
 use serde::Serialize;
 
 use crate::error::{AppError, Code, Result};
@@ -95,7 +95,7 @@ impl App {
         if let Some(owner) = &control.owner {
             self.ensure_member(principal, owner).await?;
         }
-        self.apply(principal, vec![Change::CreateControl(control.clone())]).await?;
+        self.apply(principal, vec![ControlChange::Create(control.clone()).into()]).await?;
         Ok(control)
     }
 
@@ -134,8 +134,8 @@ impl App {
             return Ok(patch);
         }
         let change =
-            Change::UpdateControl { code: code.clone(), patch: patch.clone(), expected_revision: Some(expected) };
-        self.apply(principal, vec![change]).await?;
+            ControlChange::Update { code: code.clone(), patch: patch.clone(), expected_revision: Some(expected) };
+        self.apply(principal, vec![change.into()]).await?;
         Ok(patch)
     }
 
@@ -148,13 +148,13 @@ impl App {
             return Err(AppError::new(Code::NothingToChange, format!("{code} is already called {to}")));
         }
         self.existing_control(principal, code).await?;
-        self.apply(principal, vec![Change::RenameControl { code: code.clone(), to: to.clone() }]).await?;
+        self.apply(principal, vec![ControlChange::Rename { code: code.clone(), to: to.clone() }.into()]).await?;
         self.existing_control(principal, to).await
     }
 
     pub async fn retire_control(&self, principal: &Principal, code: &ControlCode) -> Result<()> {
         principal.authorize(Permission::ControlManage)?;
-        self.apply(principal, vec![Change::RetireControl { code: code.clone() }]).await
+        self.apply(principal, vec![ControlChange::Retire { code: code.clone() }.into()]).await
     }
 
     /// Maps a control to an assessable requirement, or changes the mapping's coverage and rationale.
@@ -174,7 +174,7 @@ impl App {
         let mapping = Mapping::new(code.clone(), framework, requirement, coverage, rationale)?;
         let control = self.existing_control(principal, code).await?;
         principal.authorize_control(Permission::MappingWrite, control.owner.as_ref())?;
-        self.apply(principal, vec![Change::Map(mapping.clone())]).await?;
+        self.apply(principal, vec![ControlChange::Map(mapping.clone()).into()]).await?;
         Ok(mapping)
     }
 
@@ -188,9 +188,12 @@ impl App {
         principal.authorize(Permission::MappingWrite)?;
         let control = self.existing_control(principal, code).await?;
         principal.authorize_control(Permission::MappingWrite, control.owner.as_ref())?;
-        let change =
-            Change::Unmap { control: code.clone(), framework: framework.clone(), requirement: requirement.clone() };
-        self.apply(principal, vec![change]).await
+        let change = ControlChange::Unmap {
+            control: code.clone(),
+            framework: framework.clone(),
+            requirement: requirement.clone(),
+        };
+        self.apply(principal, vec![change.into()]).await
     }
 
     /// Adopts controls from the baseline library (all, or `only` these), with their mappings;
@@ -213,8 +216,9 @@ impl App {
                 continue;
             }
             report.adopted += 1;
-            changes.push(Change::CreateControl(baseline_control(control, None, ImplementationStatus::NotStarted)));
-            changes.extend(control.mappings.iter().map(|m| Change::Map(baseline_mapping(control, m))));
+            let new = baseline_control(control, None, ImplementationStatus::NotStarted);
+            changes.push(ControlChange::Create(new).into());
+            changes.extend(control.mappings.iter().map(|m| ControlChange::Map(baseline_mapping(control, m)).into()));
         }
         self.apply(principal, changes).await?;
         Ok(report)

@@ -10,7 +10,9 @@ use evident_core::{
     Adoption, AssetCode, ControlCode, Email, FrameworkId, ImplementationStatus, OrgSlug, Organisation, RequirementRef,
     RiskCode, Role,
 };
-use evident_store::{Actor, Change, NewOrganisation, StoreError};
+use evident_store::{
+    Actor, Change, ControlChange, FrameworkChange, MemberChange, NewOrganisation, RiskChange, SoaChange, StoreError,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::App;
@@ -165,7 +167,7 @@ impl App {
                 .ok_or_else(|| AppError::new(Code::Unexpected, "the demo needs a compliance manager"))?;
             let rows = OrgData::load(self.store.as_ref(), &self.library, org).await?.soa(iso);
             let actor = Actor { org: org.clone(), who: manager.email.to_string(), at: now };
-            self.store.apply(&actor, vec![Change::ApproveSoa { framework: iso.id().clone(), rows }]).await?;
+            self.store.apply(&actor, vec![SoaChange::Approve { framework: iso.id().clone(), rows }.into()]).await?;
             created = true;
         }
         Ok(DemoOutcome { organisation, created })
@@ -179,13 +181,13 @@ impl App {
             .people
             .iter()
             .filter(|p| Some(&p.email) != first_admin)
-            .map(|p| Change::AddMember { email: p.email.clone(), display_name: p.name.clone(), role: p.role })
+            .map(|p| MemberChange::Add { email: p.email.clone(), display_name: p.name.clone(), role: p.role }.into())
             .collect();
         for a in &demo.adoptions {
             let framework = self.library.framework(&a.framework)?;
             let adoption = Adoption::new(framework, &a.categories, a.scope.clone(), a.target_date, now)
                 .map_err(AppError::invalid_from)?;
-            changes.push(Change::Adopt(adoption));
+            changes.push(FrameworkChange::Adopt(adoption).into());
         }
         changes.extend(self.demo_controls(demo)?);
         changes.extend(self.register(demo, now)?);
@@ -194,11 +196,9 @@ impl App {
             let decision =
                 Decision::new(&exclusion.reference, false, exclusion.reasons.clone(), exclusion.justification.clone())
                     .map_err(AppError::invalid_from)?;
-            changes.push(Change::SetSoaDecision {
-                framework: iso.clone(),
-                requirement: exclusion.reference.clone(),
-                decision,
-            });
+            changes.push(
+                SoaChange::Decide { framework: iso.clone(), requirement: exclusion.reference.clone(), decision }.into(),
+            );
         }
         Ok(changes)
     }
@@ -225,16 +225,19 @@ impl App {
                 70..=86 => ImplementationStatus::InProgress,
                 _ => ImplementationStatus::NotStarted,
             };
-            changes.push(Change::CreateControl(baseline_control(
-                control,
-                owner_for(&control.domain).map(|e| (*e).clone()),
-                status,
-            )));
+            changes.push(
+                ControlChange::Create(baseline_control(
+                    control,
+                    owner_for(&control.domain).map(|e| (*e).clone()),
+                    status,
+                ))
+                .into(),
+            );
             for mapping in &control.mappings {
                 if mapping.framework == iso && stable_roll(&format!("{}{}", control.code, mapping.requirement)) >= 65 {
                     continue;
                 }
-                changes.push(Change::Map(baseline_mapping(control, mapping)));
+                changes.push(ControlChange::Map(baseline_mapping(control, mapping)).into());
             }
         }
         Ok(changes)
@@ -244,19 +247,22 @@ impl App {
     fn register(&self, demo: &Demo, now: DateTime<Utc>) -> Result<Vec<Change>> {
         let methodology = crate::risks::preset(&demo.methodology)?;
         let today = now.date_naive();
-        let mut changes = vec![Change::SetMethodology(methodology.clone())];
+        let mut changes = vec![RiskChange::SetMethodology(methodology.clone()).into()];
         for a in &demo.assets {
-            changes.push(Change::PutAsset(Asset {
-                code: a.code.clone(),
-                name: a.name.clone(),
-                kind: a.kind,
-                owner: Some(a.owner.clone()),
-                classification: a.classification,
-                confidentiality: a.cia[0],
-                integrity: a.cia[1],
-                availability: a.cia[2],
-                parent: a.parent.clone(),
-            }));
+            changes.push(
+                RiskChange::PutAsset(Asset {
+                    code: a.code.clone(),
+                    name: a.name.clone(),
+                    kind: a.kind,
+                    owner: Some(a.owner.clone()),
+                    classification: a.classification,
+                    confidentiality: a.cia[0],
+                    integrity: a.cia[1],
+                    availability: a.cia[2],
+                    parent: a.parent.clone(),
+                })
+                .into(),
+            );
         }
         let starter = self.library.catalog().threats();
         let name_of = |id: &str, list: &[evident_catalog::Threat]| {
@@ -296,9 +302,9 @@ impl App {
                     .map_err(AppError::invalid_from)?;
                 let note = "Residual level within the acceptance criteria".to_owned();
                 let acceptance = Acceptance::of(&risk, risk.owner.clone(), now, expires, note);
-                acceptances.push(Change::AcceptRisk { code: risk.code.clone(), acceptance });
+                acceptances.push(RiskChange::Accept { code: risk.code.clone(), acceptance }.into());
             }
-            changes.push(Change::PutRisk(risk));
+            changes.push(RiskChange::Put(risk).into());
         }
         changes.extend(acceptances);
         Ok(changes)

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use evident_core::gap::Gap;
 use evident_core::readiness::{MappingIndex, Readiness};
 use evident_core::{Adoption, Framework, FrameworkId, Permission, RequirementRef};
-use evident_store::Change;
+use evident_store::{ControlChange, FrameworkChange};
 use serde::Serialize;
 
 use crate::error::{AppError, Code, Result};
@@ -89,7 +89,7 @@ impl App {
         let framework = library.framework(framework)?;
         let adoption =
             Adoption::new(framework, categories, scope, target, self.now()).map_err(AppError::invalid_from)?;
-        self.apply(principal, vec![Change::Adopt(adoption.clone())]).await?;
+        self.apply(principal, vec![FrameworkChange::Adopt(adoption.clone()).into()]).await?;
         Ok(adoption)
     }
 
@@ -158,7 +158,7 @@ impl App {
             for suggestion in &item.suggestions {
                 let owner = owners.get(&suggestion.control).copied().flatten();
                 principal.authorize_control(Permission::MappingWrite, owner)?;
-                changes.push(Change::Map(suggestion.to_mapping(from, to, &item.reference)));
+                changes.push(ControlChange::Map(suggestion.to_mapping(from, to, &item.reference)).into());
             }
         }
         let accepted = Accepted { mappings: changes.len() };

@@ -1,7 +1,7 @@
 //! Organisations and their members.
 
 use evident_core::{Email, Member, OrgSlug, Organisation, Permission, Role};
-use evident_store::{Change, NewOrganisation, StoreError};
+use evident_store::{MemberChange, NewOrganisation, StoreError};
 use serde::Serialize;
 
 use crate::error::{AppError, Code, Result};
@@ -77,8 +77,9 @@ impl App {
         if self.store.member(&principal.org.id, email).await?.is_none() {
             return Err(AppError::new(Code::NotAMember, format!("{email} is not a member of {}", principal.org.slug)));
         }
-        let applied =
-            self.applied(principal, vec![Change::ChangeMember { email: email.clone(), role, display_name }]).await?;
+        let applied = self
+            .applied(principal, vec![MemberChange::Change { email: email.clone(), role, display_name }.into()])
+            .await?;
         Ok(applied.iter().any(|a| *a != evident_store::Applied::Unchanged))
     }
 
@@ -93,6 +94,6 @@ impl App {
         principal.authorize(Permission::MemberManage)?;
         let display_name =
             name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| default_name(&email));
-        self.apply(principal, vec![Change::AddMember { email, display_name, role }]).await
+        self.apply(principal, vec![MemberChange::Add { email, display_name, role }.into()]).await
     }
 }

@@ -8,7 +8,7 @@ use evident_core::risk::{
     check_acceptance, heat_map,
 };
 use evident_core::{AssetCode, Control, ControlCode, Email, Permission, RiskCode};
-use evident_store::{Applied, Change};
+use evident_store::{Applied, RiskChange};
 use serde::Serialize;
 
 use crate::error::{AppError, Code, Result};
@@ -186,8 +186,8 @@ impl App {
     pub async fn set_methodology(&self, principal: &Principal, methodology: Methodology) -> Result<i64> {
         principal.authorize(Permission::MethodologyManage)?;
         methodology.validate().map_err(|e| AppError::invalid(format!("the methodology is not valid: {e}")))?;
-        let change = Change::SetMethodology(methodology);
-        match self.store.apply(&principal.actor(self.now()), vec![change]).await?.as_slice() {
+        let change = RiskChange::SetMethodology(methodology);
+        match self.store.apply(&principal.actor(self.now()), vec![change.into()]).await?.as_slice() {
             [Applied::MethodologySet { version }] => Ok(*version),
             other => Err(AppError::new(Code::Unexpected, format!("setting the methodology reported {other:?}"))),
         }
@@ -210,7 +210,7 @@ impl App {
         {
             return Err(AppError::invalid(problem));
         }
-        self.apply(principal, vec![Change::PutAsset(asset.clone())]).await?;
+        self.apply(principal, vec![RiskChange::PutAsset(asset.clone()).into()]).await?;
         Ok(asset)
     }
 
@@ -241,7 +241,7 @@ impl App {
             AppError::invalid(text.join("; "))
         })?;
         self.check_soa_with_risks(principal, std::slice::from_ref(&risk)).await?;
-        self.apply(principal, vec![Change::CreateRisk(risk.clone())]).await?;
+        self.apply(principal, vec![RiskChange::Create(risk.clone()).into()]).await?;
         Ok(risk)
     }
 
@@ -291,7 +291,8 @@ impl App {
                 _ => AppError::new(Code::RuleViolated, format!("cannot accept {code}: {e}")),
             })?;
         let acceptance = Acceptance::of(risk, member.email.clone(), now, expires, note);
-        self.apply(principal, vec![Change::AcceptRisk { code: code.clone(), acceptance: acceptance.clone() }]).await?;
+        self.apply(principal, vec![RiskChange::Accept { code: code.clone(), acceptance: acceptance.clone() }.into()])
+            .await?;
         Ok(acceptance)
     }
 

@@ -2,7 +2,7 @@
 
 use evident_core::soa::{self, Decision, Reason, RowChange, SoaRow, SoaVersion};
 use evident_core::{FrameworkId, Permission, RequirementRef};
-use evident_store::{Applied, Change};
+use evident_store::{Applied, SoaChange};
 use serde::Serialize;
 
 use crate::error::{AppError, Code, Result};
@@ -95,12 +95,12 @@ impl App {
         let mut data = self.org_data(principal).await?;
         data.decisions.entry(iso.id().clone()).or_default().insert(reference.clone(), decision.clone());
         data.check_exclusions(iso.id())?;
-        let change = Change::SetSoaDecision {
+        let change = SoaChange::Decide {
             framework: iso.id().clone(),
             requirement: reference.clone(),
             decision: decision.clone(),
         };
-        self.apply(principal, vec![change]).await?;
+        self.apply(principal, vec![change.into()]).await?;
         Ok(decision)
     }
 
@@ -118,8 +118,8 @@ impl App {
         if let Some(last) = versions.last().filter(|v| v.rows == rows) {
             return Ok(Approval { version: last.version, created: false, unjustified });
         }
-        let change = Change::ApproveSoa { framework: iso.id().clone(), rows };
-        let applied = self.store.apply(&principal.actor(self.now()), vec![change]).await?;
+        let change = SoaChange::Approve { framework: iso.id().clone(), rows };
+        let applied = self.store.apply(&principal.actor(self.now()), vec![change.into()]).await?;
         match applied.as_slice() {
             [Applied::SoaApproved { version }] => Ok(Approval { version: *version, created: true, unjustified }),
             other => Err(AppError::new(Code::Unexpected, format!("approving the SoA reported {other:?}"))),

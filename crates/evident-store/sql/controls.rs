@@ -1,11 +1,13 @@
 //! Controls and their mappings to requirements.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use evident_core::{
     Control, ControlCode, ControlId, ControlPatch, Coverage, Email, FrameworkId, Frequency, ImplementationStatus,
     Mapping, OrgId, RequirementRef,
 };
-use evident_store::{Actor, Applied, Controls, NewControl, Result, StoreError};
+use evident_store::{Actor, Applied, ControlChange, Controls, NewControl, Result, StoreError};
 
 use super::common::{Outcome, Tx, get, json_rows, map_sqlx, new_id, parse_time, parsed, parsed_opt, to_json};
 use crate::{Backend, DbRow};
@@ -99,7 +101,23 @@ async fn insert_control(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> Res
     ControlId::parse(&id).map_err(|e| StoreError::Unexpected(e.to_string().into()))
 }
 
-pub(super) async fn create(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> Result<Outcome> {
+/// Writes one change to the organisation's controls or their mappings.
+pub(super) async fn apply(tx: &mut Tx<'_>, actor: &Actor, change: &ControlChange) -> Result<Outcome> {
+    match change {
+        ControlChange::Create(new) => create(tx, actor, new).await,
+        ControlChange::Update { code, patch, expected_revision } => {
+            update(tx, actor, code, patch, *expected_revision).await
+        }
+        ControlChange::Retire { code } => retire(tx, actor, code).await,
+        ControlChange::Rename { code, to } => rename(tx, actor, code, to).await,
+        ControlChange::Map(mapping) => map(tx, actor, mapping).await,
+        ControlChange::Unmap { control, framework, requirement } => {
+            unmap(tx, actor, control, framework, requirement).await
+        }
+    }
+}
+
+async fn create(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> Result<Outcome> {
     // Codes are unique without regard to case: `iam-01` beside `IAM-01` is the same control.
     let taken = code_taken(tx, &actor.org, &new.code).await?;
     if let Some(existing) = taken {
@@ -109,7 +127,7 @@ pub(super) async fn create(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> 
     Ok(Outcome::changed(None, Some(to_json(new)?)).reporting(Applied::ControlCreated { id }))
 }
 
-pub(super) async fn update(
+async fn update(
     tx: &mut Tx<'_>,
     actor: &Actor,
     code: &ControlCode,
@@ -149,7 +167,7 @@ pub(super) async fn update(
     Ok(Outcome::changed(Some(to_json(&before)?), Some(to_json(&after)?)))
 }
 
-pub(super) async fn retire(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode) -> Result<Outcome> {
+async fn retire(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = control_in_tx(tx, &actor.org, code).await?;
     if before.retired_at.is_some() {
@@ -168,7 +186,7 @@ pub(super) async fn retire(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode) -
     Ok(Outcome::changed(Some(to_json(&before)?), Some(to_json(&after)?)))
 }
 
-pub(super) async fn rename(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode, to: &ControlCode) -> Result<Outcome> {
+async fn rename(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode, to: &ControlCode) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = control_in_tx(tx, &actor.org, code).await?;
     if to == code {
@@ -212,7 +230,7 @@ pub(super) async fn rename(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode, t
     Ok(Outcome::changed(Some(to_json(&before)?), Some(to_json(&after)?)))
 }
 
-pub(super) async fn map(tx: &mut Tx<'_>, actor: &Actor, mapping: &Mapping) -> Result<Outcome> {
+async fn map(tx: &mut Tx<'_>, actor: &Actor, mapping: &Mapping) -> Result<Outcome> {
     let org = actor.org.as_str();
     control_in_tx(tx, &actor.org, &mapping.control).await?;
     let before = mapping_in_tx(tx, &actor.org, &mapping.control, &mapping.framework, &mapping.requirement).await?;
@@ -237,7 +255,7 @@ pub(super) async fn map(tx: &mut Tx<'_>, actor: &Actor, mapping: &Mapping) -> Re
     Ok(Outcome::changed(before.as_ref().map(to_json).transpose()?, Some(to_json(mapping)?)))
 }
 
-pub(super) async fn unmap(
+async fn unmap(
     tx: &mut Tx<'_>,
     actor: &Actor,
     control: &ControlCode,
@@ -320,20 +338,29 @@ impl Controls for Backend {
             json_rows("control_code, framework_id, requirement_ref, coverage, rationale")
         );
         let row = sqlx::query(&sql).bind(org.as_str()).fetch_one(self.reader()).await.map_err(map_sqlx)?;
-        let text: String = get(&row, "rows")?;
-        let tuples: Vec<(String, String, String, String, String)> =
-            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("mappings: {e}")))?;
+        let text: &str = get(&row, "rows")?;
+        // The values are parsed straight from the row's text; only one with escapes is copied.
+        #[derive(serde::Deserialize)]
+        struct Row<'a>(
+            #[serde(borrow)] Cow<'a, str>,
+            #[serde(borrow)] Cow<'a, str>,
+            #[serde(borrow)] Cow<'a, str>,
+            #[serde(borrow)] Cow<'a, str>,
+            #[serde(borrow)] Cow<'a, str>,
+        );
+        let rows: Vec<Row<'_>> =
+            serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("mappings: {e}")))?;
         let corrupt =
             |column: &str, e: evident_core::ParseError| StoreError::Corrupt(format!("mappings.{column}: {e}"));
-        let mut mappings = tuples
+        let mut mappings = rows
             .into_iter()
-            .map(|(control, framework, requirement, coverage, rationale)| {
+            .map(|Row(control, framework, requirement, coverage, rationale)| {
                 Ok(Mapping {
                     control: ControlCode::parse(&control).map_err(|e| corrupt("control_code", e))?,
                     framework: FrameworkId::parse(&framework).map_err(|e| corrupt("framework_id", e))?,
                     requirement: RequirementRef::parse(&requirement).map_err(|e| corrupt("requirement_ref", e))?,
                     coverage: Coverage::parse(&coverage).map_err(|e| corrupt("coverage", e))?,
-                    rationale,
+                    rationale: rationale.into_owned(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use evident_core::{Framework, FrameworkId, OrgId, Sha256Digest};
-use evident_store::{Actor, Adoption, Frameworks, ImportedFramework, Result, StoreError};
+use evident_store::{Actor, Adoption, FrameworkChange, Frameworks, ImportedFramework, Result, StoreError};
 
 use super::common::{Outcome, Tx, get, map_sqlx, parsed, to_json};
 use crate::{Backend, DbRow};
@@ -18,7 +18,15 @@ fn adoption_from_row(row: &DbRow) -> Result<Adoption> {
     })
 }
 
-pub(super) async fn adopt(tx: &mut Tx<'_>, actor: &Actor, adoption: &Adoption) -> Result<Outcome> {
+/// Writes one change to the organisation's frameworks.
+pub(super) async fn apply(tx: &mut Tx<'_>, actor: &Actor, change: &FrameworkChange) -> Result<Outcome> {
+    match change {
+        FrameworkChange::Adopt(adoption) => adopt(tx, actor, adoption).await,
+        FrameworkChange::Import(framework) => import(tx, actor, framework).await,
+    }
+}
+
+async fn adopt(tx: &mut Tx<'_>, actor: &Actor, adoption: &Adoption) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = sqlx::query("SELECT * FROM adoptions WHERE org_id = $1 AND framework_id = $2")
         .bind(org)
@@ -51,7 +59,7 @@ pub(super) async fn adopt(tx: &mut Tx<'_>, actor: &Actor, adoption: &Adoption) -
     Ok(Outcome::changed(before.as_ref().map(to_json).transpose()?, Some(to_json(adoption)?)))
 }
 
-pub(super) async fn import(tx: &mut Tx<'_>, actor: &Actor, framework: &Framework) -> Result<Outcome> {
+async fn import(tx: &mut Tx<'_>, actor: &Actor, framework: &Framework) -> Result<Outcome> {
     let org = actor.org.as_str();
     let id = framework.id();
     let taken = sqlx::query("SELECT 1 FROM imported_frameworks WHERE org_id = $1 AND framework_id = $2")

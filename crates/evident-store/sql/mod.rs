@@ -57,33 +57,11 @@ impl Store for Backend {
 /// Applies one change inside `tx`, in the module of its aggregate, and says what it did.
 async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<Outcome> {
     match change {
-        Change::AddMember { email, display_name, role } => {
-            orgs::add_member(tx, actor, email, display_name, *role).await
-        }
-        Change::ChangeMember { email, role, display_name } => {
-            orgs::change_member(tx, actor, email, *role, display_name.as_deref()).await
-        }
-        Change::Adopt(adoption) => frameworks::adopt(tx, actor, adoption).await,
-        Change::ImportFramework(framework) => frameworks::import(tx, actor, framework).await,
-        Change::CreateControl(new) => controls::create(tx, actor, new).await,
-        Change::UpdateControl { code, patch, expected_revision } => {
-            controls::update(tx, actor, code, patch, *expected_revision).await
-        }
-        Change::RetireControl { code } => controls::retire(tx, actor, code).await,
-        Change::RenameControl { code, to } => controls::rename(tx, actor, code, to).await,
-        Change::Map(mapping) => controls::map(tx, actor, mapping).await,
-        Change::Unmap { control, framework, requirement } => {
-            controls::unmap(tx, actor, control, framework, requirement).await
-        }
-        Change::SetSoaDecision { framework, requirement, decision } => {
-            soa::decide(tx, actor, framework, requirement, decision).await
-        }
-        Change::ApproveSoa { framework, rows } => soa::approve(tx, actor, framework, rows).await,
-        Change::SetMethodology(methodology) => risks::set_methodology(tx, actor, methodology).await,
-        Change::PutAsset(asset) => risks::put_asset(tx, actor, asset).await,
-        Change::PutRisk(risk) => risks::put_risk(tx, actor, risk, false).await,
-        Change::CreateRisk(risk) => risks::put_risk(tx, actor, risk, true).await,
-        Change::AcceptRisk { code, acceptance } => risks::accept(tx, actor, code, acceptance).await,
+        Change::Member(change) => orgs::apply(tx, actor, change).await,
+        Change::Framework(change) => frameworks::apply(tx, actor, change).await,
+        Change::Control(change) => controls::apply(tx, actor, change).await,
+        Change::Soa(change) => soa::apply(tx, actor, change).await,
+        Change::Risk(change) => risks::apply(tx, actor, change).await,
     }
 }
 

@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use evident_core::audit::ChainHead;
 use evident_core::{Email, OrgId, OrgSlug, Role, Sha256Digest};
-use evident_store::{Actor, Change, Member, NewOrganisation, Organisation, Organisations, Result, StoreError};
+use evident_store::{
+    Actor, Change, Member, MemberChange, NewOrganisation, Organisation, Organisations, Result, StoreError,
+};
 
 use super::audit::AuditTrail;
 use super::common::{Outcome, Tx, get, map_sqlx, new_id, parsed, to_json};
@@ -48,13 +50,17 @@ async fn user_id_for(tx: &mut Tx<'_>, email: &Email, at: DateTime<Utc>) -> Resul
     get(&row, "id")
 }
 
-pub(super) async fn add_member(
-    tx: &mut Tx<'_>,
-    actor: &Actor,
-    email: &Email,
-    display_name: &str,
-    role: Role,
-) -> Result<Outcome> {
+/// Writes one change to the organisation's members.
+pub(super) async fn apply(tx: &mut Tx<'_>, actor: &Actor, change: &MemberChange) -> Result<Outcome> {
+    match change {
+        MemberChange::Add { email, display_name, role } => add_member(tx, actor, email, display_name, *role).await,
+        MemberChange::Change { email, role, display_name } => {
+            change_member(tx, actor, email, *role, display_name.as_deref()).await
+        }
+    }
+}
+
+async fn add_member(tx: &mut Tx<'_>, actor: &Actor, email: &Email, display_name: &str, role: Role) -> Result<Outcome> {
     let org = actor.org.as_str();
     let user_id = user_id_for(tx, email, actor.at).await?;
     let before = sqlx::query("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
@@ -78,7 +84,7 @@ pub(super) async fn add_member(
     Ok(Outcome::changed(None, Some(to_json(&serde_json::json!({"email": email, "role": role}))?)))
 }
 
-pub(super) async fn change_member(
+async fn change_member(
     tx: &mut Tx<'_>,
     actor: &Actor,
     email: &Email,
@@ -174,11 +180,11 @@ impl Organisations for Backend {
         let actor = Actor { org: org.id.clone(), who: new.admin_email.to_string(), at };
         let mut trail = AuditTrail::new(&actor, ChainHead { seq: 0, hash: Sha256Digest::zero() });
         trail.push(("organisation.create", "organisation", org.slug.to_string()), None, Some(to_json(&org)?));
-        let first_admin = Change::AddMember {
+        let first_admin = Change::Member(MemberChange::Add {
             email: new.admin_email.clone(),
             display_name: new.admin_name.clone(),
             role: Role::Admin,
-        };
+        });
         if let Some((before, after)) = super::apply_one(&mut tx, &actor, &first_admin).await?.images {
             trail.push(evident_store::describe(&first_admin), before, after);
         }

@@ -5,7 +5,7 @@ use evident_core::risk::{
     Acceptance, Asset, AssetKind, Classification, Methodology, Rating, Risk, Terms, Treating, Treatment,
 };
 use evident_core::{AssetCode, ControlCode, Email, OrgId, RiskCode};
-use evident_store::{Actor, Applied, MethodologyVersion, Result, Risks, StoreError};
+use evident_store::{Actor, Applied, MethodologyVersion, Result, RiskChange, Risks, StoreError};
 
 use super::common::{Outcome, Tx, get, map_sqlx, parsed, parsed_opt, to_json};
 use super::controls::control_in_tx;
@@ -146,7 +146,18 @@ async fn load_risks(
     Ok(risks)
 }
 
-pub(super) async fn set_methodology(tx: &mut Tx<'_>, actor: &Actor, methodology: &Methodology) -> Result<Outcome> {
+/// Writes one change to the organisation's risk register.
+pub(super) async fn apply(tx: &mut Tx<'_>, actor: &Actor, change: &RiskChange) -> Result<Outcome> {
+    match change {
+        RiskChange::SetMethodology(methodology) => set_methodology(tx, actor, methodology).await,
+        RiskChange::PutAsset(asset) => put_asset(tx, actor, asset).await,
+        RiskChange::Put(risk) => put_risk(tx, actor, risk, false).await,
+        RiskChange::Create(risk) => put_risk(tx, actor, risk, true).await,
+        RiskChange::Accept { code, acceptance } => accept(tx, actor, code, acceptance).await,
+    }
+}
+
+async fn set_methodology(tx: &mut Tx<'_>, actor: &Actor, methodology: &Methodology) -> Result<Outcome> {
     let org = actor.org.as_str();
     let last = sqlx::query("SELECT MAX(version) AS last FROM risk_methodologies WHERE org_id = $1")
         .bind(org)
@@ -169,7 +180,7 @@ pub(super) async fn set_methodology(tx: &mut Tx<'_>, actor: &Actor, methodology:
     Ok(Outcome::changed(None, Some(after)).reporting(Applied::MethodologySet { version }))
 }
 
-pub(super) async fn put_asset(tx: &mut Tx<'_>, actor: &Actor, asset: &Asset) -> Result<Outcome> {
+async fn put_asset(tx: &mut Tx<'_>, actor: &Actor, asset: &Asset) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = asset_in_tx(tx, &actor.org, &asset.code).await?;
     if before.as_ref() == Some(asset) {
@@ -201,7 +212,7 @@ pub(super) async fn put_asset(tx: &mut Tx<'_>, actor: &Actor, asset: &Asset) -> 
 }
 
 /// Creates or replaces a risk; with `only_new`, refuses one whose code is taken.
-pub(super) async fn put_risk(tx: &mut Tx<'_>, actor: &Actor, risk: &Risk, only_new: bool) -> Result<Outcome> {
+async fn put_risk(tx: &mut Tx<'_>, actor: &Actor, risk: &Risk, only_new: bool) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = load_risks(tx, &actor.org, Some(&risk.code)).await?.pop();
     if before.is_some() && only_new {
@@ -281,12 +292,7 @@ pub(super) async fn put_risk(tx: &mut Tx<'_>, actor: &Actor, risk: &Risk, only_n
     Ok(Outcome::changed(before.as_ref().map(to_json).transpose()?, Some(to_json(&stored)?)))
 }
 
-pub(super) async fn accept(
-    tx: &mut Tx<'_>,
-    actor: &Actor,
-    code: &RiskCode,
-    acceptance: &Acceptance,
-) -> Result<Outcome> {
+async fn accept(tx: &mut Tx<'_>, actor: &Actor, code: &RiskCode, acceptance: &Acceptance) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before =
         load_risks(tx, &actor.org, Some(code)).await?.pop().ok_or_else(|| StoreError::not_found("risk", code))?;

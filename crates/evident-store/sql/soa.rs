@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use evident_core::soa::{Decision, Reason, SoaRow};
 use evident_core::{FrameworkId, OrgId, RequirementRef, Sha256Digest};
-use evident_store::{Actor, Applied, Result, Soa, SoaVersion, SoaVersionText};
+use evident_store::{Actor, Applied, Result, Soa, SoaChange, SoaVersion, SoaVersionText};
 
 use super::common::{Outcome, Tx, get, map_sqlx, parsed, to_json};
 use crate::{Backend, DbRow};
@@ -16,7 +16,17 @@ fn decision_from_row(row: &DbRow) -> Result<Decision> {
     })
 }
 
-pub(super) async fn decide(
+/// Writes one change to the organisation's Statement of Applicability.
+pub(super) async fn apply(tx: &mut Tx<'_>, actor: &Actor, change: &SoaChange) -> Result<Outcome> {
+    match change {
+        SoaChange::Decide { framework, requirement, decision } => {
+            decide(tx, actor, framework, requirement, decision).await
+        }
+        SoaChange::Approve { framework, rows } => approve(tx, actor, framework, rows).await,
+    }
+}
+
+async fn decide(
     tx: &mut Tx<'_>,
     actor: &Actor,
     framework: &FrameworkId,
@@ -55,12 +65,7 @@ pub(super) async fn decide(
     Ok(Outcome::changed(before.as_ref().map(to_json).transpose()?, Some(to_json(decision)?)))
 }
 
-pub(super) async fn approve(
-    tx: &mut Tx<'_>,
-    actor: &Actor,
-    framework: &FrameworkId,
-    rows: &[SoaRow],
-) -> Result<Outcome> {
+async fn approve(tx: &mut Tx<'_>, actor: &Actor, framework: &FrameworkId, rows: &[SoaRow]) -> Result<Outcome> {
     let org = actor.org.as_str();
     let last = sqlx::query("SELECT MAX(version) AS last FROM soa_versions WHERE org_id = $1 AND framework_id = $2")
         .bind(org)

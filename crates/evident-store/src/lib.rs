@@ -14,14 +14,14 @@ use evident_core::audit::{AuditRecord, ChainHead};
 pub use evident_core::control::{ControlPatch, NewControl};
 pub use evident_core::org::{Adoption, Member, Organisation};
 pub use evident_core::risk::MethodologyVersion;
-use evident_core::risk::{Acceptance, Asset, Methodology, Risk};
+use evident_core::risk::{Asset, Risk};
+use evident_core::soa::Decision;
 pub use evident_core::soa::SoaVersion;
-use evident_core::soa::{Decision, SoaRow};
-use evident_core::{
-    Control, ControlCode, ControlId, Email, FrameworkId, Mapping, OrgId, OrgSlug, RequirementRef, Role,
-};
+use evident_core::{Control, ControlCode, ControlId, Email, FrameworkId, Mapping, OrgId, OrgSlug, RequirementRef};
 use serde::{Deserialize, Serialize};
 
+mod change;
+pub use change::{Change, ControlChange, FrameworkChange, MemberChange, RiskChange, SoaChange, describe, mapping_key};
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -59,76 +59,6 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-/// One state change. [`Store::apply`] writes a batch of them, each with its audit record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "change", rename_all = "snake_case")]
-pub enum Change {
-    AddMember {
-        email: Email,
-        display_name: String,
-        role: Role,
-    },
-    /// Changes a member's role or this organisation's display name for them. The last
-    /// administrator cannot be demoted.
-    ChangeMember {
-        email: Email,
-        role: Option<Role>,
-        display_name: Option<String>,
-    },
-    Adopt(Adoption),
-    CreateControl(NewControl),
-    UpdateControl {
-        code: ControlCode,
-        patch: ControlPatch,
-        /// The revision the edit was based on; a stale one is refused with [`StoreError::Stale`].
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        expected_revision: Option<i64>,
-    },
-    RetireControl {
-        code: ControlCode,
-    },
-    /// Gives a control a new code; its id, mappings and risk links follow.
-    RenameControl {
-        code: ControlCode,
-        to: ControlCode,
-    },
-    /// Creates the mapping, or replaces its coverage and rationale.
-    Map(Mapping),
-    Unmap {
-        control: ControlCode,
-        framework: FrameworkId,
-        requirement: RequirementRef,
-    },
-    /// Records the organisation's applicability decision on one control of the SoA.
-    SetSoaDecision {
-        framework: FrameworkId,
-        requirement: RequirementRef,
-        decision: Decision,
-    },
-    /// Freezes the SoA as the next numbered version, approved by the actor.
-    ApproveSoa {
-        framework: FrameworkId,
-        rows: Vec<SoaRow>,
-    },
-    /// Makes a validated methodology the next version; assessed risks keep theirs.
-    SetMethodology(Methodology),
-    /// Creates or replaces an asset.
-    PutAsset(Asset),
-    /// Creates or replaces a risk with its assets and treating controls; acceptances are kept.
-    /// A register import says this on purpose; a single new risk is `CreateRisk`.
-    PutRisk(Risk),
-    /// Creates a risk; refused when its code is taken.
-    CreateRisk(Risk),
-    /// Records the acceptance of a risk's residual level.
-    AcceptRisk {
-        code: evident_core::RiskCode,
-        acceptance: Acceptance,
-    },
-    /// Adds a framework the organisation brings itself (its policy, a customer's requirements),
-    /// validated by its type; refused when the id is taken, whatever the content.
-    ImportFramework(Box<evident_core::Framework>),
-}
 
 /// Who makes a change, in which organisation, and when. Time is given, never read by the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -296,43 +226,124 @@ pub trait RawSql: Send + Sync {
     async fn execute_raw(&self, sql: &str) -> Result<u64>;
 }
 
-/// What the audit log calls a change: its action, entity type and entity id.
-pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
-    match change {
-        Change::AddMember { email, .. } => ("member.add", "member", email.to_string()),
-        Change::ChangeMember { email, .. } => ("member.change", "member", email.to_string()),
-        Change::Adopt(a) => ("framework.adopt", "adoption", a.framework.to_string()),
-        Change::CreateControl(c) => ("control.create", "control", c.code.to_string()),
-        Change::UpdateControl { code, .. } => ("control.update", "control", code.to_string()),
-        Change::RetireControl { code } => ("control.retire", "control", code.to_string()),
-        Change::RenameControl { code, .. } => ("control.rename", "control", code.to_string()),
-        Change::Map(m) => ("mapping.set", "mapping", mapping_key(&m.control, &m.framework, &m.requirement)),
-        Change::Unmap { control, framework, requirement } => {
-            ("mapping.delete", "mapping", mapping_key(control, framework, requirement))
+/// Sorts mappings the way every backend returns them: by control, framework, then requirement in
+/// natural order, stably.
+///
+/// An organisation has tens of thousands of mappings over a few thousand controls and a few
+/// hundred requirements, and comparing their strings (the natural order above all) was most of
+/// the time. So each distinct value is ranked once and the mappings are sorted by their ranks;
+/// values that compare equal share a rank, so the order is the one the comparisons give.
+pub fn sort_mappings(mappings: &mut [Mapping]) {
+    let controls = Ranks::new(mappings.iter().map(|m| m.control.as_str()), Ord::cmp);
+    let frameworks = Ranks::new(mappings.iter().map(|m| m.framework.as_str()), Ord::cmp);
+    let requirements = Ranks::new(mappings.iter().map(|m| m.requirement.as_str()), evident_core::ids::natural_cmp);
+    let mut last: Option<(&Mapping, u32, u32)> = None;
+    let mut order: Vec<(u32, u32, u32, usize)> = Vec::with_capacity(mappings.len());
+    for (i, m) in mappings.iter().enumerate() {
+        // Mappings come grouped by control and framework: a repeat needs no lookup.
+        let (control, framework) = match last {
+            Some((previous, control, framework))
+                if previous.control == m.control && previous.framework == m.framework =>
+            {
+                (control, framework)
+            }
+            _ => (controls.of(m.control.as_str()), frameworks.of(m.framework.as_str())),
+        };
+        last = Some((m, control, framework));
+        order.push((control, framework, requirements.of(m.requirement.as_str()), i));
+    }
+    // The position is the last key, so the unstable sort keeps equal mappings in their order.
+    order.sort_unstable();
+    let mut order: Vec<usize> = order.into_iter().map(|(.., i)| i).collect();
+    // Move each mapping to its place, following the permutation's cycles.
+    for start in 0..order.len() {
+        let mut at = start;
+        while order[at] != start {
+            let from = order[at];
+            mappings.swap(at, from);
+            order[at] = at;
+            at = from;
         }
-        Change::SetSoaDecision { framework, requirement, .. } => {
-            ("soa.decide", "soa_decision", format!("{framework} {requirement}"))
-        }
-        Change::ApproveSoa { framework, .. } => ("soa.approve", "soa_version", framework.to_string()),
-        Change::SetMethodology(_) => ("methodology.set", "risk_methodology", "next".to_owned()),
-        Change::PutAsset(asset) => ("asset.put", "asset", asset.code.to_string()),
-        Change::PutRisk(risk) => ("risk.put", "risk", risk.code.to_string()),
-        Change::CreateRisk(risk) => ("risk.create", "risk", risk.code.to_string()),
-        Change::AcceptRisk { code, .. } => ("risk.accept", "risk", code.to_string()),
-        Change::ImportFramework(framework) => ("framework.import", "framework", framework.id().to_string()),
+        order[at] = at;
     }
 }
 
-pub fn mapping_key(control: &ControlCode, framework: &FrameworkId, requirement: &RequirementRef) -> String {
-    format!("{control} -> {framework} {requirement}")
+/// The rank of each distinct string of a list in an order: equal ones share a rank.
+struct Ranks<'a> {
+    ranks: std::collections::HashMap<&'a str, u32>,
 }
 
-/// Sorts mappings the way every backend returns them.
-pub fn sort_mappings(mappings: &mut [Mapping]) {
-    mappings.sort_by(|a, b| {
-        a.control
-            .cmp(&b.control)
-            .then_with(|| a.framework.cmp(&b.framework))
-            .then_with(|| a.requirement.natural_cmp(&b.requirement))
-    });
+impl<'a> Ranks<'a> {
+    fn new(values: impl Iterator<Item = &'a str>, cmp: impl Fn(&str, &str) -> std::cmp::Ordering) -> Self {
+        let mut ranks = std::collections::HashMap::new();
+        let mut last = None;
+        for value in values {
+            // Mappings come grouped by control and framework: skip the lookup for a repeat.
+            if last != Some(value) {
+                ranks.entry(value).or_insert(0);
+                last = Some(value);
+            }
+        }
+        let mut distinct: Vec<&'a str> = ranks.keys().copied().collect();
+        distinct.sort_unstable_by(|a, b| cmp(a, b).then_with(|| a.cmp(b)));
+        let mut rank = 0;
+        for (i, value) in distinct.iter().enumerate() {
+            if i > 0 && cmp(distinct[i - 1], value).is_ne() {
+                rank += 1;
+            }
+            ranks.insert(value, rank);
+        }
+        Self { ranks }
+    }
+
+    fn of(&self, value: &str) -> u32 {
+        self.ranks.get(value).copied().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+    use evident_core::{ControlCode, Coverage, FrameworkId, Mapping, RequirementRef};
+
+    fn mapping(control: &str, framework: &str, requirement: &str, rationale: &str) -> Mapping {
+        Mapping {
+            control: ControlCode::parse(control).unwrap(),
+            framework: FrameworkId::parse(framework).unwrap(),
+            requirement: RequirementRef::parse(requirement).unwrap(),
+            coverage: Coverage::Full,
+            rationale: rationale.to_owned(),
+        }
+    }
+
+    /// The ranked sort gives exactly the order of the comparisons it replaces, stability included:
+    /// `A.01` and `A.1` compare equal in natural order and keep the order they came in.
+    #[test]
+    fn sorting_by_rank_gives_the_order_of_the_comparisons() {
+        let controls = ["C-10", "C-9", "AC-1", "c-9", "C-09"];
+        let frameworks = ["soc2:2017", "iso27001:2022"];
+        let requirements = ["A.5.10", "A.5.2", "A.01", "A.1", "CC1.9", "CC1.10", "A.5.2.1", "A"];
+        let mut mappings = Vec::new();
+        let mut seed = 7u64;
+        for n in 0..400 {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let pick = |k: usize, len: usize| ((seed >> (16 + 8 * k)) as usize) % len;
+            mappings.push(mapping(
+                controls[pick(0, controls.len())],
+                frameworks[pick(1, frameworks.len())],
+                requirements[pick(2, requirements.len())],
+                &n.to_string(),
+            ));
+        }
+        let mut expected = mappings.clone();
+        expected.sort_by(|a, b| {
+            a.control
+                .cmp(&b.control)
+                .then_with(|| a.framework.cmp(&b.framework))
+                .then_with(|| a.requirement.natural_cmp(&b.requirement))
+        });
+        super::sort_mappings(&mut mappings);
+        assert_eq!(mappings, expected);
+    }
 }

@@ -10,7 +10,8 @@ use evident_core::{
 };
 
 use crate::{
-    Actor, Adoption, Change, ControlPatch, NewControl, NewOrganisation, Organisation, RawSql, Store, StoreError,
+    Actor, Adoption, Change, ControlChange, ControlPatch, FrameworkChange, MemberChange, NewControl, NewOrganisation,
+    Organisation, RawSql, RiskChange, SoaChange, Store, StoreError,
 };
 
 pub mod verify;
@@ -144,11 +145,14 @@ pub async fn organisations_and_members<S: Store + RawSql>(store: &S) {
     store
         .apply(
             &actor,
-            vec![Change::AddMember {
-                email: email("owner@acme.example"),
-                display_name: "Olu Owner".into(),
-                role: Role::ControlOwner,
-            }],
+            vec![
+                MemberChange::Add {
+                    email: email("owner@acme.example"),
+                    display_name: "Olu Owner".into(),
+                    role: Role::ControlOwner,
+                }
+                .into(),
+            ],
         )
         .await
         .unwrap();
@@ -158,11 +162,10 @@ pub async fn organisations_and_members<S: Store + RawSql>(store: &S) {
     let twice = store
         .apply(
             &actor,
-            vec![Change::AddMember {
-                email: email("owner@acme.example"),
-                display_name: "O".into(),
-                role: Role::Viewer,
-            }],
+            vec![
+                MemberChange::Add { email: email("owner@acme.example"), display_name: "O".into(), role: Role::Viewer }
+                    .into(),
+            ],
         )
         .await;
     assert!(matches!(twice, Err(StoreError::Conflict { what: "member", .. })), "{twice:?}");
@@ -176,9 +179,9 @@ pub async fn organisations_and_members<S: Store + RawSql>(store: &S) {
         target_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 31),
         adopted_at: at(2),
     };
-    store.apply(&actor, vec![Change::Adopt(adoption.clone())]).await.unwrap();
+    store.apply(&actor, vec![FrameworkChange::Adopt(adoption.clone()).into()]).await.unwrap();
     let narrowed = Adoption { categories: vec!["security".into()], ..adoption.clone() };
-    store.apply(&actor, vec![Change::Adopt(narrowed.clone())]).await.unwrap();
+    store.apply(&actor, vec![FrameworkChange::Adopt(narrowed.clone()).into()]).await.unwrap();
     assert_eq!(store.adoptions(&org.id).await.unwrap(), [narrowed]);
     assert_eq!(store.orgs().await.unwrap().iter().map(|o| o.slug.as_str()).collect::<Vec<_>>(), ["acme"]);
 }
@@ -189,11 +192,11 @@ pub async fn controls_and_mappings<S: Store + RawSql>(store: &S) {
         .apply(
             &actor,
             vec![
-                Change::CreateControl(control("IAM-10", "Quarterly access review")),
-                Change::CreateControl(control("IAM-2", "Multi-factor authentication")),
-                Change::Map(mapping("IAM-10", "iso27001:2022", "A.5.18", Coverage::Partial)),
-                Change::Map(mapping("IAM-10", "soc2:2017", "CC6.2", Coverage::Full)),
-                Change::Map(mapping("IAM-2", "iso27001:2022", "A.8.5", Coverage::Full)),
+                ControlChange::Create(control("IAM-10", "Quarterly access review")).into(),
+                ControlChange::Create(control("IAM-2", "Multi-factor authentication")).into(),
+                ControlChange::Map(mapping("IAM-10", "iso27001:2022", "A.5.18", Coverage::Partial)).into(),
+                ControlChange::Map(mapping("IAM-10", "soc2:2017", "CC6.2", Coverage::Full)).into(),
+                ControlChange::Map(mapping("IAM-2", "iso27001:2022", "A.8.5", Coverage::Full)).into(),
             ],
         )
         .await
@@ -208,7 +211,7 @@ pub async fn controls_and_mappings<S: Store + RawSql>(store: &S) {
     };
     let later = Actor { at: at(5), ..actor.clone() };
     store
-        .apply(&later, vec![Change::UpdateControl { code: code("IAM-10"), patch, expected_revision: None }])
+        .apply(&later, vec![ControlChange::Update { code: code("IAM-10"), patch, expected_revision: None }.into()])
         .await
         .unwrap();
     let updated = store.control(&org.id, &code("IAM-10")).await.unwrap().unwrap();
@@ -218,11 +221,21 @@ pub async fn controls_and_mappings<S: Store + RawSql>(store: &S) {
     assert_eq!(updated.title, "Quarterly access review", "fields not in the patch stay");
 
     // Re-mapping replaces coverage and rationale; unmapping removes.
-    store.apply(&actor, vec![Change::Map(mapping("IAM-10", "iso27001:2022", "A.5.18", Coverage::Full))]).await.unwrap();
+    store
+        .apply(&actor, vec![ControlChange::Map(mapping("IAM-10", "iso27001:2022", "A.5.18", Coverage::Full)).into()])
+        .await
+        .unwrap();
     store
         .apply(
             &actor,
-            vec![Change::Unmap { control: code("IAM-2"), framework: fw("iso27001:2022"), requirement: req("A.8.5") }],
+            vec![
+                ControlChange::Unmap {
+                    control: code("IAM-2"),
+                    framework: fw("iso27001:2022"),
+                    requirement: req("A.8.5"),
+                }
+                .into(),
+            ],
         )
         .await
         .unwrap();
@@ -230,20 +243,25 @@ pub async fn controls_and_mappings<S: Store + RawSql>(store: &S) {
     let summary: Vec<_> = mappings.iter().map(|m| (m.control.as_str(), m.requirement.as_str(), m.coverage)).collect();
     assert_eq!(summary, [("IAM-10", "A.5.18", Coverage::Full), ("IAM-10", "CC6.2", Coverage::Full)]);
 
-    store.apply(&actor, vec![Change::RetireControl { code: code("IAM-2") }]).await.unwrap();
+    store.apply(&actor, vec![ControlChange::Retire { code: code("IAM-2") }.into()]).await.unwrap();
     let retired = store.control(&org.id, &code("IAM-2")).await.unwrap().unwrap();
     assert_eq!(retired.retired_at, Some(at(2)));
-    let twice = store.apply(&actor, vec![Change::RetireControl { code: code("IAM-2") }]).await;
+    let twice = store.apply(&actor, vec![ControlChange::Retire { code: code("IAM-2") }.into()]).await;
     assert!(matches!(twice, Err(StoreError::Conflict { .. })), "{twice:?}");
 
-    let unknown = store.apply(&actor, vec![Change::Map(mapping("NOPE-1", "soc2:2017", "CC6.1", Coverage::Full))]).await;
+    let unknown = store
+        .apply(&actor, vec![ControlChange::Map(mapping("NOPE-1", "soc2:2017", "CC6.1", Coverage::Full)).into()])
+        .await;
     assert_eq!(unknown.unwrap_err().to_string(), "control NOPE-1 does not exist");
-    let duplicate = store.apply(&actor, vec![Change::CreateControl(control("IAM-10", "Again"))]).await;
+    let duplicate = store.apply(&actor, vec![ControlChange::Create(control("IAM-10", "Again")).into()]).await;
     assert_eq!(duplicate.unwrap_err().to_string(), "control IAM-10 already exists");
     let missing_mapping = store
         .apply(
             &actor,
-            vec![Change::Unmap { control: code("IAM-10"), framework: fw("soc2:2017"), requirement: req("CC9.9") }],
+            vec![
+                ControlChange::Unmap { control: code("IAM-10"), framework: fw("soc2:2017"), requirement: req("CC9.9") }
+                    .into(),
+            ],
         )
         .await;
     assert!(matches!(missing_mapping, Err(StoreError::NotFound { what: "mapping", .. })));
@@ -253,9 +271,9 @@ pub async fn a_failing_batch_writes_nothing<S: Store + RawSql>(store: &S) {
     let (org, actor) = new_org(store, "acme").await;
     let (log_before, _) = store.audit_log(&org.id).await.unwrap();
     let batch = vec![
-        Change::CreateControl(control("OPS-1", "Backups")),
-        Change::Map(mapping("OPS-1", "iso27001:2022", "A.8.13", Coverage::Full)),
-        Change::CreateControl(control("OPS-1", "Backups, again")),
+        ControlChange::Create(control("OPS-1", "Backups")).into(),
+        ControlChange::Map(mapping("OPS-1", "iso27001:2022", "A.8.13", Coverage::Full)).into(),
+        ControlChange::Create(control("OPS-1", "Backups, again")).into(),
     ];
     assert!(store.apply(&actor, batch).await.is_err());
     assert!(store.controls(&org.id).await.unwrap().is_empty(), "no control from the failed batch");
@@ -268,13 +286,16 @@ pub async fn a_failing_batch_writes_nothing<S: Store + RawSql>(store: &S) {
 pub async fn tenants_never_see_each_other<S: Store + RawSql>(store: &S) {
     let (acme, acme_actor) = new_org(store, "acme").await;
     let (globex, globex_actor) = new_org(store, "globex").await;
-    store.apply(&acme_actor, vec![Change::CreateControl(control("IAM-01", "Acme access review"))]).await.unwrap();
+    store
+        .apply(&acme_actor, vec![ControlChange::Create(control("IAM-01", "Acme access review")).into()])
+        .await
+        .unwrap();
     store
         .apply(
             &globex_actor,
             vec![
-                Change::CreateControl(control("IAM-01", "Globex access review")),
-                Change::Map(mapping("IAM-01", "soc2:2017", "CC6.1", Coverage::Full)),
+                ControlChange::Create(control("IAM-01", "Globex access review")).into(),
+                ControlChange::Map(mapping("IAM-01", "soc2:2017", "CC6.1", Coverage::Full)).into(),
             ],
         )
         .await
@@ -287,7 +308,7 @@ pub async fn tenants_never_see_each_other<S: Store + RawSql>(store: &S) {
     assert!(store.member(&acme.id, &email("admin@globex.example")).await.unwrap().is_none());
 
     // Acting in Acme cannot touch Globex's rows, even with the same code.
-    store.apply(&acme_actor, vec![Change::RetireControl { code: code("IAM-01") }]).await.unwrap();
+    store.apply(&acme_actor, vec![ControlChange::Retire { code: code("IAM-01") }.into()]).await.unwrap();
     let globex_control = store.control(&globex.id, &code("IAM-01")).await.unwrap().unwrap();
     assert!(globex_control.is_active(), "retiring Acme's IAM-01 left Globex's alone");
     let (acme_log, _) = store.audit_log(&acme.id).await.unwrap();
@@ -300,12 +321,13 @@ pub async fn the_audit_log_chains_every_change<S: Store + RawSql>(store: &S) {
         .apply(
             &actor,
             vec![
-                Change::CreateControl(control("IAM-01", "Access review")),
-                Change::UpdateControl {
+                ControlChange::Create(control("IAM-01", "Access review")).into(),
+                ControlChange::Update {
                     code: code("IAM-01"),
                     patch: ControlPatch { status: Some(ImplementationStatus::Implemented), ..ControlPatch::default() },
                     expected_revision: None,
-                },
+                }
+                .into(),
             ],
         )
         .await
@@ -325,7 +347,7 @@ pub async fn the_audit_log_chains_every_change<S: Store + RawSql>(store: &S) {
 
 pub async fn tampering_is_detected<S: Store + RawSql>(store: &S) {
     let (org, actor) = new_org(store, "acme").await;
-    let changes = (1..=4).map(|i| Change::CreateControl(control(&format!("C-{i}"), "A control"))).collect();
+    let changes = (1..=4).map(|i| ControlChange::Create(control(&format!("C-{i}"), "A control")).into()).collect();
     store.apply(&actor, changes).await.unwrap();
     let org_id = org.id.as_str();
     let verify = || async {
@@ -375,7 +397,7 @@ pub async fn soa_versions_are_numbered_and_immutable<S: Store + RawSql>(store: &
     let remote =
         Decision::new(&req("A.7.1"), false, vec![Reason::BusinessNeed], "Fully remote company".into()).unwrap();
     let set =
-        |decision: Decision| Change::SetSoaDecision { framework: iso.clone(), requirement: req("A.7.1"), decision };
+        |decision: Decision| SoaChange::Decide { framework: iso.clone(), requirement: req("A.7.1"), decision }.into();
     store.apply(&actor, vec![set(remote.clone())]).await.unwrap();
     assert_eq!(store.soa_decisions(&org.id, &iso).await.unwrap(), [(req("A.7.1"), remote.clone())]);
 
@@ -390,12 +412,18 @@ pub async fn soa_versions_are_numbered_and_immutable<S: Store + RawSql>(store: &
         implementing_controls: vec![],
         risks: vec![],
     };
-    store.apply(&actor, vec![Change::ApproveSoa { framework: iso.clone(), rows: vec![row(false)] }]).await.unwrap();
+    store
+        .apply(&actor, vec![SoaChange::Approve { framework: iso.clone(), rows: vec![row(false)] }.into()])
+        .await
+        .unwrap();
     let included =
         Decision::new(&req("A.7.1"), true, vec![Reason::Contractual], "A customer requires it".into()).unwrap();
     store.apply(&actor, vec![set(included.clone())]).await.unwrap();
     let later = Actor { at: at(9), ..actor.clone() };
-    store.apply(&later, vec![Change::ApproveSoa { framework: iso.clone(), rows: vec![row(true)] }]).await.unwrap();
+    store
+        .apply(&later, vec![SoaChange::Approve { framework: iso.clone(), rows: vec![row(true)] }.into()])
+        .await
+        .unwrap();
 
     let versions = store.soa_versions(&org.id, &iso).await.unwrap();
     assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2]);
@@ -460,17 +488,17 @@ pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
         .apply(
             &actor,
             vec![
-                Change::SetMethodology(Methodology::five_by_five()),
-                Change::PutAsset(asset("AST-PLATFORM", None)),
-                Change::PutAsset(asset("AST-DB", Some("AST-PLATFORM"))),
-                Change::CreateControl(control("OPS-1", "Backups")),
-                Change::PutRisk(risk("R-1", 1, (5, 5))),
+                RiskChange::SetMethodology(Methodology::five_by_five()).into(),
+                RiskChange::PutAsset(asset("AST-PLATFORM", None)).into(),
+                RiskChange::PutAsset(asset("AST-DB", Some("AST-PLATFORM"))).into(),
+                ControlChange::Create(control("OPS-1", "Backups")).into(),
+                RiskChange::Put(risk("R-1", 1, (5, 5))).into(),
             ],
         )
         .await
         .unwrap();
-    store.apply(&actor, vec![Change::SetMethodology(Methodology::four_by_four())]).await.unwrap();
-    store.apply(&actor, vec![Change::PutRisk(risk("R-2", 2, (4, 4)))]).await.unwrap();
+    store.apply(&actor, vec![RiskChange::SetMethodology(Methodology::four_by_four()).into()]).await.unwrap();
+    store.apply(&actor, vec![RiskChange::Put(risk("R-2", 2, (4, 4))).into()]).await.unwrap();
 
     let versions = store.methodologies(&org.id).await.unwrap();
     assert_eq!(
@@ -499,21 +527,21 @@ pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
     store
         .apply(
             &actor,
-            vec![Change::AcceptRisk { code: RiskCode::parse("R-1").unwrap(), acceptance: acceptance.clone() }],
+            vec![RiskChange::Accept { code: RiskCode::parse("R-1").unwrap(), acceptance: acceptance.clone() }.into()],
         )
         .await
         .unwrap();
     let mut reassessed = risk("R-1", 1, (4, 5));
     reassessed.controls.clear();
     reassessed.treatment = Treatment::Retain;
-    store.apply(&actor, vec![Change::PutRisk(reassessed)]).await.unwrap();
+    store.apply(&actor, vec![RiskChange::Put(reassessed).into()]).await.unwrap();
     let r1 = store.risks(&org.id).await.unwrap().remove(0);
     assert_eq!((r1.inherent.likelihood, r1.controls.len()), (4, 0), "a re-put replaces ratings and treating controls");
     assert_eq!(r1.acceptance, Some(acceptance), "and keeps the acceptance on record");
 
     let mut unknown_asset = risk("R-3", 2, (2, 2));
     unknown_asset.assets = vec![AssetCode::parse("AST-NOPE").unwrap()];
-    let refused = store.apply(&actor, vec![Change::PutRisk(unknown_asset)]).await;
+    let refused = store.apply(&actor, vec![RiskChange::Put(unknown_asset).into()]).await;
     assert_eq!(refused.unwrap_err().to_string(), "asset AST-NOPE does not exist");
     assert_eq!(store.risks(&org.id).await.unwrap().len(), 2, "the refused risk was not written");
 
@@ -521,8 +549,8 @@ pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
     assert!(store.risks(&other.id).await.unwrap().is_empty());
     assert!(store.assets(&other.id).await.unwrap().is_empty());
     assert!(store.methodologies(&other.id).await.unwrap().is_empty());
-    store.apply(&other_actor, vec![Change::SetMethodology(Methodology::three_by_three())]).await.unwrap();
-    let cross = store.apply(&other_actor, vec![Change::PutRisk(risk("R-9", 1, (2, 2)))]).await;
+    store.apply(&other_actor, vec![RiskChange::SetMethodology(Methodology::three_by_three()).into()]).await.unwrap();
+    let cross = store.apply(&other_actor, vec![RiskChange::Put(risk("R-9", 1, (2, 2))).into()]).await;
     assert!(cross.is_err(), "Globex cannot attach Acme's asset or control");
     let (log, head) = store.audit_log(&org.id).await.unwrap();
     assert_eq!(verify_chain(&org.id, &log, &head), Ok(log.len()));
@@ -539,9 +567,9 @@ pub fn import_batch(controls: usize) -> Vec<Change> {
     let mut changes = Vec::with_capacity(2 * controls);
     for i in 1..=controls {
         let code = format!("IMP-{i}");
-        changes.push(Change::CreateControl(control(&code, &format!("Imported control {i}"))));
+        changes.push(ControlChange::Create(control(&code, &format!("Imported control {i}"))).into());
         let requirement = format!("A.{}.{}", 5 + i % 4, 1 + i % 37);
-        changes.push(Change::Map(mapping(&code, "iso27001:2022", &requirement, Coverage::Full)));
+        changes.push(ControlChange::Map(mapping(&code, "iso27001:2022", &requirement, Coverage::Full)).into());
     }
     changes
 }

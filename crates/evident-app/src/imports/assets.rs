@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use evident_core::risk::{self, Asset, AssetKind, Classification};
 use evident_core::{AssetCode, Email, Permission};
-use evident_store::Change;
+use evident_store::{Change, RiskChange};
 
 use super::{ImportReport, Problems, Table};
 use crate::error::{AppError, Result};
@@ -179,7 +179,7 @@ impl App {
             ordered.extend(ready);
             pending = rest;
         }
-        self.apply(principal, ordered.into_iter().map(Change::PutAsset).collect()).await?;
+        self.apply(principal, ordered.into_iter().map(RiskChange::PutAsset).map(Change::from).collect()).await?;
         Ok(report)
     }
 }

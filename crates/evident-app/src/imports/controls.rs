@@ -11,7 +11,7 @@ use evident_core::{
     Control, ControlCode, ControlPatch, Coverage, Email, FrameworkId, Frequency, ImplementationStatus, Mapping,
     NewControl, Permission, RequirementRef,
 };
-use evident_store::Change;
+use evident_store::ControlChange;
 
 use super::{ImportReport, Problems, Table};
 use crate::error::Result;
@@ -243,14 +243,17 @@ impl App {
             match existing.get(&code) {
                 None => {
                     report.created += 1;
-                    changes.push(Change::CreateControl(NewControl {
-                        code,
-                        title: fields.title.unwrap_or_default(),
-                        description: fields.description.unwrap_or_default(),
-                        owner: fields.owner,
-                        frequency: fields.frequency.unwrap_or(Frequency::Annual),
-                        status: fields.status.unwrap_or(ImplementationStatus::NotStarted),
-                    }));
+                    changes.push(
+                        ControlChange::Create(NewControl {
+                            code,
+                            title: fields.title.unwrap_or_default(),
+                            description: fields.description.unwrap_or_default(),
+                            owner: fields.owner,
+                            frequency: fields.frequency.unwrap_or(Frequency::Annual),
+                            status: fields.status.unwrap_or(ImplementationStatus::NotStarted),
+                        })
+                        .into(),
+                    );
                 }
                 Some(current) => {
                     let patch = ControlPatch {
@@ -266,7 +269,7 @@ impl App {
                     } else {
                         report.updated += 1;
                         let expected_revision = Some(current.revision);
-                        changes.push(Change::UpdateControl { code, patch, expected_revision });
+                        changes.push(ControlChange::Update { code, patch, expected_revision }.into());
                     }
                 }
             }
@@ -275,7 +278,7 @@ impl App {
             let key = (mapping.control.clone(), mapping.framework.clone(), mapping.requirement.clone());
             if stored_mappings.get(&key) != Some(&mapping) {
                 report.mappings += 1;
-                changes.push(Change::Map(mapping));
+                changes.push(ControlChange::Map(mapping).into());
             }
         }
         self.apply(principal, changes).await?;

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use evident_core::framework::{FrameworkData, FrameworkInfo, FrameworkProblem};
 use evident_core::{Framework, FrameworkId, Permission, Requirement, RequirementKind, RequirementRef};
-use evident_store::Change;
+use evident_store::FrameworkChange;
 use serde::Serialize;
 
 use super::{Problems, Table};
@@ -325,7 +325,7 @@ impl App {
                 ),
             ));
         }
-        self.apply(principal, vec![Change::ImportFramework(Box::new(framework))]).await?;
+        self.apply(principal, vec![FrameworkChange::Import(Box::new(framework)).into()]).await?;
         Ok(report)
     }
 }

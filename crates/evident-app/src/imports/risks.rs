@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use evident_core::risk::{MethodologyVersion, Rating, Risk, Treating, Treatment};
 use evident_core::{AssetCode, ControlCode, Email, Permission, RiskCode};
-use evident_store::Change;
+use evident_store::{Change, RiskChange};
 
 use super::{ImportReport, Problems, Table};
 use crate::error::Result;
@@ -221,7 +221,7 @@ impl App {
             }
         }
         self.check_soa_with_risks(principal, &changed).await?;
-        self.apply(principal, changed.into_iter().map(Change::PutRisk).collect()).await?;
+        self.apply(principal, changed.into_iter().map(RiskChange::Put).map(Change::from).collect()).await?;
         Ok((report, context.methodology.version))
     }
 

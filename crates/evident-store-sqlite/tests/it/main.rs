@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use evident_store::testkit::{control, new_org};
-use evident_store::{AuditLog, Change, Controls, Organisations, Store, StoreError};
+use evident_store::{AuditLog, ControlChange, Controls, Organisations, Store, StoreError};
 use evident_store_sqlite::SqliteStore;
 use sqlx::{ConnectOptions, Connection};
 
@@ -75,7 +75,9 @@ async fn a_second_writer_waits_its_turn_instead_of_failing() {
 
     let writer = {
         let (store, actor) = (store.clone(), actor.clone());
-        tokio::spawn(async move { store.apply(&actor, vec![Change::CreateControl(control("OPS-1", "Backups"))]).await })
+        tokio::spawn(async move {
+            store.apply(&actor, vec![ControlChange::Create(control("OPS-1", "Backups")).into()]).await
+        })
     };
     // Reads go on while the lock is held, and the waiting write has not been refused. (Without
     // `BEGIN IMMEDIATE` it was, at once: `database is locked`.)
@@ -187,7 +189,7 @@ async fn child_process_writer() {
     let store = SqliteStore::open(Path::new(&path)).await.unwrap();
     let (_, actor) = new_org(&store, &format!("process-{n}")).await;
     for i in 1..=CHILD_WRITES {
-        let change = Change::CreateControl(control(&format!("P{n}-{i}"), "Written by a process"));
+        let change = ControlChange::Create(control(&format!("P{n}-{i}"), "Written by a process")).into();
         store.apply(&actor, vec![change]).await.unwrap_or_else(|e| panic!("process {n}, write {i}: {e}"));
     }
     println!("{CHILD_DONE}");

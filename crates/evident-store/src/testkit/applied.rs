@@ -6,7 +6,7 @@ use evident_core::soa::{Decision, Reason};
 use evident_core::{AssetCode, Coverage, RiskCode};
 
 use super::{at, code, control, email, fw, mapping, new_org, req};
-use crate::{Adoption, Applied, Change, ControlPatch, RawSql, Store};
+use crate::{Adoption, Applied, ControlChange, ControlPatch, FrameworkChange, RawSql, RiskChange, SoaChange, Store};
 
 pub async fn a_write_that_changes_nothing_leaves_no_record<S: Store + RawSql>(store: &S) {
     let (org, actor) = new_org(store, "acme").await;
@@ -50,24 +50,23 @@ pub async fn a_write_that_changes_nothing_leaves_no_record<S: Store + RawSql>(st
         adopted_at: at(2),
     };
     let decision = Decision::new(&req("A.7.1"), false, vec![Reason::BusinessNeed], "Fully remote".into()).unwrap();
-    let decide = || Change::SetSoaDecision {
-        framework: fw("iso27001:2022"),
-        requirement: req("A.7.1"),
-        decision: decision.clone(),
+    let decide = || {
+        SoaChange::Decide { framework: fw("iso27001:2022"), requirement: req("A.7.1"), decision: decision.clone() }
+            .into()
     };
     let every = || {
         vec![
-            Change::Adopt(adoption.clone()),
-            Change::Map(mapping("OPS-1", "iso27001:2022", "A.8.13", Coverage::Full)),
+            FrameworkChange::Adopt(adoption.clone()).into(),
+            ControlChange::Map(mapping("OPS-1", "iso27001:2022", "A.8.13", Coverage::Full)).into(),
             decide(),
-            Change::PutAsset(asset.clone()),
-            Change::PutRisk(risk.clone()),
+            RiskChange::PutAsset(asset.clone()).into(),
+            RiskChange::Put(risk.clone()).into(),
         ]
     };
     let mut first = vec![
-        Change::SetMethodology(Methodology::five_by_five()),
-        Change::CreateControl(control("OPS-1", "Backups")),
-        Change::CreateControl(control("OPS-2", "Restore tests")),
+        RiskChange::SetMethodology(Methodology::five_by_five()).into(),
+        ControlChange::Create(control("OPS-1", "Backups")).into(),
+        ControlChange::Create(control("OPS-2", "Restore tests")).into(),
     ];
     first.extend(every());
     let applied = store.apply(&actor, first).await.unwrap();
@@ -80,8 +79,8 @@ pub async fn a_write_that_changes_nothing_leaves_no_record<S: Store + RawSql>(st
     let (log_before, head_before) = store.audit_log(&org.id).await.unwrap();
     let same_title = ControlPatch { title: Some("Backups".into()), ..ControlPatch::default() };
     let mut again = every();
-    again.push(Change::UpdateControl { code: code("OPS-1"), patch: same_title, expected_revision: Some(1) });
-    again.push(Change::RenameControl { code: code("OPS-1"), to: code("OPS-1") });
+    again.push(ControlChange::Update { code: code("OPS-1"), patch: same_title, expected_revision: Some(1) }.into());
+    again.push(ControlChange::Rename { code: code("OPS-1"), to: code("OPS-1") }.into());
     let applied = store.apply(&actor, again).await.unwrap();
     assert_eq!(applied, vec![Applied::Unchanged; 7]);
     let (log_after, head_after) = store.audit_log(&org.id).await.unwrap();
@@ -91,7 +90,7 @@ pub async fn a_write_that_changes_nothing_leaves_no_record<S: Store + RawSql>(st
     // One change among unchanged ones: only it is recorded, and the batch is reported in order.
     let narrowed = Adoption { scope: "Production and staging".into(), ..adoption.clone() };
     let later = crate::Actor { at: at(5), ..actor.clone() };
-    let applied = store.apply(&later, vec![decide(), Change::Adopt(narrowed.clone())]).await.unwrap();
+    let applied = store.apply(&later, vec![decide(), FrameworkChange::Adopt(narrowed.clone()).into()]).await.unwrap();
     assert_eq!(applied, [Applied::Unchanged, Applied::Changed]);
     let (log, _) = store.audit_log(&org.id).await.unwrap();
     assert_eq!(log.len(), log_before.len() + 1);
@@ -99,10 +98,10 @@ pub async fn a_write_that_changes_nothing_leaves_no_record<S: Store + RawSql>(st
     assert_eq!(store.adoptions(&org.id).await.unwrap(), [narrowed]);
 
     // Every approval is a new version, and apply says which.
-    let approve = || Change::ApproveSoa { framework: fw("iso27001:2022"), rows: Vec::new() };
+    let approve = || SoaChange::Approve { framework: fw("iso27001:2022"), rows: Vec::new() }.into();
     assert_eq!(store.apply(&later, vec![approve()]).await.unwrap(), [Applied::SoaApproved { version: 1 }]);
     assert_eq!(store.apply(&later, vec![approve()]).await.unwrap(), [Applied::SoaApproved { version: 2 }]);
-    let set = |m: Methodology| Change::SetMethodology(m);
+    let set = |m: Methodology| RiskChange::SetMethodology(m).into();
     assert_eq!(
         store.apply(&later, vec![set(Methodology::four_by_four())]).await.unwrap(),
         [Applied::MethodologySet { version: 2 }]

@@ -13,7 +13,7 @@ use evident_core::soa::{Implementation, Reason, SoaRow};
 use evident_core::{AssetCode, Coverage, RiskCode, Role};
 
 use super::{code, control, email, fw, mapping, new_org, req};
-use crate::{Actor, Change, Store, StoreError};
+use crate::{Actor, Change, ControlChange, MemberChange, RiskChange, SoaChange, Store, StoreError};
 
 /// Writers started at once by [`many_writers_at_once`].
 pub const WRITERS: usize = 16;
@@ -117,8 +117,8 @@ async fn write(store: Arc<dyn Store>, actor: Actor, n: usize) -> Outcome {
             &*store,
             &actor,
             vec![
-                Change::CreateControl(control(&first, &format!("Writer {n}, first"))),
-                Change::CreateControl(control(&second, &format!("Writer {n}, second"))),
+                ControlChange::Create(control(&first, &format!("Writer {n}, first"))).into(),
+                ControlChange::Create(control(&second, &format!("Writer {n}, second"))).into(),
             ],
         )
         .await;
@@ -131,29 +131,43 @@ async fn write(store: Arc<dyn Store>, actor: Actor, n: usize) -> Outcome {
             &*store,
             &actor,
             vec![
-                Change::Map(mapping(&first, "iso27001:2022", &format!("A.5.{n}"), Coverage::Full)),
-                Change::Map(mapping(&second, "soc2:2017", &format!("CC6.{n}"), Coverage::Partial)),
+                ControlChange::Map(mapping(&first, "iso27001:2022", &format!("A.5.{n}"), Coverage::Full)).into(),
+                ControlChange::Map(mapping(&second, "soc2:2017", &format!("CC6.{n}"), Coverage::Partial)).into(),
             ],
         )
         .await;
-    outcome.won_shared =
-        outcome.apply(&*store, &actor, vec![Change::CreateControl(control("SHARED-1", "Everyone's control"))]).await;
+    outcome.won_shared = outcome
+        .apply(&*store, &actor, vec![ControlChange::Create(control("SHARED-1", "Everyone's control")).into()])
+        .await;
     let approved = outcome
-        .apply(&*store, &actor, vec![Change::ApproveSoa { framework: fw("iso27001:2022"), rows: vec![soa_row(n)] }])
+        .apply(
+            &*store,
+            &actor,
+            vec![SoaChange::Approve { framework: fw("iso27001:2022"), rows: vec![soa_row(n)] }.into()],
+        )
         .await;
     outcome.approvals += usize::from(approved);
     outcome
         .apply(
             &*store,
             &actor,
-            vec![Change::AddMember {
-                email: email(&format!("member{n}@acme.example")),
-                display_name: format!("Member {n}"),
-                role: Role::Viewer,
-            }],
+            vec![
+                MemberChange::Add {
+                    email: email(&format!("member{n}@acme.example")),
+                    display_name: format!("Member {n}"),
+                    role: Role::Viewer,
+                }
+                .into(),
+            ],
         )
         .await;
-    outcome.apply(&*store, &actor, vec![Change::PutAsset(asset(&format!("AST-W{n}"))), Change::PutRisk(risk(n))]).await;
+    outcome
+        .apply(
+            &*store,
+            &actor,
+            vec![RiskChange::PutAsset(asset(&format!("AST-W{n}"))).into(), RiskChange::Put(risk(n)).into()],
+        )
+        .await;
     outcome
 }
 
@@ -162,7 +176,10 @@ async fn write(store: Arc<dyn Store>, actor: Actor, n: usize) -> Outcome {
 pub async fn many_writers_at_once(stores: Vec<Arc<dyn Store>>) {
     assert!(!stores.is_empty());
     let (org, actor) = new_org(&*stores[0], "acme").await;
-    let setup = vec![Change::SetMethodology(Methodology::five_by_five()), Change::PutAsset(asset("AST-SHARED"))];
+    let setup = vec![
+        RiskChange::SetMethodology(Methodology::five_by_five()).into(),
+        RiskChange::PutAsset(asset("AST-SHARED")).into(),
+    ];
     let setup_changes = setup.len();
     stores[0].apply(&actor, setup).await.expect("the methodology and the shared asset");
 

@@ -7,7 +7,7 @@ use std::error::Error as _;
 use evident_core::{Coverage, OrgSlug};
 
 use super::{at, control, email, mapping, new_org};
-use crate::{Change, NewOrganisation, RawSql, Store, StoreError};
+use crate::{ControlChange, NewOrganisation, RawSql, Store, StoreError};
 
 /// The error and every source under it, as one text: what a log would keep.
 fn chain_text(error: &StoreError) -> String {
@@ -27,7 +27,7 @@ pub async fn text_with_a_nul_is_refused_alike<S: Store + RawSql>(store: &S) {
     let (org, actor) = new_org(store, "acme").await;
     let mut restores = control("OPS-2", "Restore tests");
     restores.title = "Restore\0tests".into();
-    let batch = vec![Change::CreateControl(control("OPS-1", "Backups")), Change::CreateControl(restores)];
+    let batch = vec![ControlChange::Create(control("OPS-1", "Backups")).into(), ControlChange::Create(restores).into()];
     let refused = store.apply(&actor, batch).await.unwrap_err();
     assert!(matches!(refused, StoreError::Invalid(_)), "{refused:?}");
     assert_eq!(
@@ -36,10 +36,10 @@ pub async fn text_with_a_nul_is_refused_alike<S: Store + RawSql>(store: &S) {
     );
     assert!(store.controls(&org.id).await.unwrap().is_empty(), "nothing of the refused batch is written");
 
-    store.apply(&actor, vec![Change::CreateControl(control("OPS-1", "Backups"))]).await.unwrap();
+    store.apply(&actor, vec![ControlChange::Create(control("OPS-1", "Backups")).into()]).await.unwrap();
     let mut nested = mapping("OPS-1", "soc2:2017", "CC6.1", Coverage::Full);
     nested.rationale = "Nightly\0".into();
-    let refused = store.apply(&actor, vec![Change::Map(nested)]).await.unwrap_err();
+    let refused = store.apply(&actor, vec![ControlChange::Map(nested).into()]).await.unwrap_err();
     assert!(refused.to_string().contains("the rationale contains a NUL character"), "{refused}");
 
     let new = NewOrganisation {
@@ -57,7 +57,7 @@ pub async fn text_with_a_nul_is_refused_alike<S: Store + RawSql>(store: &S) {
 /// and the driver's text is kept in the source chain rather than lost.
 pub async fn database_refusals_are_told_in_our_words<S: Store + RawSql>(store: &S) {
     let (org, actor) = new_org(store, "acme").await;
-    store.apply(&actor, vec![Change::CreateControl(control("OPS-1", "Backups"))]).await.unwrap();
+    store.apply(&actor, vec![ControlChange::Create(control("OPS-1", "Backups")).into()]).await.unwrap();
     let org_id = org.id.as_str();
 
     let duplicate =

@@ -4,7 +4,7 @@ use evident_core::framework::{FrameworkInfo, Requirement, RequirementKind};
 use evident_core::{Framework, FrameworkId, RequirementRef};
 
 use super::new_org;
-use crate::{Change, RawSql, Store, StoreError};
+use crate::{FrameworkChange, RawSql, Store, StoreError};
 
 /// A two-requirement policy: one section, one statement.
 pub fn policy(id: &str, statement: &str) -> Framework {
@@ -39,7 +39,7 @@ pub async fn imported_frameworks_stay_in_their_organisation<S: Store + RawSql>(s
     let (globex, _) = new_org(store, "globex").await;
     let mine = policy("org/policy:1", "Reviews");
     let head = store.chain_head(&acme.id).await.unwrap();
-    store.apply(&acme_actor, vec![Change::ImportFramework(Box::new(mine.clone()))]).await.unwrap();
+    store.apply(&acme_actor, vec![FrameworkChange::Import(Box::new(mine.clone())).into()]).await.unwrap();
 
     let read = store.frameworks(&acme.id).await.unwrap();
     assert_eq!(read.len(), 1);
@@ -56,13 +56,17 @@ pub async fn imported_frameworks_stay_in_their_organisation<S: Store + RawSql>(s
 
     // An id is never reused for other content, nor even for the same: the store refuses both.
     for again in [mine.clone(), policy("org/policy:1", "Reviews, quarterly")] {
-        let refused = store.apply(&acme_actor, vec![Change::ImportFramework(Box::new(again))]).await.unwrap_err();
+        let refused =
+            store.apply(&acme_actor, vec![FrameworkChange::Import(Box::new(again)).into()]).await.unwrap_err();
         assert!(matches!(refused, StoreError::Conflict { what: "framework", .. }), "{refused}");
     }
     assert_eq!(store.chain_head(&acme.id).await.unwrap().seq, after.seq, "a refusal writes nothing");
     // The same id in another organisation is that organisation's own.
     let globex_actor = crate::Actor { org: globex.id.clone(), ..acme_actor.clone() };
-    store.apply(&globex_actor, vec![Change::ImportFramework(Box::new(policy("org/policy:1", "Other")))]).await.unwrap();
+    store
+        .apply(&globex_actor, vec![FrameworkChange::Import(Box::new(policy("org/policy:1", "Other"))).into()])
+        .await
+        .unwrap();
     assert_eq!(store.frameworks(&acme.id).await.unwrap()[0].framework, mine);
 
     // Stored data that no longer validates is named, never used.

@@ -12,7 +12,9 @@ use evident_core::soa::{Decision, Implementation, Reason, SoaRow};
 use evident_core::{AssetCode, Coverage, ImplementationStatus, Organisation, RiskCode, Role, Sha256Digest};
 
 use super::{at, code, control, email, fw, mapping, new_org, req};
-use crate::{Actor, Adoption, Change, ControlPatch, RawSql, Store};
+use crate::{
+    Actor, Adoption, ControlChange, ControlPatch, FrameworkChange, MemberChange, RawSql, RiskChange, SoaChange, Store,
+};
 
 /// An organisation that has used every kind of change the audit log records, with a viewer
 /// `bob@acme.example`, controls OPS-1 (implemented) and OPS-2, mappings for both, an exclusion of
@@ -73,36 +75,41 @@ pub async fn busy_org(store: &dyn Store, slug: &str) -> (Organisation, Actor) {
         terms: None,
     };
     let changes = vec![
-        Change::AddMember {
+        MemberChange::Add {
             email: email(&format!("bob@{slug}.example")),
             display_name: "Bob".into(),
             role: Role::Viewer,
-        },
-        Change::Adopt(Adoption {
+        }
+        .into(),
+        FrameworkChange::Adopt(Adoption {
             framework: iso.clone(),
             categories: vec![],
             scope: "Production SaaS platform".into(),
             target_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 31),
             adopted_at: at(2),
-        }),
-        Change::CreateControl(control("OPS-1", "Backups")),
-        Change::CreateControl(control("OPS-2", "Restore tests")),
-        Change::Map(mapping("OPS-1", "iso27001:2022", "A.8.13", Coverage::Full)),
-        Change::Map(mapping("OPS-2", "iso27001:2022", "A.5.30", Coverage::Partial)),
-        Change::Map(mapping("OPS-2", "iso27001:2022", "A.8.14", Coverage::Partial)),
-        Change::Unmap { control: code("OPS-2"), framework: iso.clone(), requirement: req("A.8.14") },
-        Change::SetSoaDecision { framework: iso.clone(), requirement: req("A.7.1"), decision: remote },
-        Change::ApproveSoa { framework: iso.clone(), rows: vec![row] },
-        Change::SetMethodology(Methodology::five_by_five()),
-        Change::PutAsset(asset),
-        Change::PutRisk(risk),
-        Change::AcceptRisk { code: RiskCode::parse("R-1").expect("valid"), acceptance },
+        })
+        .into(),
+        ControlChange::Create(control("OPS-1", "Backups")).into(),
+        ControlChange::Create(control("OPS-2", "Restore tests")).into(),
+        ControlChange::Map(mapping("OPS-1", "iso27001:2022", "A.8.13", Coverage::Full)).into(),
+        ControlChange::Map(mapping("OPS-2", "iso27001:2022", "A.5.30", Coverage::Partial)).into(),
+        ControlChange::Map(mapping("OPS-2", "iso27001:2022", "A.8.14", Coverage::Partial)).into(),
+        ControlChange::Unmap { control: code("OPS-2"), framework: iso.clone(), requirement: req("A.8.14") }.into(),
+        SoaChange::Decide { framework: iso.clone(), requirement: req("A.7.1"), decision: remote }.into(),
+        SoaChange::Approve { framework: iso.clone(), rows: vec![row] }.into(),
+        RiskChange::SetMethodology(Methodology::five_by_five()).into(),
+        RiskChange::PutAsset(asset).into(),
+        RiskChange::Put(risk).into(),
+        RiskChange::Accept { code: RiskCode::parse("R-1").expect("valid"), acceptance }.into(),
     ];
     store.apply(&actor, changes).await.expect("the busy organisation's changes apply");
     let later = Actor { at: at(5), ..actor.clone() };
     let implemented = ControlPatch { status: Some(ImplementationStatus::Implemented), ..ControlPatch::default() };
     store
-        .apply(&later, vec![Change::UpdateControl { code: code("OPS-1"), patch: implemented, expected_revision: None }])
+        .apply(
+            &later,
+            vec![ControlChange::Update { code: code("OPS-1"), patch: implemented, expected_revision: None }.into()],
+        )
         .await
         .expect("OPS-1 is implemented");
     (org, actor)

@@ -1,0 +1,413 @@
+//! What a write can do: one [`Change`] per state change, grouped by the aggregate it changes, with
+//! the name the audit log gives it ([`describe`]).
+
+use evident_core::control::{ControlPatch, NewControl};
+use evident_core::org::Adoption;
+use evident_core::risk::{Acceptance, Asset, Methodology, Risk};
+use evident_core::soa::{Decision, SoaRow};
+use evident_core::{ControlCode, Email, Framework, FrameworkId, Mapping, RequirementRef, RiskCode, Role};
+use serde::{Deserialize, Serialize};
+
+/// One state change. [`Store::apply`](crate::Store::apply) writes a batch of them, each with its
+/// audit record, and hands each to the module of its aggregate.
+///
+/// Serialised nested, the aggregate outside and the change inside:
+/// `{"control": {"change": "retire", "code": "OPS-1"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    Member(MemberChange),
+    Framework(FrameworkChange),
+    Control(ControlChange),
+    Soa(SoaChange),
+    Risk(RiskChange),
+}
+
+/// The organisation's members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum MemberChange {
+    Add {
+        email: Email,
+        display_name: String,
+        role: Role,
+    },
+    /// Changes a member's role or this organisation's display name for them. The last
+    /// administrator cannot be demoted.
+    Change {
+        email: Email,
+        role: Option<Role>,
+        display_name: Option<String>,
+    },
+}
+
+/// The frameworks the organisation adopts, and those it brings itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum FrameworkChange {
+    Adopt(Adoption),
+    /// Adds a framework the organisation brings itself (its policy, a customer's requirements),
+    /// validated by its type; refused when the id is taken, whatever the content.
+    Import(Box<Framework>),
+}
+
+/// Controls and their mappings to requirements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum ControlChange {
+    Create(NewControl),
+    Update {
+        code: ControlCode,
+        patch: ControlPatch,
+        /// The revision the edit was based on; a stale one is refused with
+        /// [`StoreError::Stale`](crate::StoreError::Stale).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected_revision: Option<i64>,
+    },
+    Retire {
+        code: ControlCode,
+    },
+    /// Gives a control a new code; its id, mappings and risk links follow.
+    Rename {
+        code: ControlCode,
+        to: ControlCode,
+    },
+    /// Creates the mapping, or replaces its coverage and rationale.
+    Map(Mapping),
+    Unmap {
+        control: ControlCode,
+        framework: FrameworkId,
+        requirement: RequirementRef,
+    },
+}
+
+/// The Statement of Applicability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum SoaChange {
+    /// Records the organisation's applicability decision on one control of the SoA.
+    Decide { framework: FrameworkId, requirement: RequirementRef, decision: Decision },
+    /// Freezes the SoA as the next numbered version, approved by the actor.
+    Approve { framework: FrameworkId, rows: Vec<SoaRow> },
+}
+
+/// The risk register: its methodology, assets and risks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum RiskChange {
+    /// Makes a validated methodology the next version; assessed risks keep theirs.
+    SetMethodology(Methodology),
+    /// Creates or replaces an asset.
+    PutAsset(Asset),
+    /// Creates or replaces a risk with its assets and treating controls; acceptances are kept.
+    /// A register import says this on purpose; a single new risk is [`RiskChange::Create`].
+    Put(Risk),
+    /// Creates a risk; refused when its code is taken.
+    Create(Risk),
+    /// Records the acceptance of a risk's residual level.
+    Accept { code: RiskCode, acceptance: Acceptance },
+}
+
+impl From<MemberChange> for Change {
+    fn from(change: MemberChange) -> Self {
+        Change::Member(change)
+    }
+}
+
+impl From<FrameworkChange> for Change {
+    fn from(change: FrameworkChange) -> Self {
+        Change::Framework(change)
+    }
+}
+
+impl From<ControlChange> for Change {
+    fn from(change: ControlChange) -> Self {
+        Change::Control(change)
+    }
+}
+
+impl From<SoaChange> for Change {
+    fn from(change: SoaChange) -> Self {
+        Change::Soa(change)
+    }
+}
+
+impl From<RiskChange> for Change {
+    fn from(change: RiskChange) -> Self {
+        Change::Risk(change)
+    }
+}
+
+/// What the audit log calls a change: its action, entity type and entity id. `evident verify`
+/// replays the log by these names, so they never change once a log holds them.
+pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
+    match change {
+        Change::Member(change) => match change {
+            MemberChange::Add { email, .. } => ("member.add", "member", email.to_string()),
+            MemberChange::Change { email, .. } => ("member.change", "member", email.to_string()),
+        },
+        Change::Framework(change) => match change {
+            FrameworkChange::Adopt(a) => ("framework.adopt", "adoption", a.framework.to_string()),
+            FrameworkChange::Import(framework) => ("framework.import", "framework", framework.id().to_string()),
+        },
+        Change::Control(change) => match change {
+            ControlChange::Create(c) => ("control.create", "control", c.code.to_string()),
+            ControlChange::Update { code, .. } => ("control.update", "control", code.to_string()),
+            ControlChange::Retire { code } => ("control.retire", "control", code.to_string()),
+            ControlChange::Rename { code, .. } => ("control.rename", "control", code.to_string()),
+            ControlChange::Map(m) => ("mapping.set", "mapping", mapping_key(&m.control, &m.framework, &m.requirement)),
+            ControlChange::Unmap { control, framework, requirement } => {
+                ("mapping.delete", "mapping", mapping_key(control, framework, requirement))
+            }
+        },
+        Change::Soa(change) => match change {
+            SoaChange::Decide { framework, requirement, .. } => {
+                ("soa.decide", "soa_decision", format!("{framework} {requirement}"))
+            }
+            SoaChange::Approve { framework, .. } => ("soa.approve", "soa_version", framework.to_string()),
+        },
+        Change::Risk(change) => match change {
+            RiskChange::SetMethodology(_) => ("methodology.set", "risk_methodology", "next".to_owned()),
+            RiskChange::PutAsset(asset) => ("asset.put", "asset", asset.code.to_string()),
+            RiskChange::Put(risk) => ("risk.put", "risk", risk.code.to_string()),
+            RiskChange::Create(risk) => ("risk.create", "risk", risk.code.to_string()),
+            RiskChange::Accept { code, .. } => ("risk.accept", "risk", code.to_string()),
+        },
+    }
+}
+
+pub fn mapping_key(control: &ControlCode, framework: &FrameworkId, requirement: &RequirementRef) -> String {
+    format!("{control} -> {framework} {requirement}")
+}
+
+#[cfg(test)]
+mod tests {
+    // Test code: a failed unwrap is a failed assertion.
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use evident_core::framework::{FrameworkInfo, Requirement, RequirementKind};
+    use evident_core::risk::{AssetKind, Classification, Rating, Treatment};
+    use evident_core::{AssetCode, Coverage, Frequency, ImplementationStatus};
+    use serde_json::json;
+
+    use super::*;
+
+    fn code(text: &str) -> ControlCode {
+        ControlCode::parse(text).unwrap()
+    }
+
+    fn fw(text: &str) -> FrameworkId {
+        FrameworkId::parse(text).unwrap()
+    }
+
+    fn req(text: &str) -> RequirementRef {
+        RequirementRef::parse(text).unwrap()
+    }
+
+    fn email(text: &str) -> Email {
+        Email::parse(text).unwrap()
+    }
+
+    fn framework(id: &str) -> Framework {
+        let info = FrameworkInfo {
+            id: fw(id),
+            name: "Policy".into(),
+            version: "1".into(),
+            title: "Our policy".into(),
+            publisher: "Us".into(),
+            description: "For tests.".into(),
+            categories: Vec::new(),
+            soa: None,
+        };
+        let requirement = Requirement {
+            reference: req("P-1"),
+            label: None,
+            parent: None,
+            kind: RequirementKind::parse("statement").unwrap(),
+            title: "Access".into(),
+            description: "Access, in our words.".into(),
+            category: None,
+            note: None,
+            attributes: Default::default(),
+        };
+        Framework::new(info, vec![requirement]).unwrap()
+    }
+
+    fn risk(text: &str) -> Risk {
+        Risk {
+            code: RiskCode::parse(text).unwrap(),
+            title: "Data loss".into(),
+            description: "Production data is lost".into(),
+            assets: vec![AssetCode::parse("AST-DB").unwrap()],
+            threat: "Ransomware".into(),
+            vulnerability: "Untested restores".into(),
+            owner: email("ada@acme.example"),
+            methodology: 1,
+            inherent: Rating { likelihood: 3, impact: 3 },
+            treatment: Treatment::Modify,
+            controls: Vec::new(),
+            residual: Rating { likelihood: 1, impact: 2 },
+            residual_justification: String::new(),
+            review_date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            acceptance: None,
+            closed: false,
+        }
+    }
+
+    /// One change of every kind, each with what the audit log must call it.
+    fn every_change() -> Vec<(Change, (&'static str, &'static str, &'static str))> {
+        let at = Utc.with_ymd_and_hms(2026, 3, 2, 9, 30, 0).unwrap();
+        let mapping = Mapping {
+            control: code("OPS-1"),
+            framework: fw("iso27001:2022"),
+            requirement: req("A.8.13"),
+            coverage: Coverage::Full,
+            rationale: "Backups.".into(),
+        };
+        let decision = Decision { applicable: true, reasons: Vec::new(), justification: String::new() };
+        let asset = Asset {
+            code: AssetCode::parse("AST-DB").unwrap(),
+            name: "Database".into(),
+            kind: AssetKind::Service,
+            owner: None,
+            classification: Classification::Confidential,
+            confidentiality: 4,
+            integrity: 4,
+            availability: 3,
+            parent: None,
+        };
+        let acceptance = Acceptance::of(
+            &risk("R-2"),
+            email("ada@acme.example"),
+            at,
+            NaiveDate::from_ymd_opt(2027, 3, 1).unwrap(),
+            "Until the new backups.".into(),
+        );
+        vec![
+            (
+                MemberChange::Add { email: email("ada@acme.example"), display_name: "Ada".into(), role: Role::Admin }
+                    .into(),
+                ("member.add", "member", "ada@acme.example"),
+            ),
+            (
+                MemberChange::Change { email: email("bo@acme.example"), role: Some(Role::Viewer), display_name: None }
+                    .into(),
+                ("member.change", "member", "bo@acme.example"),
+            ),
+            (
+                FrameworkChange::Adopt(Adoption {
+                    framework: fw("soc2:2017"),
+                    categories: vec!["security".into()],
+                    scope: "Production".into(),
+                    target_date: None,
+                    adopted_at: at,
+                })
+                .into(),
+                ("framework.adopt", "adoption", "soc2:2017"),
+            ),
+            (
+                FrameworkChange::Import(Box::new(framework("org/policy:1"))).into(),
+                ("framework.import", "framework", "org/policy:1"),
+            ),
+            (
+                ControlChange::Create(NewControl {
+                    code: code("OPS-1"),
+                    title: "Backups".into(),
+                    description: "Nightly backups.".into(),
+                    owner: None,
+                    frequency: Frequency::Quarterly,
+                    status: ImplementationStatus::InProgress,
+                })
+                .into(),
+                ("control.create", "control", "OPS-1"),
+            ),
+            (
+                ControlChange::Update {
+                    code: code("OPS-2"),
+                    patch: ControlPatch::default(),
+                    expected_revision: Some(3),
+                }
+                .into(),
+                ("control.update", "control", "OPS-2"),
+            ),
+            (ControlChange::Retire { code: code("OPS-3") }.into(), ("control.retire", "control", "OPS-3")),
+            (
+                ControlChange::Rename { code: code("OPS-4"), to: code("OPS-5") }.into(),
+                ("control.rename", "control", "OPS-4"),
+            ),
+            (ControlChange::Map(mapping).into(), ("mapping.set", "mapping", "OPS-1 -> iso27001:2022 A.8.13")),
+            (
+                ControlChange::Unmap {
+                    control: code("OPS-1"),
+                    framework: fw("iso27001:2022"),
+                    requirement: req("A.8.14"),
+                }
+                .into(),
+                ("mapping.delete", "mapping", "OPS-1 -> iso27001:2022 A.8.14"),
+            ),
+            (
+                SoaChange::Decide { framework: fw("iso27001:2022"), requirement: req("A.7.1"), decision }.into(),
+                ("soa.decide", "soa_decision", "iso27001:2022 A.7.1"),
+            ),
+            (
+                SoaChange::Approve { framework: fw("iso27001:2022"), rows: Vec::new() }.into(),
+                ("soa.approve", "soa_version", "iso27001:2022"),
+            ),
+            (
+                RiskChange::SetMethodology(Methodology::three_by_three()).into(),
+                ("methodology.set", "risk_methodology", "next"),
+            ),
+            (RiskChange::PutAsset(asset).into(), ("asset.put", "asset", "AST-DB")),
+            (RiskChange::Put(risk("R-1")).into(), ("risk.put", "risk", "R-1")),
+            (RiskChange::Create(risk("R-2")).into(), ("risk.create", "risk", "R-2")),
+            (
+                RiskChange::Accept { code: RiskCode::parse("R-2").unwrap(), acceptance }.into(),
+                ("risk.accept", "risk", "R-2"),
+            ),
+        ]
+    }
+
+    /// `evident verify` replays the log by these names (`evident_core::replay`), and logs written
+    /// before hold them: renaming one would make every old record unreplayable.
+    #[test]
+    fn every_change_keeps_its_audit_name() {
+        for (change, (action, entity_type, entity_id)) in every_change() {
+            let (got_action, got_type, got_id) = describe(&change);
+            assert_eq!((got_action, got_type, got_id.as_str()), (action, entity_type, entity_id), "{change:?}");
+        }
+        let actions: Vec<&str> = every_change().iter().map(|(change, _)| describe(change).0).collect();
+        assert_eq!(
+            actions,
+            [
+                "member.add",
+                "member.change",
+                "framework.adopt",
+                "framework.import",
+                "control.create",
+                "control.update",
+                "control.retire",
+                "control.rename",
+                "mapping.set",
+                "mapping.delete",
+                "soa.decide",
+                "soa.approve",
+                "methodology.set",
+                "asset.put",
+                "risk.put",
+                "risk.create",
+                "risk.accept",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_change_serialises_nested_and_reads_back() {
+        let retire: Change = ControlChange::Retire { code: code("OPS-1") }.into();
+        assert_eq!(serde_json::to_value(&retire).unwrap(), json!({"control": {"change": "retire", "code": "OPS-1"}}));
+        for (change, _) in every_change() {
+            let text = serde_json::to_string(&change).unwrap();
+            assert_eq!(serde_json::from_str::<Change>(&text).unwrap(), change, "{text}");
+        }
+    }
+}
