@@ -95,6 +95,7 @@ impl<'a> AuditTrail<'a> {
 
 #[async_trait]
 impl AuditLog for Backend {
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn audit_log(&self, org: &OrgId) -> Result<(Vec<AuditRecord>, ChainHead)> {
         let head = sqlx::query("SELECT audit_head_seq, audit_head_hash FROM organisations WHERE id = $1")
             .bind(org.as_str())
@@ -134,6 +135,7 @@ impl AuditLog for Backend {
         Ok((records, head))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn chain_head(&self, org: &OrgId) -> Result<ChainHead> {
         let head = sqlx::query("SELECT audit_head_seq, audit_head_hash FROM organisations WHERE id = $1")
             .bind(org.as_str())
@@ -147,6 +149,7 @@ impl AuditLog for Backend {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, after_seq = after_seq, limit = limit))]
     async fn audit_page(&self, org: &OrgId, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>> {
         let rows = sqlx::query("SELECT * FROM audit_log WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
             .bind(org.as_str())

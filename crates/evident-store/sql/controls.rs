@@ -281,6 +281,7 @@ async fn unmap(
 
 #[async_trait]
 impl Controls for Backend {
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn controls(&self, org: &OrgId) -> Result<Vec<Control>> {
         // One row of JSON, as for mappings. Times travel as text in each backend's own format.
         let sql = format!(
@@ -320,6 +321,7 @@ impl Controls for Backend {
         Ok(controls)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, code = %code))]
     async fn control(&self, org: &OrgId, code: &ControlCode) -> Result<Option<Control>> {
         let row = sqlx::query("SELECT * FROM controls WHERE org_id = $1 AND code = $2")
             .bind(org.as_str())
@@ -330,6 +332,7 @@ impl Controls for Backend {
         row.as_ref().map(control_from_row).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn mappings(&self, org: &OrgId) -> Result<Vec<Mapping>> {
         // One row of JSON instead of a row per mapping: an organisation has tens of thousands, and
         // the driver's cost is per row (on SQLite each row crosses from its worker thread).

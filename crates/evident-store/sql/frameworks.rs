@@ -91,6 +91,7 @@ async fn import(tx: &mut Tx<'_>, actor: &Actor, framework: &Framework) -> Result
 
 #[async_trait]
 impl Frameworks for Backend {
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn adoptions(&self, org: &OrgId) -> Result<Vec<Adoption>> {
         let rows = sqlx::query("SELECT * FROM adoptions WHERE org_id = $1")
             .bind(org.as_str())
@@ -102,6 +103,7 @@ impl Frameworks for Backend {
         Ok(adoptions)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn frameworks(&self, org: &OrgId) -> Result<Vec<ImportedFramework>> {
         let rows = sqlx::query("SELECT * FROM imported_frameworks WHERE org_id = $1")
             .bind(org.as_str())

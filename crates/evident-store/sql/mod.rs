@@ -35,6 +35,7 @@ mod soa;
 
 #[async_trait]
 impl Store for Backend {
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %actor.org, changes = changes.len()))]
     async fn apply(&self, actor: &Actor, changes: Vec<Change>) -> Result<Vec<Applied>> {
         refuse_nul(&changes)?;
         let mut tx = self.begin_write().await.map_err(map_sqlx)?;

@@ -139,6 +139,7 @@ async fn change_member(
 
 #[async_trait]
 impl Organisations for Backend {
+    #[tracing::instrument(level = "debug", skip_all, fields(slug = %new.slug))]
     async fn create_org(&self, new: &NewOrganisation, at: DateTime<Utc>) -> Result<Organisation> {
         for (field, text) in [("organisation name", &new.name), ("administrator's name", &new.admin_name)] {
             if text.contains('\0') {
@@ -193,6 +194,7 @@ impl Organisations for Backend {
         Ok(org)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn orgs(&self) -> Result<Vec<Organisation>> {
         let rows = sqlx::query("SELECT * FROM organisations").fetch_all(self.reader()).await.map_err(map_sqlx)?;
         let mut orgs = rows.iter().map(org_from_row).collect::<Result<Vec<_>>>()?;
@@ -200,6 +202,7 @@ impl Organisations for Backend {
         Ok(orgs)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(slug = %slug))]
     async fn org_by_slug(&self, slug: &OrgSlug) -> Result<Option<Organisation>> {
         let row = sqlx::query("SELECT * FROM organisations WHERE slug = $1")
             .bind(slug.as_str())
@@ -209,6 +212,7 @@ impl Organisations for Backend {
         row.as_ref().map(org_from_row).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn members(&self, org: &OrgId) -> Result<Vec<Member>> {
         let rows = sqlx::query(
             "SELECT u.email, m.display_name, m.role, m.joined_at FROM memberships m JOIN users u ON u.id = m.user_id \
@@ -223,6 +227,7 @@ impl Organisations for Backend {
         Ok(members)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn member(&self, org: &OrgId, email: &Email) -> Result<Option<Member>> {
         let row = sqlx::query(
             "SELECT u.email, m.display_name, m.role, m.joined_at FROM memberships m JOIN users u ON u.id = m.user_id \

@@ -333,6 +333,7 @@ async fn accept(tx: &mut Tx<'_>, actor: &Actor, code: &RiskCode, acceptance: &Ac
 
 #[async_trait]
 impl Risks for Backend {
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn methodologies(&self, org: &OrgId) -> Result<Vec<MethodologyVersion>> {
         let rows = sqlx::query("SELECT * FROM risk_methodologies WHERE org_id = $1 ORDER BY version")
             .bind(org.as_str())
@@ -355,6 +356,7 @@ impl Risks for Backend {
             .collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn assets(&self, org: &OrgId) -> Result<Vec<Asset>> {
         let rows = sqlx::query("SELECT * FROM assets WHERE org_id = $1")
             .bind(org.as_str())
@@ -366,6 +368,7 @@ impl Risks for Backend {
         Ok(assets)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn risks(&self, org: &OrgId) -> Result<Vec<Risk>> {
         let mut conn = self.reader().acquire().await.map_err(map_sqlx)?;
         load_risks(&mut conn, org, None).await

@@ -96,6 +96,7 @@ async fn approve(tx: &mut Tx<'_>, actor: &Actor, framework: &FrameworkId, rows: 
 
 #[async_trait]
 impl Soa for Backend {
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, framework = %framework))]
     async fn soa_decisions(&self, org: &OrgId, framework: &FrameworkId) -> Result<Vec<(RequirementRef, Decision)>> {
         let rows = sqlx::query("SELECT * FROM soa_decisions WHERE org_id = $1 AND framework_id = $2")
             .bind(org.as_str())
@@ -113,6 +114,7 @@ impl Soa for Backend {
         Ok(decisions)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, framework = %framework))]
     async fn soa_versions(&self, org: &OrgId, framework: &FrameworkId) -> Result<Vec<SoaVersion>> {
         let rows = sqlx::query("SELECT * FROM soa_versions WHERE org_id = $1 AND framework_id = $2 ORDER BY version")
             .bind(org.as_str())
@@ -134,6 +136,7 @@ impl Soa for Backend {
             .collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn soa_version_texts(&self, org: &OrgId) -> Result<Vec<SoaVersionText>> {
         let rows = sqlx::query("SELECT framework_id, version, digest, rows_json FROM soa_versions WHERE org_id = $1")
             .bind(org.as_str())
