@@ -7,11 +7,11 @@ use evident_core::risk::{
 };
 use evident_core::soa::{Decision, Reason};
 use evident_core::{
-    Adoption, AssetCode, ControlCode, Email, FrameworkId, ImplementationStatus, OrgSlug, Organisation, RequirementRef,
-    RiskCode, Role,
+    Adoption, AssetCode, Control, ControlCode, ControlId, Email, FrameworkId, ImplementationStatus, OrgSlug,
+    Organisation, RequirementRef, RiskCode, Role,
 };
 use evident_store::{
-    Actor, Change, ControlChange, FrameworkChange, MemberChange, NewOrganisation, RiskChange, SoaChange, StoreError,
+    Change, ControlChange, FrameworkChange, MemberChange, NewOrganisation, RiskChange, SoaChange, StoreError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -112,65 +112,43 @@ pub struct DemoOutcome {
 impl App {
     /// Creates the demo organisation, or finds it. An operator's use case.
     ///
-    /// Three steps, each one transaction: the organisation with its administrator, everything
-    /// else in one batch, then the compliance manager's SoA approval. A run killed at any moment
-    /// leaves nothing, or steps done that the next run sees and completes; two runs at once both
-    /// end with one complete organisation.
+    /// One transaction: the organisation, everything in it, and the compliance manager's approval
+    /// of its first SoA (computed from the same changes) land together. A run killed at any moment
+    /// leaves nothing or the complete organisation; two runs at once end with one.
     pub async fn demo(&self) -> Result<DemoOutcome> {
         let demo: Demo =
             toml::from_str(NORTHWIND).map_err(|e| AppError::new(Code::Unexpected, format!("demo data: {e}")))?;
+        if let Some(organisation) = self.store.org_by_slug(&demo.slug).await? {
+            return Ok(DemoOutcome { organisation, created: false });
+        }
         let now = self.now();
-        let admin = demo
-            .people
-            .iter()
-            .find(|p| p.role == Role::Admin)
-            .ok_or_else(|| AppError::new(Code::Unexpected, "the demo needs an admin"))?;
-        let mut created = false;
-        let organisation = match self.store.org_by_slug(&demo.slug).await? {
-            Some(organisation) => organisation,
-            None => {
-                let new = NewOrganisation {
-                    slug: demo.slug.clone(),
-                    name: demo.name.clone(),
-                    admin_email: admin.email.clone(),
-                    admin_name: admin.name.clone(),
-                };
-                match self.store.create_org(&new, now).await {
-                    Ok(organisation) => {
-                        created = true;
-                        organisation
-                    }
-                    Err(StoreError::Conflict { what: "organisation", .. }) => {
-                        self.organisation(Some(&demo.slug)).await?
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        };
-        let org = &organisation.id;
-        if self.store.controls(org).await?.is_empty() {
-            let actor = Actor { org: org.clone(), who: admin.email.to_string(), at: now };
-            match self.store.apply(&actor, self.build(&demo, now)?).await {
-                Ok(_) => created = true,
-                // Another run built it meanwhile.
-                Err(StoreError::Conflict { .. }) if !self.store.controls(org).await?.is_empty() => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let iso = self.library.soa_framework()?;
-        if self.store.soa_versions(org, iso.id()).await?.is_empty() {
-            // The compliance manager approves the first SoA, as a real organisation would.
-            let manager = demo
-                .people
+        let person = |role: Role| {
+            demo.people
                 .iter()
-                .find(|p| p.role == Role::ComplianceManager)
-                .ok_or_else(|| AppError::new(Code::Unexpected, "the demo needs a compliance manager"))?;
-            let rows = OrgData::load(self.store.as_ref(), &self.library, org).await?.soa(iso);
-            let actor = Actor { org: org.clone(), who: manager.email.to_string(), at: now };
-            self.store.apply(&actor, vec![SoaChange::Approve { framework: iso.id().clone(), rows }.into()]).await?;
-            created = true;
+                .find(|p| p.role == role)
+                .ok_or_else(|| AppError::new(Code::Unexpected, format!("the demo needs a {role}")))
+        };
+        let (admin, manager) = (person(Role::Admin)?, person(Role::ComplianceManager)?);
+        let new = NewOrganisation {
+            slug: demo.slug.clone(),
+            name: demo.name.clone(),
+            admin_email: admin.email.clone(),
+            admin_name: admin.name.clone(),
+        };
+        let build = self.build(&demo, now)?;
+        // The compliance manager approves the first SoA, as a real organisation would.
+        let iso = self.library.soa_framework()?;
+        let rows = projected(&build, now)?.soa(iso);
+        let approve = vec![SoaChange::Approve { framework: iso.id().clone(), rows }.into()];
+        let batches = vec![(admin.email.to_string(), build), (manager.email.to_string(), approve)];
+        match self.store.create_org_with(&new, now, batches).await {
+            Ok(organisation) => Ok(DemoOutcome { organisation, created: true }),
+            // Another run created it meanwhile, whole.
+            Err(StoreError::Conflict { what: "organisation", .. }) => {
+                Ok(DemoOutcome { organisation: self.organisation(Some(&demo.slug)).await?, created: false })
+            }
+            Err(e) => Err(e.into()),
         }
-        Ok(DemoOutcome { organisation, created })
     }
 
     /// Everything of the demo after its first administrator, as one batch.
@@ -309,6 +287,51 @@ impl App {
         changes.extend(acceptances);
         Ok(changes)
     }
+}
+
+/// The organisation's records as `changes` will leave them, for the engines: what the store would
+/// read back once they land, in the order it reads them.
+fn projected(changes: &[Change], now: DateTime<Utc>) -> Result<OrgData> {
+    let mut data = OrgData {
+        adoptions: Vec::new(),
+        controls: Vec::new(),
+        mappings: Vec::new(),
+        decisions: std::collections::HashMap::new(),
+        risks: Vec::new(),
+    };
+    for change in changes {
+        match change {
+            Change::Framework(FrameworkChange::Adopt(adoption)) => data.adoptions.push(adoption.clone()),
+            Change::Control(ControlChange::Create(new)) => data.controls.push(Control {
+                id: ControlId::parse(&new.code.as_str().to_lowercase())?,
+                code: new.code.clone(),
+                title: new.title.clone(),
+                description: new.description.clone(),
+                owner: new.owner.clone(),
+                frequency: new.frequency,
+                status: new.status,
+                retired_at: None,
+                created_at: now,
+                updated_at: now,
+                revision: 1,
+            }),
+            Change::Control(ControlChange::Map(mapping)) => data.mappings.push(mapping.clone()),
+            Change::Soa(SoaChange::Decide { framework, requirement, decision }) => {
+                data.decisions.entry(framework.clone()).or_default().insert(requirement.clone(), decision.clone());
+            }
+            Change::Risk(RiskChange::Put(risk) | RiskChange::Create(risk)) => data.risks.push(risk.clone()),
+            Change::Risk(RiskChange::Accept { code, acceptance }) => {
+                if let Some(risk) = data.risks.iter_mut().find(|r| &r.code == code) {
+                    risk.acceptance = Some(acceptance.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    data.controls.sort_by(|a, b| evident_core::ids::natural_cmp(a.code.as_str(), b.code.as_str()));
+    evident_store::sort_mappings(&mut data.mappings);
+    data.risks.sort_by(|a, b| evident_core::ids::natural_cmp(a.code.as_str(), b.code.as_str()));
+    Ok(data)
 }
 
 /// A stable pseudo-random number in 0..100 per text, so the demo is the same on every machine.

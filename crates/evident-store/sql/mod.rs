@@ -68,7 +68,7 @@ async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<Ou
 
 /// Refuses text with a NUL character before it reaches either database: PostgreSQL would refuse
 /// it with a message of its own, SQLite would store it and every C tool would cut the text there.
-fn refuse_nul(changes: &[Change]) -> Result<()> {
+pub(super) fn refuse_nul(changes: &[Change]) -> Result<()> {
     for (i, change) in changes.iter().enumerate() {
         let value = serde_json::to_value(change).map_err(|e| StoreError::Unexpected(Box::new(e)))?;
         if let Some(field) = nul_field(&value, "text") {

@@ -9,7 +9,7 @@ use evident_store::{
 };
 
 use super::audit::AuditTrail;
-use super::common::{Outcome, Tx, get, map_sqlx, new_id, parsed, to_json};
+use super::common::{Outcome, Tx, get, lock_org, map_sqlx, new_id, parsed, to_json};
 use crate::{Backend, DbRow};
 
 fn org_from_row(row: &DbRow) -> Result<Organisation> {
@@ -137,33 +137,23 @@ async fn change_member(
     Ok(Outcome::changed(Some(image(before_role)?), Some(image(after_role)?)))
 }
 
-#[async_trait]
-impl Organisations for Backend {
-    #[tracing::instrument(level = "debug", skip_all, fields(slug = %new.slug))]
-    async fn create_org(&self, new: &NewOrganisation, at: DateTime<Utc>) -> Result<Organisation> {
-        for (field, text) in [("organisation name", &new.name), ("administrator's name", &new.admin_name)] {
-            if text.contains('\0') {
-                return Err(StoreError::Invalid(format!(
-                    "the {field} contains a NUL character (0x00), which cannot be stored"
-                )));
-            }
-        }
-        let mut tx = self.begin_write().await.map_err(map_sqlx)?;
-        let taken = sqlx::query("SELECT 1 FROM organisations WHERE slug = $1")
-            .bind(new.slug.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx)?;
-        if taken.is_some() {
-            return Err(StoreError::conflict("organisation", &new.slug));
-        }
-        let org = Organisation {
-            id: OrgId::from_store(new_id()),
-            slug: new.slug.clone(),
-            name: new.name.clone(),
-            created_at: at,
-        };
-        sqlx::query(
+/// The organisation row, its first administrator and their audit records, inside `tx`.
+async fn create_in(tx: &mut Tx<'_>, new: &NewOrganisation, at: DateTime<Utc>) -> Result<Organisation> {
+    let taken = sqlx::query("SELECT 1 FROM organisations WHERE slug = $1")
+        .bind(new.slug.as_str())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(map_sqlx)?;
+    if taken.is_some() {
+        return Err(StoreError::conflict("organisation", &new.slug));
+    }
+    let org = Organisation {
+        id: OrgId::from_store(new_id()),
+        slug: new.slug.clone(),
+        name: new.name.clone(),
+        created_at: at,
+    };
+    sqlx::query(
             "INSERT INTO organisations (id, slug, name, created_at, audit_head_seq, audit_head_hash) VALUES ($1, $2, $3, $4, 0, $5)",
         )
         .bind(org.id.as_str())
@@ -171,25 +161,65 @@ impl Organisations for Backend {
         .bind(&org.name)
         .bind(at)
         .bind(Sha256Digest::zero().as_str())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(|e| match &e {
             // Another instance created the slug since our check (PostgreSQL; SQLite writers take turns).
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::conflict("organisation", &new.slug),
             _ => map_sqlx(e),
         })?;
-        let actor = Actor { org: org.id.clone(), who: new.admin_email.to_string(), at };
-        let mut trail = AuditTrail::new(&actor, ChainHead { seq: 0, hash: Sha256Digest::zero() });
-        trail.push(("organisation.create", "organisation", org.slug.to_string()), None, Some(to_json(&org)?));
-        let first_admin = Change::Member(MemberChange::Add {
-            email: new.admin_email.clone(),
-            display_name: new.admin_name.clone(),
-            role: Role::Admin,
-        });
-        if let Some((before, after)) = super::apply_one(&mut tx, &actor, &first_admin).await?.images {
-            trail.push(evident_store::describe(&first_admin), before, after);
+    let actor = Actor { org: org.id.clone(), who: new.admin_email.to_string(), at };
+    let mut trail = AuditTrail::new(&actor, ChainHead { seq: 0, hash: Sha256Digest::zero() });
+    trail.push(("organisation.create", "organisation", org.slug.to_string()), None, Some(to_json(&org)?));
+    let first_admin = Change::Member(MemberChange::Add {
+        email: new.admin_email.clone(),
+        display_name: new.admin_name.clone(),
+        role: Role::Admin,
+    });
+    if let Some((before, after)) = super::apply_one(tx, &actor, &first_admin).await?.images {
+        trail.push(evident_store::describe(&first_admin), before, after);
+    }
+    trail.write(tx).await?;
+    Ok(org)
+}
+
+#[async_trait]
+impl Organisations for Backend {
+    #[tracing::instrument(level = "debug", skip_all, fields(slug = %new.slug))]
+    async fn create_org(&self, new: &NewOrganisation, at: DateTime<Utc>) -> Result<Organisation> {
+        self.create_org_with(new, at, Vec::new()).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(slug = %new.slug, batches = batches.len()))]
+    async fn create_org_with(
+        &self,
+        new: &NewOrganisation,
+        at: DateTime<Utc>,
+        batches: Vec<(String, Vec<Change>)>,
+    ) -> Result<Organisation> {
+        for (field, text) in [("organisation name", &new.name), ("administrator's name", &new.admin_name)] {
+            if text.contains('\0') {
+                return Err(StoreError::Invalid(format!(
+                    "the {field} contains a NUL character (0x00), which cannot be stored"
+                )));
+            }
         }
-        trail.write(&mut tx).await?;
+        for (_, changes) in &batches {
+            super::refuse_nul(changes)?;
+        }
+        let mut tx = self.begin_write().await.map_err(map_sqlx)?;
+        let org = create_in(&mut tx, new, at).await?;
+        for (who, changes) in &batches {
+            let actor = Actor { org: org.id.clone(), who: who.clone(), at };
+            let head = lock_org(&mut tx, &org.id).await?;
+            let mut trail = AuditTrail::new(&actor, head);
+            for change in changes {
+                if let Some((before, after)) = super::apply_one(&mut tx, &actor, change).await?.images {
+                    trail.push(evident_store::describe(change), before, after);
+                }
+            }
+            trail.write(&mut tx).await?;
+        }
         tx.commit().await.map_err(map_sqlx)?;
         Ok(org)
     }

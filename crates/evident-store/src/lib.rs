@@ -123,6 +123,16 @@ pub trait Organisations: Send + Sync {
     /// Creates an organisation with its first administrator, audit-logged as its first records.
     async fn create_org(&self, new: &NewOrganisation, at: DateTime<Utc>) -> Result<Organisation>;
 
+    /// Creates an organisation with its first administrator and then, in the same transaction,
+    /// each batch of changes as written by its own actor (an e-mail, or `system`): all of it lands,
+    /// or nothing does. What a demo or a migration from another tool needs.
+    async fn create_org_with(
+        &self,
+        new: &NewOrganisation,
+        at: DateTime<Utc>,
+        batches: Vec<(String, Vec<Change>)>,
+    ) -> Result<Organisation>;
+
     /// All organisations, for an operator on this installation.
     async fn orgs(&self) -> Result<Vec<Organisation>>;
 
