@@ -7,7 +7,7 @@ use evident_core::{OrgId, Sha256Digest};
 use evident_store::{Actor, AuditLog, Result, StoreError};
 
 use super::common::{Tx, get, map_sqlx, new_id, parsed};
-use crate::{Backend, Db};
+use crate::{Backend, Db, DbRow};
 
 /// Audit records per multi-row INSERT: 12 bind parameters a row, so 12,000 a statement, under
 /// both backends' limits (SQLite 32,766, PostgreSQL 65,535).
@@ -93,45 +93,36 @@ impl<'a> AuditTrail<'a> {
     }
 }
 
+/// An audit record as stored.
+fn record_from_row(row: &DbRow) -> Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: get(row, "seq")?,
+        entry: AuditEntry {
+            id: get(row, "id")?,
+            at: get(row, "at")?,
+            actor: get(row, "actor")?,
+            action: get(row, "action")?,
+            entity_type: get(row, "entity_type")?,
+            entity_id: get(row, "entity_id")?,
+            before: get(row, "before_json")?,
+            after: get(row, "after_json")?,
+        },
+        prev_hash: parsed(row, "audit_log", "prev_hash", Sha256Digest::parse)?,
+        hash: parsed(row, "audit_log", "hash", Sha256Digest::parse)?,
+    })
+}
+
 #[async_trait]
 impl AuditLog for Backend {
     #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
     async fn audit_log(&self, org: &OrgId) -> Result<(Vec<AuditRecord>, ChainHead)> {
-        let head = sqlx::query("SELECT audit_head_seq, audit_head_hash FROM organisations WHERE id = $1")
-            .bind(org.as_str())
-            .fetch_optional(self.reader())
-            .await
-            .map_err(map_sqlx)?
-            .ok_or_else(|| StoreError::not_found("organisation", org))?;
-        let head = ChainHead {
-            seq: get(&head, "audit_head_seq")?,
-            hash: parsed(&head, "organisations", "audit_head_hash", Sha256Digest::parse)?,
-        };
+        let head = self.chain_head(org).await?;
         let rows = sqlx::query("SELECT * FROM audit_log WHERE org_id = $1 ORDER BY seq")
             .bind(org.as_str())
             .fetch_all(self.reader())
             .await
             .map_err(map_sqlx)?;
-        let records = rows
-            .iter()
-            .map(|row| {
-                Ok(AuditRecord {
-                    seq: get(row, "seq")?,
-                    entry: AuditEntry {
-                        id: get(row, "id")?,
-                        at: get(row, "at")?,
-                        actor: get(row, "actor")?,
-                        action: get(row, "action")?,
-                        entity_type: get(row, "entity_type")?,
-                        entity_id: get(row, "entity_id")?,
-                        before: get(row, "before_json")?,
-                        after: get(row, "after_json")?,
-                    },
-                    prev_hash: parsed(row, "audit_log", "prev_hash", Sha256Digest::parse)?,
-                    hash: parsed(row, "audit_log", "hash", Sha256Digest::parse)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let records = rows.iter().map(record_from_row).collect::<Result<Vec<_>>>()?;
         Ok((records, head))
     }
 
@@ -158,24 +149,6 @@ impl AuditLog for Backend {
             .fetch_all(self.reader())
             .await
             .map_err(map_sqlx)?;
-        rows.iter()
-            .map(|row| {
-                Ok(AuditRecord {
-                    seq: get(row, "seq")?,
-                    entry: AuditEntry {
-                        id: get(row, "id")?,
-                        at: get(row, "at")?,
-                        actor: get(row, "actor")?,
-                        action: get(row, "action")?,
-                        entity_type: get(row, "entity_type")?,
-                        entity_id: get(row, "entity_id")?,
-                        before: get(row, "before_json")?,
-                        after: get(row, "after_json")?,
-                    },
-                    prev_hash: parsed(row, "audit_log", "prev_hash", Sha256Digest::parse)?,
-                    hash: parsed(row, "audit_log", "hash", Sha256Digest::parse)?,
-                })
-            })
-            .collect()
+        rows.iter().map(record_from_row).collect()
     }
 }
