@@ -93,18 +93,18 @@ impl App {
         Ok(adoption)
     }
 
-    /// Loads the organisation's records for the engines.
-    pub async fn org_data(&self, principal: &Principal) -> Result<OrgData> {
+    /// Loads the organisation's records for the engines, with the library the caller already has
+    /// for this principal (`library_for`), so the imported frameworks are read once.
+    pub async fn org_data(&self, principal: &Principal, library: &Library) -> Result<OrgData> {
         principal.authorize(Permission::Read)?;
-        let library = self.library_for(principal).await?;
-        OrgData::load(self.store.as_ref(), &library, &principal.org.id).await
+        OrgData::load(self.store.as_ref(), library, &principal.org.id).await
     }
 
     /// Readiness of every adopted framework, or the drill-down of one.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
     pub async fn readiness(&self, principal: &Principal, only: Option<&FrameworkId>) -> Result<Readiness> {
-        let data = self.org_data(principal).await?;
         let library = self.library_for(principal).await?;
+        let data = self.org_data(principal, &library).await?;
         let only = only.map(|id| library.framework(id)).transpose()?;
         data.readiness(&library, only)
     }
@@ -112,8 +112,8 @@ impl App {
     /// What `to` adds to what the organisation has for `from`, and which controls reach it.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
     pub async fn gap(&self, principal: &Principal, from: &FrameworkId, to: &FrameworkId) -> Result<Gap> {
-        let data = self.org_data(principal).await?;
         let library = self.library_for(principal).await?;
+        let data = self.org_data(principal, &library).await?;
         gap_of(&library, &data, from, to)
     }
 
@@ -129,8 +129,8 @@ impl App {
         only: Option<&[RequirementRef]>,
     ) -> Result<Accepted> {
         principal.authorize(Permission::MappingWrite)?;
-        let data = self.org_data(principal).await?;
         let library = self.library_for(principal).await?;
+        let data = self.org_data(principal, &library).await?;
         let gap = gap_of(&library, &data, from, to)?;
         let target = library.framework(to)?;
         let chosen: Vec<_> = match only {

@@ -63,7 +63,7 @@ impl App {
     pub async fn soa(&self, principal: &Principal, framework: Option<&FrameworkId>) -> Result<Vec<SoaRow>> {
         let library = self.library_for(principal).await?;
         let iso = library.soa_framework_of(framework)?;
-        Ok(self.org_data(principal).await?.soa(iso))
+        Ok(self.org_data(principal, &library).await?.soa(iso))
     }
 
     /// Records the decision on one Annex A control. An exclusion needs reasons and a justification,
@@ -92,7 +92,7 @@ impl App {
             ));
         }
         let decision = Decision::new(reference, applicable, reasons, justification).map_err(AppError::invalid_from)?;
-        let mut data = self.org_data(principal).await?;
+        let mut data = self.org_data(principal, &library).await?;
         data.decisions.entry(iso.id().clone()).or_default().insert(reference.clone(), decision.clone());
         data.check_exclusions(iso.id())?;
         let change = SoaChange::Decide {
@@ -110,7 +110,7 @@ impl App {
         principal.authorize(Permission::SoaApprove)?;
         let library = self.library_for(principal).await?;
         let iso = library.soa_framework_of(framework)?;
-        let data = self.org_data(principal).await?;
+        let data = self.org_data(principal, &library).await?;
         data.check_exclusions(iso.id())?;
         let rows = data.soa(iso);
         let unjustified = rows.iter().filter(|r| r.applicable && r.justification_missing()).count();
