@@ -236,6 +236,26 @@ impl ControlId {
     }
 }
 
+/// An evidence record's identity: a correction is a new record with its own id that supersedes
+/// the old one. Findings, samples and OSCAL refer to evidence through it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EvidenceId(String);
+string_newtype!(EvidenceId);
+
+impl EvidenceId {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        const WHAT: &str = "evidence id";
+        if input.is_empty() || input.len() > 64 {
+            return Err(ParseError::new(WHAT, input, "must be 1 to 64 characters"));
+        }
+        if !input.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(ParseError::new(WHAT, input, "only lowercase letters, digits and '-' are allowed"));
+        }
+        Ok(Self(input.to_owned()))
+    }
+}
+
 /// The organisation's own code for a control: `IAM-01`, `AC-3`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -480,6 +500,7 @@ mod tests {
             let _ = Email::parse(&s);
             let _ = OrgSlug::parse(&s);
             let _ = Sha256Digest::parse(&s);
+            let _ = EvidenceId::parse(&s);
         }
 
         #[test]

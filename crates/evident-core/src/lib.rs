@@ -9,6 +9,7 @@ mod macros;
 pub mod audit;
 pub mod control;
 pub mod crosswalk;
+pub mod evidence;
 pub mod framework;
 pub mod gap;
 pub mod ids;
@@ -24,8 +25,8 @@ pub use control::{Control, ControlPatch, Coverage, Frequency, ImplementationStat
 pub use crosswalk::{Crosswalk, CrosswalkLink, Relationship, Strength};
 pub use framework::{Category, Framework, FrameworkError, Requirement, RequirementKind, TargetError};
 pub use ids::{
-    AssetCode, ControlCode, ControlId, Email, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef, RiskCode,
-    Sha256Digest,
+    AssetCode, ControlCode, ControlId, Email, EvidenceId, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef,
+    RiskCode, Sha256Digest,
 };
 pub use org::{Adoption, Member, Organisation};
 pub use rbac::{Permission, Role};
