@@ -334,6 +334,10 @@ async fn current_state(
     for control in store.controls(id).await? {
         rows.push((Table::Controls, to_value(&control)?));
     }
+    let every_record = evident_store::EvidenceQuery { superseded: true, ..Default::default() };
+    for evidence in store.evidence(id, &every_record).await? {
+        rows.push((Table::Evidence, serde_json::json!({ "id": evidence.id, "evidence": evidence.record })));
+    }
     for mapping in &mappings {
         rows.push((Table::Mappings, to_value(mapping)?));
     }

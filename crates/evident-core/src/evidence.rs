@@ -323,6 +323,16 @@ pub struct LatestEvidence {
     pub effective: NaiveDate,
 }
 
+/// One current piece of evidence linked to one control: what a Type 2 window samples from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkedEvidence {
+    pub control: ControlId,
+    pub evidence: EvidenceId,
+    pub effective: NaiveDate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

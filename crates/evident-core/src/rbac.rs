@@ -24,7 +24,14 @@ impl Role {
             Role::ControlOwner => {
                 matches!(
                     permission,
-                    Read | ControlEdit | MappingWrite | RiskEdit | RiskAccept | AssetWrite | Export | AuditLogRead
+                    Read | ControlEdit
+                        | MappingWrite
+                        | EvidenceAdd
+                        | RiskEdit
+                        | RiskAccept
+                        | AssetWrite
+                        | Export
+                        | AuditLogRead
                 )
             }
             Role::Auditor => matches!(permission, Read | Export | AuditLogRead),
@@ -66,6 +73,10 @@ named_enum! {
         RiskAccept = "risk_accept",
         /// Create and edit assets.
         AssetWrite = "asset_write",
+        /// Add evidence and supersede it with a correction (a control owner: for their controls).
+        EvidenceAdd = "evidence_add",
+        /// Draw a Type 2 sample and record the exceptions found in it.
+        SampleRecord = "sample_record",
         /// Import controls, mappings, assets or risks from a spreadsheet.
         Import = "import",
         /// Export reports and spreadsheets.

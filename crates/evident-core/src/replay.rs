@@ -28,6 +28,7 @@ pub enum Table {
     Assets,
     Risks,
     ImportedFrameworks,
+    Evidence,
 }
 
 impl Table {
@@ -135,6 +136,7 @@ pub const COMPARATORS: &[Comparator] = &[
         key: &["id"],
         fields: &[exact("name"), exact("version"), exact("title"), exact("requirements")],
     },
+    Comparator { table: Table::Evidence, name: "evidence", key: &["id"], fields: &[exact("evidence")] },
     Comparator {
         table: Table::Methodologies,
         name: "risk_methodologies",
@@ -243,6 +245,7 @@ const RULES: &[Rule] = &[
     rule("risk.put", Table::Risks, Effect::Put, &[]),
     rule("risk.create", Table::Risks, Effect::Put, &[]),
     rule("risk.accept", Table::Risks, Effect::SetField("acceptance"), &["code"]),
+    rule("evidence.add", Table::Evidence, Effect::Put, &[]),
 ];
 
 /// Something replay found: a row that differs from what the log says, or a record it cannot replay.
@@ -594,6 +597,8 @@ mod tests {
             Table::Methodologies,
             Table::Assets,
             Table::Risks,
+            Table::ImportedFrameworks,
+            Table::Evidence,
         ];
         for table in tables {
             assert_eq!(COMPARATORS.iter().filter(|c| c.table == table).count(), 1, "{table:?}");

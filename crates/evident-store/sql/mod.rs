@@ -13,7 +13,7 @@
 //! `ON CONFLICT`, `RETURNING`. Ordering is done in Rust, so both backends sort alike whatever the
 //! database collation. Only the migrations (column types, triggers) differ between the backends.
 //!
-//! One module per aggregate (`orgs`, `frameworks`, `controls`, `soa`, `risks`, `audit`), each with
+//! One module per aggregate (`orgs`, `frameworks`, `controls`, `soa`, `risks`, `evidence`, `audit`), each with
 //! its row mappers, the writes of its changes and its read trait; `common` has the helpers they
 //! share; this module has `apply`, which locks the organisation, hands each change to its
 //! aggregate and appends the audit records in a few statements at the end.
@@ -28,6 +28,7 @@ use crate::Backend;
 mod audit;
 pub(crate) mod common;
 mod controls;
+mod evidence;
 mod frameworks;
 mod orgs;
 mod risks;
@@ -63,6 +64,7 @@ async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<Ou
         Change::Control(change) => controls::apply(tx, actor, change).await,
         Change::Soa(change) => soa::apply(tx, actor, change).await,
         Change::Risk(change) => risks::apply(tx, actor, change).await,
+        Change::Evidence(change) => evidence::apply(tx, actor, change).await,
     }
 }
 

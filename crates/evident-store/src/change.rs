@@ -2,10 +2,11 @@
 //! the name the audit log gives it ([`describe`]).
 
 use evident_core::control::{ControlPatch, NewControl};
+use evident_core::evidence::NewEvidence;
 use evident_core::org::Adoption;
 use evident_core::risk::{Acceptance, Asset, Methodology, Risk};
 use evident_core::soa::{Decision, SoaRow};
-use evident_core::{ControlCode, Email, Framework, FrameworkId, Mapping, RequirementRef, RiskCode, Role};
+use evident_core::{ControlCode, Email, EvidenceId, Framework, FrameworkId, Mapping, RequirementRef, RiskCode, Role};
 use serde::{Deserialize, Serialize};
 
 /// One state change. [`Store::apply`](crate::Store::apply) writes a batch of them, each with its
@@ -21,6 +22,7 @@ pub enum Change {
     Control(ControlChange),
     Soa(SoaChange),
     Risk(RiskChange),
+    Evidence(EvidenceChange),
 }
 
 /// The organisation's members.
@@ -108,9 +110,25 @@ pub enum RiskChange {
     Accept { code: RiskCode, acceptance: Acceptance },
 }
 
+/// The evidence records (their bytes are in the evidence store, by digest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum EvidenceChange {
+    /// Records a piece of evidence under a new id; refused when an id is taken, a linked control
+    /// does not exist, or the record it supersedes does not exist or was already superseded. A
+    /// record is never changed: a correction is a new one that supersedes it.
+    Add { id: EvidenceId, evidence: NewEvidence },
+}
+
 impl From<MemberChange> for Change {
     fn from(change: MemberChange) -> Self {
         Change::Member(change)
+    }
+}
+
+impl From<EvidenceChange> for Change {
+    fn from(change: EvidenceChange) -> Self {
+        Change::Evidence(change)
     }
 }
 
@@ -172,6 +190,9 @@ pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
             RiskChange::Put(risk) => ("risk.put", "risk", risk.code.to_string()),
             RiskChange::Create(risk) => ("risk.create", "risk", risk.code.to_string()),
             RiskChange::Accept { code, .. } => ("risk.accept", "risk", code.to_string()),
+        },
+        Change::Evidence(change) => match change {
+            EvidenceChange::Add { id, .. } => ("evidence.add", "evidence", id.to_string()),
         },
     }
 }
@@ -365,7 +386,30 @@ mod tests {
                 RiskChange::Accept { code: RiskCode::parse("R-2").unwrap(), acceptance }.into(),
                 ("risk.accept", "risk", "R-2"),
             ),
+            (
+                EvidenceChange::Add { id: EvidenceId::parse("ev-1").unwrap(), evidence: evidence() }.into(),
+                ("evidence.add", "evidence", "ev-1"),
+            ),
         ]
+    }
+
+    fn evidence() -> NewEvidence {
+        use evident_core::evidence::{EvidenceLink, EvidenceSource, FileName, Period};
+        let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        NewEvidence {
+            file_name: FileName::parse("review.pdf").unwrap(),
+            media_type: "application/pdf".into(),
+            size: 3,
+            digest: evident_core::Sha256Digest::of(b"pdf"),
+            effective: day(31),
+            source: EvidenceSource::Upload,
+            description: "March access review".into(),
+            links: vec![EvidenceLink {
+                control: evident_core::ControlId::parse("c-1").unwrap(),
+                period: Some(Period::new(day(1), day(31)).unwrap()),
+            }],
+            supersedes: None,
+        }
     }
 
     /// `evident verify` replays the log by these names (`evident_core::replay`), and logs written
@@ -397,6 +441,7 @@ mod tests {
                 "risk.put",
                 "risk.create",
                 "risk.accept",
+                "evidence.add",
             ]
         );
     }

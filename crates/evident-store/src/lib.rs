@@ -9,19 +9,25 @@
 #![forbid(unsafe_code)]
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use evident_core::audit::{AuditRecord, ChainHead};
 pub use evident_core::control::{ControlPatch, NewControl};
+pub use evident_core::evidence::{Evidence, LatestEvidence, LinkedEvidence};
 pub use evident_core::org::{Adoption, Member, Organisation};
 pub use evident_core::risk::MethodologyVersion;
 use evident_core::risk::{Asset, Risk};
 use evident_core::soa::Decision;
 pub use evident_core::soa::SoaVersion;
-use evident_core::{Control, ControlCode, ControlId, Email, FrameworkId, Mapping, OrgId, OrgSlug, RequirementRef};
+use evident_core::{
+    Control, ControlCode, ControlId, Email, EvidenceId, FrameworkId, Mapping, OrgId, OrgSlug, RequirementRef,
+    Sha256Digest,
+};
 use serde::{Deserialize, Serialize};
 
 mod change;
-pub use change::{Change, ControlChange, FrameworkChange, MemberChange, RiskChange, SoaChange, describe, mapping_key};
+pub use change::{
+    Change, ControlChange, EvidenceChange, FrameworkChange, MemberChange, RiskChange, SoaChange, describe, mapping_key,
+};
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -81,12 +87,12 @@ pub struct NewOrganisation {
 /// Everything an organisation's records are kept in. Backends: SQLite, PostgreSQL.
 ///
 /// The reads are split by aggregate into the supertraits ([`Organisations`], [`Frameworks`],
-/// [`Controls`], [`Soa`], [`Risks`], [`AuditLog`]); every write is [`Store::apply`]. Their methods
+/// [`Controls`], [`Soa`], [`Risks`], [`EvidenceRecords`], [`AuditLog`]); every write is [`Store::apply`]. Their methods
 /// are callable on `dyn Store` (and on `S: Store`) without importing the supertraits; on a backend's
 /// concrete type, `use evident_store::prelude::*`.
 #[async_trait]
 pub trait Store:
-    Organisations + Frameworks + Controls + Soa + Risks + AuditLog + Send + Sync + std::fmt::Debug
+    Organisations + Frameworks + Controls + Soa + Risks + EvidenceRecords + AuditLog + Send + Sync + std::fmt::Debug
 {
     /// Writes every change in one transaction, or nothing, and says what each did, in order. A
     /// change that would leave everything as it is (an edit to the same values, a mapping with the
@@ -191,6 +197,42 @@ pub trait Risks: Send + Sync {
     async fn risks(&self, org: &OrgId) -> Result<Vec<Risk>>;
 }
 
+/// Evidence records and their links to controls (the bytes are in the evidence store).
+#[async_trait]
+pub trait EvidenceRecords: Send + Sync {
+    /// Evidence records, newest effective date first (then newest upload), each with its links and
+    /// the record that superseded it, if any.
+    async fn evidence(&self, org: &OrgId, query: &EvidenceQuery) -> Result<Vec<Evidence>>;
+
+    async fn evidence_by_id(&self, org: &OrgId, id: &EvidenceId) -> Result<Option<Evidence>>;
+
+    /// The current records holding these bytes: what an import checks before recording a file again.
+    async fn evidence_by_digest(&self, org: &OrgId, digest: &Sha256Digest) -> Result<Vec<Evidence>>;
+
+    /// The newest current evidence of each control that has any: kept up to date by every write,
+    /// so freshness never reads every record.
+    async fn latest_evidence(&self, org: &OrgId) -> Result<Vec<LatestEvidence>>;
+
+    /// The links of current evidence to controls whose effective date or period touches
+    /// `from..=to`: what a Type 2 window analysis samples from.
+    async fn evidence_between(&self, org: &OrgId, from: NaiveDate, to: NaiveDate) -> Result<Vec<LinkedEvidence>>;
+
+    /// Every digest that any record of any organisation holds: the bytes the evidence store must
+    /// keep. For the operator's verify and garbage collection.
+    async fn referenced_digests(&self) -> Result<Vec<Sha256Digest>>;
+}
+
+/// Which evidence records to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvidenceQuery {
+    /// Only the records linked to this control.
+    pub control: Option<ControlId>,
+    /// Superseded records too.
+    pub superseded: bool,
+    /// At most this many.
+    pub limit: Option<u32>,
+}
+
 /// The audit log and its chain head.
 #[async_trait]
 pub trait AuditLog: Send + Sync {
@@ -208,7 +250,7 @@ pub trait AuditLog: Send + Sync {
 /// The store's traits, for code that calls reads on a backend's concrete type:
 /// `use evident_store::prelude::*;`.
 pub mod prelude {
-    pub use crate::{AuditLog, Controls, Frameworks, Organisations, Risks, Soa, Store};
+    pub use crate::{AuditLog, Controls, EvidenceRecords, Frameworks, Organisations, Risks, Soa, Store};
 }
 
 /// A framework an organisation imported, with who imported it and when.
@@ -224,7 +266,7 @@ pub struct ImportedFramework {
 pub struct SoaVersionText {
     pub framework: FrameworkId,
     pub version: i64,
-    pub digest: evident_core::Sha256Digest,
+    pub digest: Sha256Digest,
     pub rows_json: String,
 }
 

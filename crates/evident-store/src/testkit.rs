@@ -23,7 +23,9 @@ pub use errors::{database_refusals_are_told_in_our_words, text_with_a_nul_is_ref
 pub mod frameworks;
 pub use frameworks::imported_frameworks_stay_in_their_organisation;
 pub mod applied;
+pub mod evidence;
 pub use applied::a_write_that_changes_nothing_leaves_no_record;
+pub use evidence::{a_window_reads_evidence_by_its_period, evidence_is_kept_superseded_and_summarised};
 
 /// Generates one `#[tokio::test]` per story; `$store` is an async expression giving a fresh store
 /// (or a guard that dereferences to one and cleans up when dropped), or `None` to skip.
@@ -45,6 +47,8 @@ macro_rules! parity_tests {
             database_refusals_are_told_in_our_words,
             imported_frameworks_stay_in_their_organisation,
             a_write_that_changes_nothing_leaves_no_record,
+            evidence_is_kept_superseded_and_summarised,
+            a_window_reads_evidence_by_its_period,
         );
         $crate::parity_tests!(@shared $store;
             many_writers_at_once,

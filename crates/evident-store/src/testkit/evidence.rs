@@ -1,0 +1,136 @@
+//! Evidence records: added, superseded (once), linked to controls by id, read newest first, the
+//! newest current record per control kept by every write, a window's evidence, tenants apart.
+
+use chrono::NaiveDate;
+use evident_core::evidence::{EvidenceLink, EvidenceSource, FileName, NewEvidence, Period};
+use evident_core::{ControlId, EvidenceId, Sha256Digest};
+
+use super::{control, new_org};
+use crate::{Actor, Applied, ControlChange, EvidenceChange, EvidenceQuery, RawSql, Store, StoreError};
+
+fn day(month: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, month, day).expect("a valid date")
+}
+
+fn record(name: &str, effective: NaiveDate, links: &[(&ControlId, Option<Period>)]) -> NewEvidence {
+    NewEvidence {
+        file_name: FileName::parse(name).unwrap(),
+        media_type: "application/pdf".into(),
+        size: 42,
+        digest: Sha256Digest::of(name.as_bytes()),
+        effective,
+        source: EvidenceSource::Upload,
+        description: format!("{name}, signed off."),
+        links: links
+            .iter()
+            .map(|(control, period)| EvidenceLink { control: (*control).clone(), period: *period })
+            .collect(),
+        supersedes: None,
+    }
+}
+
+fn id(text: &str) -> EvidenceId {
+    EvidenceId::parse(text).unwrap()
+}
+
+async fn add(store: &dyn Store, actor: &Actor, evidence_id: &str, evidence: NewEvidence) -> Result<(), StoreError> {
+    let applied = store.apply(actor, vec![EvidenceChange::Add { id: id(evidence_id), evidence }.into()]).await?;
+    assert_eq!(applied, [Applied::Changed]);
+    Ok(())
+}
+
+async fn control_id(store: &dyn Store, actor: &Actor, code: &str) -> ControlId {
+    let applied = store.apply(actor, vec![ControlChange::Create(control(code, code)).into()]).await.unwrap();
+    match &applied[..] {
+        [Applied::ControlCreated { id }] => id.clone(),
+        other => panic!("expected a created control, got {other:?}"),
+    }
+}
+
+pub async fn evidence_is_kept_superseded_and_summarised<S: Store + RawSql>(store: &S) {
+    let (org, actor) = new_org(store, "acme").await;
+    let iam = control_id(store, &actor, "IAM-01").await;
+    let ops = control_id(store, &actor, "OPS-01").await;
+    let march = Period::new(day(3, 1), day(3, 31)).unwrap();
+
+    add(store, &actor, "ev-jan", record("jan.pdf", day(1, 31), &[(&iam, None)])).await.unwrap();
+    add(store, &actor, "ev-mar", record("mar.pdf", day(3, 31), &[(&iam, Some(march)), (&ops, None)])).await.unwrap();
+
+    let listed = store.evidence(&org.id, &EvidenceQuery::default()).await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["ev-mar", "ev-jan"], "newest effective date first");
+    assert_eq!(listed[0].record.links.len(), 2);
+    assert_eq!(listed[0].record.links.iter().find(|l| l.control == iam).unwrap().period, Some(march));
+    assert_eq!(listed[0].uploaded_by, actor.who);
+    let of_ops = EvidenceQuery { control: Some(ops.clone()), ..EvidenceQuery::default() };
+    assert_eq!(store.evidence(&org.id, &of_ops).await.unwrap().len(), 1, "only the record linked to OPS-01");
+
+    let latest = store.latest_evidence(&org.id).await.unwrap();
+    let of = |c: &ControlId| latest.iter().find(|l| &l.control == c).map(|l| (l.evidence.to_string(), l.effective));
+    assert_eq!(of(&iam), Some(("ev-mar".into(), day(3, 31))));
+
+    // A correction supersedes March: the newest current record of each control goes back.
+    let mut correction = record("mar-fixed.pdf", day(2, 28), &[(&iam, None)]);
+    correction.supersedes = Some(id("ev-mar"));
+    add(store, &actor, "ev-fix", correction).await.unwrap();
+    let latest = store.latest_evidence(&org.id).await.unwrap();
+    let of = |c: &ControlId| latest.iter().find(|l| &l.control == c).map(|l| (l.evidence.to_string(), l.effective));
+    assert_eq!(of(&iam), Some(("ev-fix".into(), day(2, 28))), "the superseded record no longer counts");
+    assert_eq!(of(&ops), None, "OPS-01's only record was superseded");
+    let old = store.evidence_by_id(&org.id, &id("ev-mar")).await.unwrap().unwrap();
+    assert_eq!(old.superseded_by, Some(id("ev-fix")), "the old record stays, marked");
+    let current = store.evidence(&org.id, &EvidenceQuery::default()).await.unwrap();
+    assert!(current.iter().all(|e| e.id.as_str() != "ev-mar"), "current records only by default");
+    let all = EvidenceQuery { superseded: true, ..EvidenceQuery::default() };
+    assert_eq!(store.evidence(&org.id, &all).await.unwrap().len(), 3);
+
+    // Superseding twice, an unknown record or control, a taken id: refused, nothing written.
+    let mut again = record("mar-again.pdf", day(3, 31), &[(&iam, None)]);
+    again.supersedes = Some(id("ev-mar"));
+    assert!(matches!(add(store, &actor, "ev-again", again).await, Err(StoreError::Stale { .. })));
+    let mut unknown = record("x.pdf", day(3, 31), &[(&iam, None)]);
+    unknown.supersedes = Some(id("ev-nope"));
+    assert!(matches!(add(store, &actor, "ev-x", unknown).await, Err(StoreError::NotFound { what: "evidence", .. })));
+    let stranger = ControlId::parse("no-such-control").unwrap();
+    let orphan = record("y.pdf", day(3, 31), &[(&stranger, None)]);
+    assert!(matches!(add(store, &actor, "ev-y", orphan).await, Err(StoreError::NotFound { what: "control", .. })));
+    let taken = record("z.pdf", day(3, 31), &[(&iam, None)]);
+    assert!(matches!(add(store, &actor, "ev-jan", taken).await, Err(StoreError::Conflict { .. })));
+    assert_eq!(store.evidence(&org.id, &all).await.unwrap().len(), 3, "no refused record landed");
+
+    // The window: January's record without a period is out of February..March; the correction
+    // (effective 28 February) is in; the superseded March record is not.
+    let window = store.evidence_between(&org.id, day(2, 1), day(3, 31)).await.unwrap();
+    let ids: Vec<&str> = window.iter().map(|l| l.evidence.as_str()).collect();
+    assert_eq!(ids, ["ev-fix"]);
+    let digests = store.referenced_digests().await.unwrap();
+    assert!(digests.contains(&Sha256Digest::of(b"jan.pdf")) && digests.contains(&Sha256Digest::of(b"mar.pdf")));
+
+    // Another organisation sees none of it.
+    let (globex, _) = new_org(store, "globex").await;
+    assert!(store.evidence(&globex.id, &all).await.unwrap().is_empty());
+    assert!(store.evidence_by_id(&globex.id, &id("ev-jan")).await.unwrap().is_none());
+    assert!(store.latest_evidence(&globex.id).await.unwrap().is_empty());
+    assert!(store.evidence_between(&globex.id, day(1, 1), day(12, 31)).await.unwrap().is_empty());
+    assert!(store.evidence_by_digest(&globex.id, &Sha256Digest::of(b"jan.pdf")).await.unwrap().is_empty());
+    assert_eq!(store.evidence_by_digest(&org.id, &Sha256Digest::of(b"jan.pdf")).await.unwrap().len(), 1);
+
+    // Every record is in the audit log, with the record as its after-image.
+    let (log, _) = store.audit_log(&org.id).await.unwrap();
+    let added: Vec<&str> =
+        log.iter().filter(|r| r.entry.action == "evidence.add").map(|r| r.entry.entity_id.as_str()).collect();
+    assert_eq!(added, ["ev-jan", "ev-mar", "ev-fix"]);
+}
+
+/// A period that touches the window counts even when the record's effective date is after it.
+pub async fn a_window_reads_evidence_by_its_period<S: Store + RawSql>(store: &S) {
+    let (org, actor) = new_org(store, "acme").await;
+    let iam = control_id(store, &actor, "IAM-01").await;
+    let q1 = Period::new(day(1, 1), day(3, 31)).unwrap();
+    add(store, &actor, "ev-q1", record("q1.pdf", day(4, 10), &[(&iam, Some(q1))])).await.unwrap();
+    let in_march = store.evidence_between(&org.id, day(3, 1), day(3, 31)).await.unwrap();
+    assert_eq!(in_march.len(), 1, "Q1's review proves March, though it was signed in April");
+    assert_eq!(in_march[0].period, Some(q1));
+    let in_april = store.evidence_between(&org.id, day(4, 1), day(4, 30)).await.unwrap();
+    assert!(in_april.is_empty(), "a record with a period proves its period, not its effective date");
+}
