@@ -400,6 +400,11 @@ impl Sha256Digest {
         Self("0".repeat(64))
     }
 
+    /// The digest a SHA-256 hasher produced, as its 32 raw bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(hex::encode(bytes))
+    }
+
     pub(crate) fn from_hasher(hasher: Sha256) -> Self {
         Self(hex::encode(hasher.finalize()))
     }
@@ -488,6 +493,7 @@ mod tests {
         assert_eq!(d.as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(Sha256Digest::parse(&d.as_str().to_uppercase()).unwrap(), d);
         assert!(Sha256Digest::parse("abc").is_err());
+        assert_eq!(Sha256Digest::from_bytes(Sha256::digest(b"abc").into()), d);
     }
 
     proptest! {
