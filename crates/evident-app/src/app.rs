@@ -18,6 +18,9 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct App {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) library: Library,
+    /// Where evidence bytes are kept; `None` where no evidence store is configured (the use cases
+    /// that need one say so).
+    pub(crate) blobs: Option<evident_evidence::BlobStore>,
     clock: Clock,
 }
 
@@ -30,7 +33,12 @@ impl std::fmt::Debug for App {
 impl App {
     /// An application over an opened store, with the built-in framework library and the wall clock.
     pub fn new(store: Arc<dyn Store>) -> Result<App> {
-        Ok(App { store, library: Library::embedded()?, clock: Arc::new(Utc::now) })
+        Ok(App { store, library: Library::embedded()?, blobs: None, clock: Arc::new(Utc::now) })
+    }
+
+    /// The same application keeping evidence bytes in `blobs`.
+    pub fn with_blobs(self, blobs: evident_evidence::BlobStore) -> App {
+        App { blobs: Some(blobs), ..self }
     }
 
     /// The same application with another clock (tests, reproducible demos).

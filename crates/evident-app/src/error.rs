@@ -53,6 +53,7 @@ codes! {
     RiskNotFound = "risk_not_found",
     SoaVersionNotFound = "soa_version_not_found",
     CrosswalkNotFound = "crosswalk_not_found",
+    EvidenceNotFound = "evidence_not_found",
     /// No risk methodology has been set yet.
     NoMethodology = "no_methodology",
     /// The thing to create exists already.
@@ -67,6 +68,8 @@ codes! {
     InvalidRow = "invalid_row",
     /// An imported file cannot be read at all (type, size, encoding, header).
     InvalidFile = "invalid_file",
+    /// A file is larger than the limit set for it.
+    FileTooLarge = "file_too_large",
     /// A file could not be written.
     WriteFailed = "write_failed",
     /// A domain rule refuses the change (SoA exclusion of a control treating an open risk, …).
@@ -75,6 +78,10 @@ codes! {
     StoreUnavailable = "store_unavailable",
     /// The database holds a schema this version of evident does not know.
     StoreIncompatible = "store_incompatible",
+    /// The evidence store (a directory, an S3 bucket) cannot be reached or written.
+    EvidenceStoreUnavailable = "evidence_store_unavailable",
+    /// Stored evidence bytes are missing or no longer match their digest: run verify.
+    EvidenceCorrupt = "evidence_corrupt",
     /// Stored data does not parse: run verify, restore from a backup.
     StoreCorrupt = "store_corrupt",
     /// A bug or an unforeseen failure.
@@ -133,6 +140,7 @@ impl From<StoreError> for AppError {
                 "asset" => Code::AssetNotFound,
                 "risk" => Code::RiskNotFound,
                 "organisation" => Code::OrganisationNotFound,
+                "evidence" => Code::EvidenceNotFound,
                 _ => Code::InvalidInput,
             },
             StoreError::Conflict { .. } => Code::AlreadyExists,

@@ -11,6 +11,7 @@ mod app;
 pub mod controls;
 pub mod demo;
 pub mod error;
+pub mod evidence;
 pub mod frameworks;
 pub mod imports;
 pub mod library;

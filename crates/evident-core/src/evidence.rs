@@ -226,28 +226,12 @@ pub struct NewEvidence {
     pub supersedes: Option<EvidenceId>,
 }
 
-impl NewEvidence {
-    /// Checks a record: bytes that are not empty, a media type of the form `type/subtype`, an
-    /// effective date neither in the future nor more than [`MAX_BACKDATE`] before the
-    /// organisation was created, periods that end by the effective date, and at least one control,
-    /// each once.
-    pub fn new(
-        draft: EvidenceDraft,
-        bytes: StoredBytes,
-        today: NaiveDate,
-        org_created: NaiveDate,
-    ) -> Result<Self, EvidenceError> {
-        if bytes.size == 0 {
-            return Err(EvidenceError::Empty);
-        }
-        let media_ok = bytes.media_type.split_once('/').is_some_and(|(t, s)| {
-            let part = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
-            part(t) && part(s.split(';').next().unwrap_or_default().trim())
-        });
-        if !media_ok {
-            return Err(EvidenceError::MediaType(bytes.media_type));
-        }
-        let effective = draft.effective;
+impl EvidenceDraft {
+    /// Checks what can be checked before the bytes are stored: an effective date neither in the
+    /// future nor more than [`MAX_BACKDATE`] before the organisation was created, periods that end
+    /// by the effective date, at least one control and each once, a description of sane length.
+    pub fn check(self, today: NaiveDate, org_created: NaiveDate) -> Result<CheckedDraft, EvidenceError> {
+        let effective = self.effective;
         if effective > today {
             return Err(EvidenceError::EffectiveInFuture { effective, today });
         }
@@ -255,10 +239,10 @@ impl NewEvidence {
         if effective < earliest {
             return Err(EvidenceError::EffectiveTooEarly { effective, earliest });
         }
-        if draft.links.is_empty() {
+        if self.links.is_empty() {
             return Err(EvidenceError::NoControl);
         }
-        let mut links = draft.links;
+        let mut links = self.links;
         links.sort_by(|a, b| a.control.cmp(&b.control));
         for pair in links.windows(2) {
             if pair[0].control == pair[1].control {
@@ -270,22 +254,67 @@ impl NewEvidence {
                 return Err(EvidenceError::PeriodAfterEffective { from: period.from, to: period.to, effective });
             }
         }
-        let description = draft.description.trim().to_owned();
+        let description = self.description.trim().to_owned();
         let length = description.chars().count();
         if length > MAX_DESCRIPTION {
             return Err(EvidenceError::DescriptionTooLong(length));
         }
-        Ok(Self {
+        Ok(CheckedDraft(EvidenceDraft { links, description, ..self }))
+    }
+}
+
+/// A draft whose dates, links and description hold: what remains is the bytes.
+#[derive(Debug, Clone)]
+pub struct CheckedDraft(EvidenceDraft);
+
+impl CheckedDraft {
+    pub fn draft(&self) -> &EvidenceDraft {
+        &self.0
+    }
+
+    /// The record of the stored bytes: not empty, with a media type of the form `type/subtype`.
+    pub fn stored(self, bytes: StoredBytes) -> Result<NewEvidence, EvidenceError> {
+        if bytes.size == 0 {
+            return Err(EvidenceError::Empty);
+        }
+        let media_ok = bytes.media_type.split_once('/').is_some_and(|(t, s)| {
+            let part = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
+            part(t) && part(s.split(';').next().unwrap_or_default().trim())
+        });
+        if !media_ok {
+            return Err(EvidenceError::MediaType(bytes.media_type));
+        }
+        let draft = self.0;
+        Ok(NewEvidence {
             file_name: draft.file_name,
             media_type: bytes.media_type,
             size: bytes.size,
             digest: bytes.digest,
-            effective,
+            effective: draft.effective,
             source: draft.source,
-            description,
-            links,
+            description: draft.description,
+            links: draft.links,
             supersedes: draft.supersedes,
         })
+    }
+}
+
+impl NewEvidence {
+    /// Checks a record whole: [`EvidenceDraft::check`], then [`CheckedDraft::stored`].
+    pub fn new(
+        draft: EvidenceDraft,
+        bytes: StoredBytes,
+        today: NaiveDate,
+        org_created: NaiveDate,
+    ) -> Result<Self, EvidenceError> {
+        draft.check(today, org_created)?.stored(bytes)
+    }
+
+    /// Whether this record says the same as `other` about the same bytes (what an import that
+    /// runs again skips).
+    pub fn same_as(&self, other: &NewEvidence) -> bool {
+        (&self.digest, self.effective, &self.links, &self.supersedes)
+            == (&other.digest, other.effective, &other.links, &other.supersedes)
     }
 }
 
