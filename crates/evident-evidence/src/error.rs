@@ -74,3 +74,27 @@ impl BlobError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let digest = Sha256Digest::of(b"x");
+        let io = || std::io::Error::other("disk");
+        let errors = [
+            BlobError::Missing { digest: digest.clone() },
+            BlobError::Corrupt { expected: digest.clone(), actual: digest },
+            BlobError::Empty,
+            BlobError::TooLarge { limit: 1 },
+            BlobError::Unavailable { store: "s".into(), action: "upload", reason: "down".into() },
+            BlobError::Io { store: "s".into(), action: "write", source: io() },
+            BlobError::Read { source: io() },
+            BlobError::Config("bad".into()),
+        ];
+        let mut codes: Vec<_> = errors.iter().map(BlobError::code).collect();
+        codes.dedup();
+        assert_eq!(codes, BlobError::CODES);
+    }
+}

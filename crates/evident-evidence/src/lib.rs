@@ -98,7 +98,8 @@ pub struct Ingested {
     pub size: u64,
     /// Sniffed from the bytes ([`sniff`]).
     pub media_type: &'static str,
-    /// The same bytes were stored before; nothing new was written.
+    /// The same bytes were stored before; nothing new was written. The stored copy was read
+    /// back and verified first: identical bytes are acknowledged only if they still are.
     pub already_present: bool,
 }
 

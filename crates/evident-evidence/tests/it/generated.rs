@@ -16,6 +16,9 @@ pub struct Generated {
     block: Vec<u8>,
     position: usize,
     number: u64,
+    /// Called once, when the given number of bytes have been produced.
+    trigger: Option<(u64, Box<dyn FnOnce() + Send>)>,
+    produced: u64,
 }
 
 impl Generated {
@@ -30,7 +33,13 @@ impl Generated {
                 (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
             })
             .collect();
-        Self { remaining: len, block, position: BLOCK, number: 0 }
+        Self { remaining: len, block, position: BLOCK, number: 0, trigger: None, produced: 0 }
+    }
+
+    /// Runs `action` once `after` bytes have been handed out (to stop a server mid-upload).
+    pub fn on(mut self, after: u64, action: impl FnOnce() + Send + 'static) -> Self {
+        self.trigger = Some((after, Box::new(action)));
+        self
     }
 
     /// Fills `out` as far as possible; 0 at the end.
@@ -47,6 +56,12 @@ impl Generated {
         out[..n].copy_from_slice(&self.block[self.position..self.position + n]);
         self.position += n;
         self.remaining -= n as u64;
+        self.produced += n as u64;
+        if self.trigger.as_ref().is_some_and(|(after, _)| self.produced >= *after)
+            && let Some((_, action)) = self.trigger.take()
+        {
+            action();
+        }
         n
     }
 

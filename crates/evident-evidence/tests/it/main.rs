@@ -1,9 +1,12 @@
-//! Integration tests of the evidence blob store, against a real backend: a temporary directory.
+//! Integration tests of the evidence blob store, against real backends: a temporary directory,
+//! and an S3-compatible server (moto) started on loopback.
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 mod generated;
 mod local;
+mod moto;
+mod s3;
 mod sniffing;
 
 use std::path::{Path, PathBuf};
