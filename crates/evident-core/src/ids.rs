@@ -236,6 +236,26 @@ impl ControlId {
     }
 }
 
+/// An evidence record's stable identity, assigned by the store when the record is made: a
+/// finding, a sample or an explanation names the evidence through it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EvidenceId(String);
+string_newtype!(EvidenceId);
+
+impl EvidenceId {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        const WHAT: &str = "evidence id";
+        if input.is_empty() || input.len() > 64 {
+            return Err(ParseError::new(WHAT, input, "must be 1 to 64 characters"));
+        }
+        if !input.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(ParseError::new(WHAT, input, "only lowercase letters, digits and '-' are allowed"));
+        }
+        Ok(Self(input.to_owned()))
+    }
+}
+
 /// The organisation's own code for a control: `IAM-01`, `AC-3`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -477,6 +497,8 @@ mod tests {
             let _ = RequirementRef::parse(&s);
             let _ = RequirementKind::parse(&s);
             let _ = ControlCode::parse(&s);
+            let _ = ControlId::parse(&s);
+            let _ = EvidenceId::parse(&s);
             let _ = Email::parse(&s);
             let _ = OrgSlug::parse(&s);
             let _ = Sha256Digest::parse(&s);

@@ -1,5 +1,6 @@
 //! evident's domain: identifiers that parse, frameworks, controls, mappings, roles and
-//! permissions, the audit chain, and the engines that compute readiness, gaps and the SoA.
+//! permissions, the audit chain, and the engines that compute readiness, gaps, the SoA and the
+//! freshness of evidence.
 //!
 //! Architecture invariant: nothing here does IO or reads the clock. Time is a parameter.
 #![forbid(unsafe_code)]
@@ -9,7 +10,9 @@ mod macros;
 pub mod audit;
 pub mod control;
 pub mod crosswalk;
+pub mod dates;
 pub mod framework;
+pub mod freshness;
 pub mod gap;
 pub mod ids;
 pub mod org;
@@ -24,8 +27,8 @@ pub use control::{Control, ControlPatch, Coverage, Frequency, ImplementationStat
 pub use crosswalk::{Crosswalk, CrosswalkLink, Relationship, Strength};
 pub use framework::{Category, Framework, FrameworkError, Requirement, RequirementKind, TargetError};
 pub use ids::{
-    AssetCode, ControlCode, ControlId, Email, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef, RiskCode,
-    Sha256Digest,
+    AssetCode, ControlCode, ControlId, Email, EvidenceId, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef,
+    RiskCode, Sha256Digest,
 };
 pub use org::{Adoption, Member, Organisation};
 pub use rbac::{Permission, Role};
