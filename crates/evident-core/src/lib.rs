@@ -20,6 +20,7 @@ pub mod rbac;
 pub mod readiness;
 pub mod replay;
 pub mod risk;
+pub mod sampling;
 pub mod soa;
 pub mod synthetic;
 
