@@ -1,6 +1,6 @@
 //! evident's domain: identifiers that parse, frameworks, controls, mappings, roles and
-//! permissions, the audit chain, and the engines that compute readiness, gaps, the SoA and the
-//! freshness of evidence.
+//! permissions, the audit chain, and the engines that compute readiness, gaps, the SoA, the
+//! freshness of evidence and the SOC 2 Type 2 window analysis with its samples.
 //!
 //! Architecture invariant: nothing here does IO or reads the clock. Time is a parameter.
 #![forbid(unsafe_code)]
@@ -23,6 +23,7 @@ pub mod risk;
 pub mod sampling;
 pub mod soa;
 pub mod synthetic;
+pub mod type2;
 
 pub use control::{Control, ControlPatch, Coverage, Frequency, ImplementationStatus, Mapping, NewControl};
 pub use crosswalk::{Crosswalk, CrosswalkLink, Relationship, Strength};
