@@ -298,6 +298,7 @@ fn projected(changes: &[Change], now: DateTime<Utc>) -> Result<OrgData> {
         mappings: Vec::new(),
         decisions: std::collections::HashMap::new(),
         risks: Vec::new(),
+        freshness: evident_core::freshness::Freshness::none(),
     };
     for change in changes {
         match change {

@@ -406,7 +406,7 @@ impl App {
             let mut named = Vec::new();
             let period = match row.cell(3).trim() {
                 "" => None,
-                text => match Period::parse(text) {
+                text => match evident_core::evidence::parse_period(text) {
                     Ok(period) => Some(period),
                     Err(e) => {
                         problems.push(n, "period", e.to_string());

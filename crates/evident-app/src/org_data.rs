@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use evident_core::readiness::{self, FrameworkReadiness, MappingIndex, Readiness, Scope};
+use evident_core::freshness::Freshness;
+use evident_core::readiness::{self, FrameworkReadiness, MappingIndex, Readiness, ReadinessInput, Scope};
 use evident_core::risk::Risk;
 use evident_core::soa::{self, Decision, SoaRow};
 use evident_core::{Adoption, Control, Framework, FrameworkId, Mapping, OrgId, RequirementRef};
@@ -19,6 +20,9 @@ pub struct OrgData {
     /// SoA decisions per framework.
     pub decisions: HashMap<FrameworkId, HashMap<RequirementRef, Decision>>,
     pub risks: Vec<Risk>,
+    /// The controls' evidence freshness; none until the store keeps evidence, so readiness counts
+    /// controls as it always has.
+    pub freshness: Freshness,
 }
 
 impl OrgData {
@@ -40,7 +44,7 @@ impl OrgData {
         };
         let ((adoptions, decisions), controls, mappings, risks) =
             tokio::try_join!(decisions, store.controls(org), store.mappings(org), store.risks(org))?;
-        Ok(OrgData { adoptions, controls, mappings, decisions, risks })
+        Ok(OrgData { adoptions, controls, mappings, decisions, risks, freshness: Freshness::none() })
     }
 
     /// For each requirement of `framework`, the open risks treated by a control mapped to it.
@@ -85,18 +89,20 @@ impl OrgData {
             .map(|((framework, categories), excluded)| Scope { framework, categories, excluded })
             .collect();
         let all: Vec<&Framework> = library.frameworks().collect();
-        Ok(readiness::readiness(&scopes, &self.controls, &self.mappings).with_stale_mappings(
-            &all,
-            &self.mappings,
-            only.is_none(),
-        ))
+        let input = ReadinessInput {
+            scopes: &scopes,
+            controls: &self.controls,
+            mappings: &self.mappings,
+            freshness: &self.freshness,
+        };
+        Ok(readiness::readiness(&input).with_stale_mappings(&all, &self.mappings, only.is_none()))
     }
 
     /// One framework's readiness, adopted or not.
     pub fn framework_readiness(&self, framework: &Framework) -> FrameworkReadiness {
         let categories = self.categories(framework);
         let excluded = self.excluded(framework.id());
-        let index = MappingIndex::new(&self.controls, &self.mappings);
+        let index = MappingIndex::new(&self.controls, &self.mappings).with_freshness(&self.freshness);
         readiness::framework_readiness(Scope { framework, categories: &categories, excluded: &excluded }, &index)
     }
 

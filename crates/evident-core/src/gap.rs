@@ -13,7 +13,7 @@ use crate::control::{Coverage, ImplementationStatus, Mapping};
 use crate::crosswalk::{CrosswalkLink, Relationship};
 use crate::framework::Framework;
 use crate::ids::{ControlCode, FrameworkId, RequirementRef};
-use crate::readiness::{MappingIndex, RequirementStatus, Status};
+use crate::readiness::{Explanation, MappingIndex, RequirementStatus, Status};
 
 /// An existing control that reaches a target requirement through the crosswalk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,7 +37,7 @@ pub struct GapItem {
     pub reference: RequirementRef,
     pub title: String,
     pub status: Status,
-    pub reason: String,
+    pub reason: Explanation,
     pub suggestions: Vec<Suggestion>,
 }
 

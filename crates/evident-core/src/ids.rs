@@ -503,10 +503,11 @@ mod tests {
             let _ = RequirementRef::parse(&s);
             let _ = RequirementKind::parse(&s);
             let _ = ControlCode::parse(&s);
+            let _ = ControlId::parse(&s);
+            let _ = EvidenceId::parse(&s);
             let _ = Email::parse(&s);
             let _ = OrgSlug::parse(&s);
             let _ = Sha256Digest::parse(&s);
-            let _ = EvidenceId::parse(&s);
         }
 
         #[test]

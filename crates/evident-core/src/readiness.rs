@@ -9,16 +9,30 @@
 //! - **partial** when some implemented control meets part of it, or a mapped control is in progress;
 //! - **missing** otherwise.
 //!
+//! Freshness ([`crate::freshness`]) is an input: an implemented control whose evidence is
+//! **overdue** counts as partial, never as full coverage, for every requirement it maps to (nor as
+//! one of the parts that add up to covered), and the explanation names it with its due date and its
+//! last evidence. A control that has **never been evidenced** counts as before, so an organisation
+//! that does not record evidence yet keeps its figures; `due_soon` and `fresh` change nothing.
+//! [`Freshness::none`] gives readiness without evidence.
+//!
 //! A requirement scores 1 when covered, ½ when partial, 0 when missing; the percentage is points over
 //! applicable requirements. Not-applicable requirements leave the denominator.
+//!
+//! Every status carries an [`Explanation`]: the rule that decided it and the controls (id and code)
+//! it names, which front ends render as a sentence (`Display`) or as links (the JSON: `rule` and
+//! its fields).
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::control::{Control, Coverage, ImplementationStatus, Mapping};
 use crate::framework::{Framework, Staleness, staleness};
-use crate::ids::{ControlCode, FrameworkId, RequirementRef};
+use crate::freshness::{self, Freshness};
+use crate::ids::{ControlCode, ControlId, EvidenceId, FrameworkId, RequirementRef};
 use crate::macros::named_enum;
 
 named_enum! {
@@ -93,8 +107,100 @@ impl Score {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Contribution {
     pub control: ControlCode,
+    pub control_id: ControlId,
     pub status: ImplementationStatus,
     pub coverage: Coverage,
+    /// Its evidence's freshness, when freshness was given for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<freshness::State>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_due: Option<NaiveDate>,
+}
+
+/// A control an explanation names: its id to link to, its code to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ControlRef {
+    pub id: ControlId,
+    pub code: ControlCode,
+}
+
+/// An implemented control whose evidence is overdue, and since when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OverdueControl {
+    pub id: ControlId,
+    pub code: ControlCode,
+    /// When its next evidence was due.
+    pub due: NaiveDate,
+    /// The effective date of its latest evidence.
+    pub last_effective: NaiveDate,
+    /// Its latest evidence record, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceId>,
+}
+
+/// Why a requirement has its status: the rule that decided it and what it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Explanation {
+    /// Not applicable: its category is not in the scope adopted.
+    NotInScope { category: String },
+    /// Not applicable: the organisation excluded it (SoA), with this justification.
+    Excluded { justification: String },
+    /// Covered: these implemented controls each meet it fully.
+    FullCoverage { controls: Vec<ControlRef> },
+    /// Covered: these implemented controls each meet part of it, and nothing mapped is unfinished.
+    PartsTogether { controls: Vec<ControlRef> },
+    /// Partial: what is implemented in part, overdue, in progress and not started.
+    Partial {
+        partial: Vec<ControlRef>,
+        overdue: Vec<OverdueControl>,
+        in_progress: Vec<ControlRef>,
+        not_started: Vec<ControlRef>,
+    },
+    /// Missing: the mapped controls are not started.
+    NotStarted { controls: Vec<ControlRef> },
+    /// Missing: no active control maps to it.
+    NoControl,
+}
+
+fn codes(controls: &[ControlRef]) -> String {
+    controls.iter().map(|c| c.code.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Explanation::NotInScope { category } => write!(f, "category {category} is not in scope"),
+            Explanation::Excluded { justification } => write!(f, "excluded: {justification}"),
+            Explanation::FullCoverage { controls } => {
+                write!(f, "implemented with full coverage by {}", codes(controls))
+            }
+            Explanation::PartsTogether { controls } => {
+                write!(f, "implemented by {} together, each covering part of it", codes(controls))
+            }
+            Explanation::Partial { partial, overdue, in_progress, not_started } => {
+                let mut why = Vec::new();
+                if !partial.is_empty() {
+                    why.push(format!("{} implemented with partial coverage", codes(partial)));
+                }
+                for c in overdue {
+                    why.push(format!(
+                        "{} implemented but its evidence is overdue (due {}, last evidence {})",
+                        c.code, c.due, c.last_effective
+                    ));
+                }
+                if !in_progress.is_empty() {
+                    why.push(format!("{} in progress", codes(in_progress)));
+                }
+                if !not_started.is_empty() {
+                    why.push(format!("{} not started", codes(not_started)));
+                }
+                f.write_str(&why.join("; "))
+            }
+            Explanation::NotStarted { controls } => write!(f, "mapped controls not started: {}", codes(controls)),
+            Explanation::NoControl => f.write_str("no control is mapped to it"),
+        }
+    }
 }
 
 /// One requirement's status and why.
@@ -108,7 +214,7 @@ pub struct RequirementStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     pub status: Status,
-    pub reason: String,
+    pub reason: Explanation,
     pub controls: Vec<Contribution>,
 }
 
@@ -179,6 +285,7 @@ pub type Mapped<'a> = Vec<(&'a Mapping, &'a Control)>;
 #[derive(Debug)]
 pub struct MappingIndex<'a> {
     by_requirement: HashMap<&'a FrameworkId, HashMap<&'a RequirementRef, Mapped<'a>>>,
+    freshness: Option<&'a Freshness>,
 }
 
 impl<'a> MappingIndex<'a> {
@@ -196,7 +303,12 @@ impl<'a> MappingIndex<'a> {
                     .push((mapping, *control));
             }
         }
-        Self { by_requirement }
+        Self { by_requirement, freshness: None }
+    }
+
+    /// The same index, assessing with the controls' evidence freshness.
+    pub fn with_freshness(self, freshness: &'a Freshness) -> Self {
+        Self { freshness: Some(freshness), ..self }
     }
 
     pub fn for_requirement(
@@ -208,48 +320,63 @@ impl<'a> MappingIndex<'a> {
     }
 }
 
-fn list(codes: &[&Contribution]) -> String {
-    codes.iter().map(|c| c.control.as_str()).collect::<Vec<_>>().join(", ")
-}
-
-/// A requirement's status from the controls mapped to it.
-pub fn assess(mapped: &[(&Mapping, &Control)]) -> (Status, String, Vec<Contribution>) {
-    let mut contributions: Vec<Contribution> = mapped
-        .iter()
-        .map(|(m, c)| Contribution { control: c.code.clone(), status: c.status, coverage: m.coverage })
-        .collect();
-    contributions.sort_by(|a, b| crate::ids::natural_cmp(a.control.as_str(), b.control.as_str()));
-    let implemented = |c: &&Contribution| c.status == ImplementationStatus::Implemented;
-    let full: Vec<_> = contributions.iter().filter(|c| c.coverage == Coverage::Full).filter(implemented).collect();
-    let partial: Vec<_> =
-        contributions.iter().filter(|c| c.coverage == Coverage::Partial).filter(implemented).collect();
-    let in_progress: Vec<_> = contributions.iter().filter(|c| c.status == ImplementationStatus::InProgress).collect();
-    let not_started: Vec<_> = contributions.iter().filter(|c| c.status == ImplementationStatus::NotStarted).collect();
+/// A requirement's status from the controls mapped to it, and from their evidence's freshness
+/// when given.
+pub fn assess(
+    mapped: &[(&Mapping, &Control)],
+    freshness: Option<&Freshness>,
+) -> (Status, Explanation, Vec<Contribution>) {
+    let mut mapped: Vec<_> = mapped.to_vec();
+    mapped.sort_by(|a, b| crate::ids::natural_cmp(a.1.code.as_str(), b.1.code.as_str()));
+    let reference = |c: &Control| ControlRef { id: c.id.clone(), code: c.code.clone() };
+    let (mut full, mut partial, mut overdue, mut in_progress, mut not_started) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut contributions = Vec::with_capacity(mapped.len());
+    for (mapping, control) in &mapped {
+        let fresh = freshness.and_then(|f| f.get(&control.id));
+        contributions.push(Contribution {
+            control: control.code.clone(),
+            control_id: control.id.clone(),
+            status: control.status,
+            coverage: mapping.coverage,
+            freshness: fresh.map(|f| f.state),
+            next_due: fresh.and_then(|f| f.next_due),
+        });
+        // Overdue is a state only evidenced controls with a due date have.
+        let overdue_since = fresh
+            .filter(|f| f.state == freshness::State::Overdue)
+            .and_then(|f| Some((f.next_due?, f.last_effective?, f.evidence.clone())));
+        match control.status {
+            ImplementationStatus::Implemented => match overdue_since {
+                Some((due, last_effective, evidence)) => overdue.push(OverdueControl {
+                    id: control.id.clone(),
+                    code: control.code.clone(),
+                    due,
+                    last_effective,
+                    evidence,
+                }),
+                None if mapping.coverage == Coverage::Full => full.push(reference(control)),
+                None => partial.push(reference(control)),
+            },
+            ImplementationStatus::InProgress => in_progress.push(reference(control)),
+            ImplementationStatus::NotStarted => not_started.push(reference(control)),
+        }
+    }
     let (status, reason) = if !full.is_empty() {
-        (Status::Covered, format!("implemented with full coverage by {}", list(&full)))
-    } else if partial.len() >= 2 && in_progress.is_empty() && not_started.is_empty() {
-        (Status::Covered, format!("implemented by {} together, each covering part of it", list(&partial)))
-    } else if !partial.is_empty() || !in_progress.is_empty() {
-        let mut why = Vec::new();
-        if !partial.is_empty() {
-            why.push(format!("{} implemented with partial coverage", list(&partial)));
-        }
-        if !in_progress.is_empty() {
-            why.push(format!("{} in progress", list(&in_progress)));
-        }
-        if !not_started.is_empty() {
-            why.push(format!("{} not started", list(&not_started)));
-        }
-        (Status::Partial, why.join("; "))
+        (Status::Covered, Explanation::FullCoverage { controls: full })
+    } else if partial.len() >= 2 && overdue.is_empty() && in_progress.is_empty() && not_started.is_empty() {
+        (Status::Covered, Explanation::PartsTogether { controls: partial })
+    } else if !partial.is_empty() || !overdue.is_empty() || !in_progress.is_empty() {
+        (Status::Partial, Explanation::Partial { partial, overdue, in_progress, not_started })
     } else if !not_started.is_empty() {
-        (Status::Missing, format!("mapped controls not started: {}", list(&not_started)))
+        (Status::Missing, Explanation::NotStarted { controls: not_started })
     } else {
-        (Status::Missing, "no control is mapped to it".to_owned())
+        (Status::Missing, Explanation::NoControl)
     };
     (status, reason, contributions)
 }
 
-/// Readiness of one framework in its scope.
+/// Readiness of one framework in its scope, with the mappings (and the freshness) of `index`.
 pub fn framework_readiness(scope: Scope<'_>, index: &MappingIndex<'_>) -> FrameworkReadiness {
     let framework = scope.framework;
     let id = framework.id();
@@ -262,12 +389,12 @@ pub fn framework_readiness(scope: Scope<'_>, index: &MappingIndex<'_>) -> Framew
         let out_of_scope =
             categorised && requirement.category.as_ref().is_some_and(|c| !scope.categories.iter().any(|s| s == c));
         let (status, reason, controls) = if out_of_scope {
-            let category = requirement.category.as_deref().unwrap_or_default();
-            (Status::NotApplicable, format!("category {category} is not in scope"), Vec::new())
+            let category = requirement.category.clone().unwrap_or_default();
+            (Status::NotApplicable, Explanation::NotInScope { category }, Vec::new())
         } else if let Some(why) = scope.excluded.get(&requirement.reference) {
-            (Status::NotApplicable, format!("excluded: {why}"), Vec::new())
+            (Status::NotApplicable, Explanation::Excluded { justification: why.clone() }, Vec::new())
         } else {
-            assess(index.for_requirement(id, &requirement.reference))
+            assess(index.for_requirement(id, &requirement.reference), index.freshness)
         };
         let top = framework.top_level_of(&requirement.reference).unwrap_or(requirement);
         let position = framework.position(&top.reference).unwrap_or_default();
@@ -308,10 +435,28 @@ pub fn framework_readiness(scope: Scope<'_>, index: &MappingIndex<'_>) -> Framew
     FrameworkReadiness { framework: id.clone(), score, groups, categories, requirements }
 }
 
-/// Readiness of every adopted framework, and overall (all applicable requirements pooled).
-pub fn readiness(scopes: &[Scope<'_>], controls: &[Control], mappings: &[Mapping]) -> Readiness {
-    let index = MappingIndex::new(controls, mappings);
-    let frameworks: Vec<_> = scopes.iter().map(|s| framework_readiness(*s, &index)).collect();
+/// What readiness is computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadinessInput<'a> {
+    /// The frameworks assessed, each in its scope.
+    pub scopes: &'a [Scope<'a>],
+    pub controls: &'a [Control],
+    pub mappings: &'a [Mapping],
+    /// The controls' evidence freshness; [`Freshness::none`] to leave evidence out.
+    pub freshness: &'a Freshness,
+}
+
+impl<'a> ReadinessInput<'a> {
+    /// The mappings indexed for [`framework_readiness`], with the freshness.
+    pub fn index(&self) -> MappingIndex<'a> {
+        MappingIndex::new(self.controls, self.mappings).with_freshness(self.freshness)
+    }
+}
+
+/// Readiness of every framework of `input`, and overall (all applicable requirements pooled).
+pub fn readiness(input: &ReadinessInput<'_>) -> Readiness {
+    let index = input.index();
+    let frameworks: Vec<_> = input.scopes.iter().map(|s| framework_readiness(*s, &index)).collect();
     let mut overall = Score { percent: 100.0, ..Score::default() };
     for f in &frameworks {
         overall.merge(&f.score);

@@ -1,16 +1,19 @@
 //! A synthetic organisation of any size, from a seed: frameworks, a crosswalk between the first two,
-//! controls and mappings. The benchmark and the property tests use it.
+//! controls and mappings; and a year of evidence for the Type 2 analysis. The benchmarks and the
+//! property tests use them.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Days, Months, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::control::{Control, Coverage, Frequency, ImplementationStatus, Mapping};
 use crate::crosswalk::{Crosswalk, CrosswalkLink, Relationship};
+use crate::dates::Period;
 use crate::framework::{Framework, FrameworkInfo, Requirement, RequirementKind};
-use crate::ids::{ControlCode, ControlId, FrameworkId, RequirementRef};
+use crate::ids::{ControlCode, ControlId, EvidenceId, FrameworkId, RequirementRef};
+use crate::type2::{AuditWindow, AuditedControl, EvidenceItem, WindowError};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Size {
@@ -163,5 +166,50 @@ fn requirement(reference: RequirementRef, parent: Option<RequirementRef>, kind: 
         category: None,
         note: None,
         attributes: BTreeMap::new(),
+    }
+}
+
+/// Daily controls over a one-year Type 2 window, each with evidence for most days.
+#[derive(Debug, Clone)]
+pub struct Type2Synthetic {
+    pub window: AuditWindow,
+    pub controls: Vec<AuditedControl>,
+}
+
+impl Type2Synthetic {
+    /// The size the Type 2 benchmark targets: 500 daily controls over a year.
+    pub const BENCHMARK_CONTROLS: usize = 500;
+
+    /// `controls` daily controls over the year from `from`. Each day is evidenced with a
+    /// probability of 97 %; every tenth control is evidenced by weekly exports that each cover
+    /// their seven days (a period), the others by one record a day.
+    pub fn generate(seed: u64, controls: usize, from: NaiveDate) -> Result<Type2Synthetic, WindowError> {
+        let to = from.checked_add_months(Months::new(12)).and_then(|d| d.pred_opt()).unwrap_or(from);
+        let window = AuditWindow::new(from, to)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let days: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= to).collect();
+        let controls = (0..controls)
+            .map(|i| {
+                let weekly = i % 10 == 9;
+                let evidence = days
+                    .iter()
+                    .enumerate()
+                    .filter(|(n, _)| !weekly || n % 7 == 6)
+                    .filter(|_| rng.random_bool(0.97))
+                    .map(|(n, day)| EvidenceItem {
+                        id: parse(EvidenceId::parse(&format!("ev-{i:04}-{n:03}"))),
+                        effective: *day,
+                        period: weekly.then(|| parse(Period::new(*day - Days::new(6), *day))),
+                    })
+                    .collect();
+                AuditedControl {
+                    control: parse(ControlId::parse(&format!("c-{i:04}"))),
+                    code: parse(ControlCode::parse(&format!("C-{i:04}"))),
+                    frequency: Frequency::Daily,
+                    evidence,
+                }
+            })
+            .collect();
+        Ok(Type2Synthetic { window, controls })
     }
 }

@@ -49,6 +49,12 @@ pub fn hint(code: Code) -> Option<&'static str> {
         Code::AssetNotFound => "run `evident assets list`",
         Code::RiskNotFound => "run `evident risks list`",
         Code::SoaVersionNotFound => "run `evident soa versions` to list them",
+        Code::EvidenceNotFound => "run `evident evidence list` to see the records and their ids",
+        Code::FileTooLarge => "raise the limit with --max-size, or split the file",
+        Code::EvidenceStoreUnavailable => {
+            "check --evidence-store (or EVIDENT_EVIDENCE_STORE), the directory's permissions or the bucket's endpoint"
+        }
+        Code::EvidenceCorrupt => "run `evident verify`; restore the evidence from a backup if it fails",
         Code::CrosswalkNotFound => "run `evident crosswalk show --from A --to B` for the ones shipped",
         Code::NoMethodology => "run `evident methodology set --preset 5x5`",
         Code::AlreadyExists => "choose another code, or edit the existing one",

@@ -5,3 +5,4 @@ mod readiness;
 mod risk;
 mod soa;
 mod support;
+mod type2;

@@ -1,16 +1,27 @@
 use std::collections::HashMap;
 
-use chrono::Duration;
-use evident_core::readiness::{Readiness, Scope, Status, readiness};
+use chrono::{Days, Duration, NaiveDate};
+use evident_core::freshness::{self, ControlEvidence, Freshness, FreshnessPolicy, Latest};
+use evident_core::readiness::{
+    ControlRef, Explanation, OverdueControl, Readiness, ReadinessInput, Scope, Status, readiness,
+};
 use evident_core::synthetic::{Size, Synthetic};
-use evident_core::{Coverage, ImplementationStatus, Mapping};
+use evident_core::{Control, Coverage, EvidenceId, Framework, ImplementationStatus, Mapping};
 use proptest::prelude::*;
+use serde_json::json;
 
 use crate::support::*;
 
 fn status_of(result: &Readiness, reference: &str) -> (Status, String) {
     let s = result.frameworks[0].requirements.iter().find(|s| s.reference.as_str() == reference).unwrap();
-    (s.status, s.reason.clone())
+    (s.status, s.reason.to_string())
+}
+
+/// Readiness of `frameworks` in full scope, with `freshness`.
+fn assess(frameworks: &[&Framework], controls: &[Control], mappings: &[Mapping], freshness: &Freshness) -> Readiness {
+    let none = HashMap::new();
+    let scopes: Vec<_> = frameworks.iter().map(|f| Scope { framework: f, categories: &[], excluded: &none }).collect();
+    readiness(&ReadinessInput { scopes: &scopes, controls, mappings, freshness })
 }
 
 #[test]
@@ -42,7 +53,12 @@ fn each_rule_gives_its_status_and_says_why() {
     ];
     let excluded = HashMap::from([(r("G2.2"), "no such systems".to_owned())]);
     let scope = Scope { framework: &f, categories: &[], excluded: &excluded };
-    let result = readiness(&[scope], &controls, &mappings);
+    let result = readiness(&ReadinessInput {
+        scopes: &[scope],
+        controls: &controls,
+        mappings: &mappings,
+        freshness: &Freshness::none(),
+    });
     assert_eq!(status_of(&result, "G1.1"), (Status::Covered, "implemented with full coverage by A".into()));
     assert_eq!(
         status_of(&result, "G1.2"),
@@ -67,7 +83,124 @@ fn synthetic(seed: u64) -> Synthetic {
 
 fn compute(s: &Synthetic, mappings: &[Mapping], excluded: &HashMap<evident_core::RequirementRef, String>) -> Readiness {
     let scopes: Vec<_> = s.frameworks.iter().map(|f| Scope { framework: f, categories: &[], excluded }).collect();
-    readiness(&scopes, &s.controls, mappings)
+    readiness(&ReadinessInput { scopes: &scopes, controls: &s.controls, mappings, freshness: &Freshness::none() })
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// The freshness of `controls` on `today`, each evidenced `ages[i]` days ago (or never).
+fn freshness_of(controls: &[Control], ages: &[Option<u64>], today: NaiveDate) -> Freshness {
+    let evidence: Vec<_> = controls
+        .iter()
+        .zip(ages.iter().cycle())
+        .map(|(c, age)| ControlEvidence {
+            control: c.id.clone(),
+            code: c.code.clone(),
+            frequency: c.frequency,
+            max_age: None,
+            latest: age.map(|age| Latest { evidence: None, effective: today - Days::new(age) }),
+        })
+        .collect();
+    freshness::freshness(&FreshnessPolicy::default(), today, &evidence).unwrap()
+}
+
+#[test]
+fn an_overdue_implemented_control_makes_its_requirements_partial_with_the_date_and_never_evidenced_does_not() {
+    use Coverage::*;
+    use ImplementationStatus::*;
+    let f = framework("t:1", 3, "control");
+    let controls = vec![control("A", Implemented), control("B", Implemented), control("C", Implemented)];
+    let mappings = vec![
+        mapping("A", "t:1", "G1.1", Full),    // A alone: overdue, so partial
+        mapping("A", "t:1", "G1.2", Partial), // A's part is unproven: the parts do not add up
+        mapping("B", "t:1", "G1.2", Partial),
+        mapping("C", "t:1", "G1.3", Full), // C never evidenced: covered, as without evidence
+        mapping("A", "t:1", "G2.1", Full), // a fresh full mapping covers, whatever A's state
+        mapping("B", "t:1", "G2.1", Full),
+    ];
+    let today = day(2026, 6, 1);
+    let quarterly = |code: &str, effective: Option<NaiveDate>| ControlEvidence {
+        control: controls.iter().find(|c| c.code.as_str() == code).unwrap().id.clone(),
+        code: evident_core::ControlCode::parse(code).unwrap(),
+        frequency: evident_core::Frequency::Quarterly,
+        max_age: None,
+        latest: effective.map(|effective| Latest { evidence: Some(EvidenceId::parse("ev-1").unwrap()), effective }),
+    };
+    let evidence = [
+        quarterly("A", Some(day(2026, 1, 15))), // due 2026-04-15: overdue
+        quarterly("B", Some(day(2026, 5, 1))),  // fresh
+        quarterly("C", None),
+    ];
+    let fresh = freshness::freshness(&FreshnessPolicy::default(), today, &evidence).unwrap();
+    let with = assess(&[&f], &controls, &mappings, &fresh);
+    let without = assess(&[&f], &controls, &mappings, &Freshness::none());
+
+    let overdue_a = "A implemented but its evidence is overdue (due 2026-04-15, last evidence 2026-01-15)";
+    assert_eq!(status_of(&with, "G1.1"), (Status::Partial, overdue_a.to_owned()));
+    assert_eq!(status_of(&without, "G1.1").0, Status::Covered);
+    assert_eq!(
+        status_of(&with, "G1.2"),
+        (Status::Partial, format!("B implemented with partial coverage; {overdue_a}"))
+    );
+    assert_eq!(status_of(&without, "G1.2").0, Status::Covered);
+    assert_eq!(status_of(&with, "G1.3"), (Status::Covered, "implemented with full coverage by C".to_owned()));
+    assert_eq!(status_of(&with, "G1.3"), status_of(&without, "G1.3"), "never evidenced changes nothing");
+    assert_eq!(status_of(&with, "G2.1"), (Status::Covered, "implemented with full coverage by B".to_owned()));
+
+    let g11 = with.frameworks[0].requirements.iter().find(|r| r.reference.as_str() == "G1.1").unwrap();
+    assert_eq!(
+        g11.reason,
+        Explanation::Partial {
+            partial: vec![],
+            overdue: vec![OverdueControl {
+                id: controls[0].id.clone(),
+                code: controls[0].code.clone(),
+                due: day(2026, 4, 15),
+                last_effective: day(2026, 1, 15),
+                evidence: Some(EvidenceId::parse("ev-1").unwrap()),
+            }],
+            in_progress: vec![],
+            not_started: vec![],
+        }
+    );
+    let a = &g11.controls[0];
+    assert_eq!((a.freshness, a.next_due), (Some(freshness::State::Overdue), Some(day(2026, 4, 15))));
+}
+
+#[test]
+fn explanations_serialise_as_their_rule_and_fields_and_contributions_name_the_control_id() {
+    let f = framework("t:1", 1, "control");
+    let controls =
+        vec![control("A", ImplementationStatus::Implemented), control("B", ImplementationStatus::InProgress)];
+    let mappings = vec![mapping("A", "t:1", "G1.1", Coverage::Partial), mapping("B", "t:1", "G1.1", Coverage::Partial)];
+    let result = assess(&[&f], &controls, &mappings, &Freshness::none());
+    let g11 = &result.frameworks[0].requirements[0];
+    assert_eq!(
+        serde_json::to_value(&g11.reason).unwrap(),
+        json!({
+            "rule": "partial",
+            "partial": [{ "id": "a", "code": "A" }],
+            "overdue": [],
+            "in_progress": [{ "id": "b", "code": "B" }],
+            "not_started": [],
+        })
+    );
+    assert_eq!(g11.reason.to_string(), "A implemented with partial coverage; B in progress");
+    assert_eq!(
+        serde_json::to_value(&g11.controls[0]).unwrap(),
+        json!({ "control": "A", "control_id": "a", "status": "implemented", "coverage": "partial" })
+    );
+    let g21 = &result.frameworks[0].requirements[1];
+    assert_eq!(serde_json::to_value(&g21.reason).unwrap(), json!({ "rule": "no_control" }));
+    assert_eq!(
+        Explanation::FullCoverage {
+            controls: vec![ControlRef { id: controls[0].id.clone(), code: controls[0].code.clone() }]
+        }
+        .to_string(),
+        "implemented with full coverage by A"
+    );
 }
 
 proptest! {
@@ -134,6 +267,36 @@ proptest! {
             pooled_applicable += f.score.applicable;
         }
         prop_assert!((result.overall.percent - pooled_points * 100.0 / pooled_applicable as f64).abs() < 1e-9);
+    }
+
+    #[test]
+    fn overdue_evidence_never_raises_readiness_and_never_evidenced_changes_nothing(
+        seed in 0u64..1000,
+        ages in prop::collection::vec(prop::option::of(0u64..800), 1..40),
+    ) {
+        let s = synthetic(seed);
+        let frameworks: Vec<_> = s.frameworks.iter().collect();
+        let today = day(2026, 6, 1);
+        let fresh = freshness_of(&s.controls, &ages, today);
+        let without = assess(&frameworks, &s.controls, &s.mappings, &Freshness::none());
+        let with = assess(&frameworks, &s.controls, &s.mappings, &fresh);
+        for (a, b) in without.frameworks.iter().zip(&with.frameworks) {
+            prop_assert!(b.score.points <= a.score.points, "{} rose from {} to {}", a.framework, a.score.points, b.score.points);
+            for (x, y) in a.requirements.iter().zip(&b.requirements) {
+                let overdue = y.controls.iter().any(|c| c.freshness == Some(freshness::State::Overdue) && c.status == ImplementationStatus::Implemented);
+                if !overdue {
+                    prop_assert_eq!((x.status, &x.reason), (y.status, &y.reason), "{} changed with no overdue control", x.reference);
+                }
+            }
+        }
+        let never = freshness_of(&s.controls, &[None], today);
+        let unevidenced = assess(&frameworks, &s.controls, &s.mappings, &never);
+        prop_assert_eq!(&unevidenced.overall, &without.overall);
+        for (a, b) in without.frameworks.iter().zip(&unevidenced.frameworks) {
+            for (x, y) in a.requirements.iter().zip(&b.requirements) {
+                prop_assert_eq!((x.status, &x.reason), (y.status, &y.reason));
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use evident_app::Library;
 use evident_app::imports::{Table, TableRow};
-use evident_core::readiness::{MappingIndex, Scope, readiness};
+use evident_core::freshness::Freshness;
+use evident_core::readiness::{MappingIndex, ReadinessInput, Scope, readiness};
 use evident_core::synthetic::{Size, Synthetic};
 use evident_core::{Email, FrameworkId, OrgSlug};
 use rand::seq::SliceRandom;
@@ -48,7 +49,13 @@ fn engines(iterations: usize) -> anyhow::Result<ExitCode> {
     let mut percent = 0.0;
     for _ in 0..iterations {
         let start = Instant::now();
-        let result = readiness(&scopes, &s.controls, &s.mappings);
+        let input = ReadinessInput {
+            scopes: &scopes,
+            controls: &s.controls,
+            mappings: &s.mappings,
+            freshness: &Freshness::none(),
+        };
+        let result = readiness(&input);
         full.push(start.elapsed());
         percent = result.overall.percent;
     }

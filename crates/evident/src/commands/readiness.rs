@@ -65,7 +65,7 @@ pub async fn readiness(global: &Global, only: Option<FrameworkId>) -> anyhow::Re
         let requirements = f
             .requirements
             .iter()
-            .map(|r| [r.reference.to_string(), r.status.to_string(), r.title.clone(), r.reason.clone()]);
+            .map(|r| [r.reference.to_string(), r.status.to_string(), r.title.clone(), r.reason.to_string()]);
         say!("{}", output::table(["ref", "status", "title", "why"], requirements));
     }
     Ok(ExitCode::SUCCESS)
