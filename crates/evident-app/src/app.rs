@@ -18,9 +18,8 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct App {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) library: Library,
-    /// Where evidence bytes are kept; `None` where no evidence store is configured (the use cases
-    /// that need one say so).
-    pub(crate) blobs: Option<evident_evidence::BlobStore>,
+    /// Where evidence bytes are kept, or why there is none (the use cases that need it say so).
+    pub(crate) blobs: std::result::Result<evident_evidence::BlobStore, String>,
     clock: Clock,
 }
 
@@ -33,12 +32,22 @@ impl std::fmt::Debug for App {
 impl App {
     /// An application over an opened store, with the built-in framework library and the wall clock.
     pub fn new(store: Arc<dyn Store>) -> Result<App> {
-        Ok(App { store, library: Library::embedded()?, blobs: None, clock: Arc::new(Utc::now) })
+        Ok(App {
+            store,
+            library: Library::embedded()?,
+            blobs: Err("no evidence store is configured".to_owned()),
+            clock: Arc::new(Utc::now),
+        })
     }
 
     /// The same application keeping evidence bytes in `blobs`.
     pub fn with_blobs(self, blobs: evident_evidence::BlobStore) -> App {
-        App { blobs: Some(blobs), ..self }
+        App { blobs: Ok(blobs), ..self }
+    }
+
+    /// The same application without an evidence store, and why (it could not be opened).
+    pub fn without_blobs(self, reason: String) -> App {
+        App { blobs: Err(reason), ..self }
     }
 
     /// The same application with another clock (tests, reproducible demos).

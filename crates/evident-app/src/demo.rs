@@ -107,6 +107,11 @@ pub struct DemoOutcome {
     pub organisation: Organisation,
     /// False when the demo organisation was there already.
     pub created: bool,
+    /// Evidence records added by this run (0 when the organisation had its evidence already, or
+    /// no evidence store is configured).
+    pub evidence: usize,
+    /// The Type 2 window the demo's evidence is ready for.
+    pub type2_window: (NaiveDate, NaiveDate),
 }
 
 impl App {
@@ -118,9 +123,6 @@ impl App {
     pub async fn demo(&self) -> Result<DemoOutcome> {
         let demo: Demo =
             toml::from_str(NORTHWIND).map_err(|e| AppError::new(Code::Unexpected, format!("demo data: {e}")))?;
-        if let Some(organisation) = self.store.org_by_slug(&demo.slug).await? {
-            return Ok(DemoOutcome { organisation, created: false });
-        }
         let now = self.now();
         let person = |role: Role| {
             demo.people
@@ -129,23 +131,44 @@ impl App {
                 .ok_or_else(|| AppError::new(Code::Unexpected, format!("the demo needs a {role}")))
         };
         let (admin, manager) = (person(Role::Admin)?, person(Role::ComplianceManager)?);
+        let (organisation, created) = match self.store.org_by_slug(&demo.slug).await? {
+            Some(organisation) => (organisation, false),
+            None => self.create_demo(&demo, admin, manager, now).await?,
+        };
+        // The evidence is a second step (its records name the controls' ids, which the store
+        // gives): a run killed between the two leaves the organisation whole, and the next run
+        // adds the evidence.
+        let evidence = self.demo_evidence(&organisation, manager.email.as_str()).await?;
+        let type2_window = crate::demo_evidence::demo_window(now.date_naive());
+        Ok(DemoOutcome { organisation, created, evidence, type2_window })
+    }
+
+    /// The organisation and everything in it, in one transaction; `false` when another run
+    /// created it meanwhile.
+    async fn create_demo(
+        &self,
+        demo: &Demo,
+        admin: &Person,
+        manager: &Person,
+        now: DateTime<Utc>,
+    ) -> Result<(Organisation, bool)> {
         let new = NewOrganisation {
             slug: demo.slug.clone(),
             name: demo.name.clone(),
             admin_email: admin.email.clone(),
             admin_name: admin.name.clone(),
         };
-        let build = self.build(&demo, now)?;
+        let build = self.build(demo, now)?;
         // The compliance manager approves the first SoA, as a real organisation would.
         let iso = self.library.soa_framework()?;
         let rows = projected(&build, now)?.soa(iso);
         let approve = vec![SoaChange::Approve { framework: iso.id().clone(), rows }.into()];
         let batches = vec![(admin.email.to_string(), build), (manager.email.to_string(), approve)];
         match self.store.create_org_with(&new, now, batches).await {
-            Ok(organisation) => Ok(DemoOutcome { organisation, created: true }),
+            Ok(organisation) => Ok((organisation, true)),
             // Another run created it meanwhile, whole.
             Err(StoreError::Conflict { what: "organisation", .. }) => {
-                Ok(DemoOutcome { organisation: self.organisation(Some(&demo.slug)).await?, created: false })
+                Ok((self.organisation(Some(&demo.slug)).await?, false))
             }
             Err(e) => Err(e.into()),
         }
@@ -298,6 +321,7 @@ fn projected(changes: &[Change], now: DateTime<Utc>) -> Result<OrgData> {
         mappings: Vec::new(),
         decisions: std::collections::HashMap::new(),
         risks: Vec::new(),
+        latest: Vec::new(),
         freshness: evident_core::freshness::Freshness::none(),
     };
     for change in changes {

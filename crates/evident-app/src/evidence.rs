@@ -67,9 +67,7 @@ impl From<BlobError> for AppError {
 
 impl App {
     fn blobs(&self) -> Result<&BlobStore> {
-        self.blobs.as_ref().ok_or_else(|| {
-            AppError::new(Code::EvidenceStoreUnavailable, "no evidence store is configured for this installation")
-        })
+        self.blobs.as_ref().map_err(|reason| AppError::new(Code::EvidenceStoreUnavailable, reason.clone()))
     }
 
     /// The organisation's controls by code, for resolving what a person names.

@@ -97,7 +97,7 @@ impl App {
     /// for this principal (`library_for`), so the imported frameworks are read once.
     pub async fn org_data(&self, principal: &Principal, library: &Library) -> Result<OrgData> {
         principal.authorize(Permission::Read)?;
-        OrgData::load(self.store.as_ref(), library, &principal.org.id).await
+        OrgData::load(self.store.as_ref(), library, &principal.org.id, self.now().date_naive()).await
     }
 
     /// Readiness of every adopted framework, or the drill-down of one.

@@ -10,6 +10,7 @@
 mod app;
 pub mod controls;
 pub mod demo;
+mod demo_evidence;
 pub mod error;
 pub mod evidence;
 pub mod frameworks;
@@ -20,6 +21,7 @@ pub mod org_data;
 pub mod principal;
 pub mod risks;
 pub mod soa;
+pub mod type2;
 pub mod verify;
 
 pub use app::{App, Clock};

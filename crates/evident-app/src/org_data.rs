@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use evident_core::freshness::Freshness;
+use chrono::NaiveDate;
+use evident_core::evidence::LatestEvidence;
+use evident_core::freshness::{self, ControlEvidence, Freshness, FreshnessPolicy, Latest};
 use evident_core::readiness::{self, FrameworkReadiness, MappingIndex, Readiness, ReadinessInput, Scope};
 use evident_core::risk::Risk;
 use evident_core::soa::{self, Decision, SoaRow};
@@ -20,14 +22,17 @@ pub struct OrgData {
     /// SoA decisions per framework.
     pub decisions: HashMap<FrameworkId, HashMap<RequirementRef, Decision>>,
     pub risks: Vec<Risk>,
-    /// The controls' evidence freshness; none until the store keeps evidence, so readiness counts
-    /// controls as it always has.
+    /// The newest current evidence of each control that has any.
+    pub latest: Vec<LatestEvidence>,
+    /// The active controls' evidence freshness on the day the data was loaded for: an implemented
+    /// control whose evidence is overdue counts as partial in readiness.
     pub freshness: Freshness,
 }
 
 impl OrgData {
+    /// Loads what the engines need, with freshness as of `today`.
     #[tracing::instrument(skip_all)]
-    pub async fn load(store: &dyn Store, library: &Library, org: &OrgId) -> Result<OrgData> {
+    pub async fn load(store: &dyn Store, library: &Library, org: &OrgId, today: NaiveDate) -> Result<OrgData> {
         // The reads are independent: run them at once (SQLite has a pool of readers, PostgreSQL
         // a pool of connections), so the largest, the mappings, sets the time.
         let soa_frameworks: Vec<FrameworkId> = library.soa_frameworks().map(|f| f.id().clone()).collect();
@@ -42,11 +47,49 @@ impl OrgData {
             }
             Ok::<_, evident_store::StoreError>((adoptions, decisions))
         };
-        let ((adoptions, decisions), controls, mappings, risks) =
-            tokio::try_join!(decisions, store.controls(org), store.mappings(org), store.risks(org))?;
-        Ok(OrgData { adoptions, controls, mappings, decisions, risks, freshness: Freshness::none() })
+        let ((adoptions, decisions), controls, mappings, risks, latest) = tokio::try_join!(
+            decisions,
+            store.controls(org),
+            store.mappings(org),
+            store.risks(org),
+            store.latest_evidence(org)
+        )?;
+        let freshness = freshness::freshness(&FreshnessPolicy::default(), today, &evidence_summary(&controls, &latest))
+            .map_err(|e| AppError::invalid(e.to_string()))?;
+        Ok(OrgData { adoptions, controls, mappings, decisions, risks, latest, freshness })
     }
 
+    /// Each active control's freshness on `today` under `policy`, and its evidence summary.
+    pub fn freshness_on(
+        &self,
+        policy: &FreshnessPolicy,
+        today: NaiveDate,
+    ) -> Result<(Freshness, Vec<ControlEvidence>)> {
+        let summary = evidence_summary(&self.controls, &self.latest);
+        let freshness = freshness::freshness(policy, today, &summary).map_err(|e| AppError::invalid(e.to_string()))?;
+        Ok((freshness, summary))
+    }
+}
+
+/// What freshness needs of each active control: its frequency and its newest current evidence.
+pub fn evidence_summary(controls: &[Control], latest: &[LatestEvidence]) -> Vec<ControlEvidence> {
+    let by_control: HashMap<_, _> = latest.iter().map(|l| (&l.control, l)).collect();
+    controls
+        .iter()
+        .filter(|c| c.is_active())
+        .map(|c| ControlEvidence {
+            control: c.id.clone(),
+            code: c.code.clone(),
+            frequency: c.frequency,
+            max_age: None,
+            latest: by_control
+                .get(&c.id)
+                .map(|l| Latest { evidence: Some(l.evidence.clone()), effective: l.effective }),
+        })
+        .collect()
+}
+
+impl OrgData {
     /// For each requirement of `framework`, the open risks treated by a control mapped to it.
     pub fn risks_by_requirement(&self, framework: &FrameworkId) -> HashMap<RequirementRef, Vec<String>> {
         soa::risks_by_requirement(framework, &self.mappings, &self.risks)

@@ -248,7 +248,9 @@ impl App {
     /// The SoA exclusion rule, with `changed` risks replacing their stored versions.
     pub(crate) async fn check_soa_with_risks(&self, principal: &Principal, changed: &[Risk]) -> Result<()> {
         let library = self.library_for(principal).await?;
-        let mut data = crate::org_data::OrgData::load(self.store.as_ref(), &library, &principal.org.id).await?;
+        let mut data =
+            crate::org_data::OrgData::load(self.store.as_ref(), &library, &principal.org.id, self.now().date_naive())
+                .await?;
         for risk in changed {
             match data.risks.iter_mut().find(|r| r.code == risk.code) {
                 Some(stored) => *stored = risk.clone(),

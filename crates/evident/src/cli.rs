@@ -6,11 +6,12 @@ use chrono::NaiveDate;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use evident_app::soa::SoaSelector;
+use evident_core::evidence::Period;
 use evident_core::risk::{AssetKind, Classification, Treatment};
 use evident_core::soa::Reason;
 use evident_core::{
-    AssetCode, ControlCode, Coverage, Email, FrameworkId, Frequency, ImplementationStatus, OrgSlug, RequirementRef,
-    RiskCode, Role,
+    AssetCode, ControlCode, Coverage, Email, EvidenceId, FrameworkId, Frequency, ImplementationStatus, OrgSlug,
+    RequirementRef, RiskCode, Role,
 };
 
 /// A parser for a named enum that lists its allowed values in `--help` and in errors.
@@ -41,6 +42,11 @@ pub struct Global {
     /// Use this database instead of SQLite in the data directory (postgres://user@host/db).
     #[arg(long, global = true, env = "EVIDENT_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Where evidence files are kept: a directory, or an S3-compatible bucket
+    /// (s3://BUCKET?endpoint=URL&region=REGION; credentials from AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY). Default: the data directory's `evidence` folder.
+    #[arg(long, global = true, env = "EVIDENT_EVIDENCE_STORE", value_name = "DIR|S3-URL")]
+    pub evidence_store: Option<String>,
     /// The organisation to act in (its slug); optional when there is only one.
     #[arg(long, global = true, env = "EVIDENT_ORG")]
     pub org: Option<OrgSlug>,
@@ -121,9 +127,119 @@ pub enum Command {
     /// The risk register, its treatment plan, acceptances and heat map.
     #[command(subcommand)]
     Risks(RisksCommand),
+    /// Evidence: files that prove controls operated, stored once by their SHA-256, never changed.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Each control's evidence freshness (fresh, due soon, overdue, never evidenced) and what falls
+    /// due in the next days.
+    Freshness {
+        /// How many days ahead the calendar looks.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1098))]
+        days: u32,
+    },
+    /// SOC 2 Type 2 window analysis: each control's expected occurrences, those evidenced, the
+    /// missing periods, the population and a reproducible sample.
+    Type2(Type2Args),
     /// Measure evident's engines on a synthetic organisation.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Add a file as evidence of one or more controls.
+    Add {
+        file: PathBuf,
+        /// A control it proves (repeat for several).
+        #[arg(long = "control", required = true)]
+        controls: Vec<ControlCode>,
+        /// When the thing it proves happened (YYYY-MM-DD), not when it is uploaded.
+        #[arg(long)]
+        effective: NaiveDate,
+        /// The period it proves, FROM..TO (e.g. 2026-03-01..2026-03-31); for every control named.
+        #[arg(long, value_parser = parse_period)]
+        period: Option<Period>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// The largest file accepted, in bytes.
+        #[arg(long, default_value_t = evident_app::evidence::DEFAULT_MAX_FILE)]
+        max_size: u64,
+    },
+    /// Import the files a manifest names (CSV or XLSX: file, controls, effective, period,
+    /// description), all or nothing; run again, it skips what is already recorded.
+    Import {
+        dir: PathBuf,
+        #[arg(long)]
+        manifest: PathBuf,
+        #[arg(long, default_value_t = evident_app::evidence::DEFAULT_MAX_FILE)]
+        max_size: u64,
+    },
+    /// Evidence records, newest effective date first.
+    List {
+        /// Only the records of this control.
+        #[arg(long)]
+        control: Option<ControlCode>,
+        /// Superseded records too.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// One record: its file, digest, dates, controls and who added it.
+    Show { id: EvidenceId },
+    /// Write a record's file exactly as stored (verified as it is written).
+    Get {
+        id: EvidenceId,
+        /// Where to write it; the record's file name in the current folder when left out.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Correct a record with a new file: the old record stays but no longer counts. Controls,
+    /// periods and description are the old record's unless given.
+    Supersede {
+        id: EvidenceId,
+        file: PathBuf,
+        #[arg(long)]
+        effective: NaiveDate,
+        #[arg(long = "control")]
+        controls: Vec<ControlCode>,
+        #[arg(long, value_parser = parse_period)]
+        period: Option<Period>,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long, default_value_t = evident_app::evidence::DEFAULT_MAX_FILE)]
+        max_size: u64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Type2Args {
+    /// The window's first day.
+    #[arg(long)]
+    pub from: NaiveDate,
+    /// The window's last day (3 to 12 months after the first).
+    #[arg(long)]
+    pub to: NaiveDate,
+    /// The framework whose mapped controls are in scope.
+    #[arg(long, default_value = "soc2:2017")]
+    pub framework: FrameworkId,
+    /// The sampling table: a preset (frequency, frequency-high, population), or a TOML file of
+    /// the organisation's own.
+    #[arg(long, default_value = "frequency")]
+    pub preset: String,
+    /// The seed the sample is drawn from; a new one is chosen and shown when left out.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write the population to this file (CSV or XLSX) with its completeness-and-accuracy record.
+    #[arg(long)]
+    pub population: Option<PathBuf>,
+    /// Write the sample to this file (CSV or XLSX) with its completeness-and-accuracy record.
+    #[arg(long)]
+    pub sample: Option<PathBuf>,
+}
+
+fn parse_period(text: &str) -> Result<Period, String> {
+    evident_core::evidence::parse_period(text).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]

@@ -120,7 +120,23 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// The application over the store the flags name.
 pub async fn app(global: &Global) -> anyhow::Result<App> {
-    Ok(App::new(open_store(global).await?)?)
+    let app = App::new(open_store(global).await?)?;
+    Ok(match evidence_store(global) {
+        Ok(blobs) => app.with_blobs(blobs),
+        // Commands that need no evidence still run; those that do say why it cannot be opened.
+        Err(reason) => app.without_blobs(reason),
+    })
+}
+
+/// The evidence store the flags name: an S3 bucket, a directory, or the data directory's
+/// `evidence` folder. Opening a directory creates it; an S3 bucket is first reached when used.
+fn evidence_store(global: &Global) -> Result<evident_evidence::BlobStore, String> {
+    use evident_evidence::{BlobConfig, BlobStore};
+    let config = match global.evidence_store.as_deref() {
+        Some(text) => BlobConfig::parse(text).map_err(|e| e.to_string())?,
+        None => BlobConfig::local(global.data_dir.join("evidence")),
+    };
+    BlobStore::open(&config).map_err(|e| e.to_string())
 }
 
 /// Who runs this command: the OS user, the operator of this installation.

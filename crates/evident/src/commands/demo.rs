@@ -28,9 +28,14 @@ pub async fn demo(global: &Global) -> anyhow::Result<ExitCode> {
         app.assets(&me).await?.len(),
         app.risks(&me).await?.len()
     );
+    if outcome.evidence > 0 {
+        say!("evidence: {} records over the past year, with the gaps a real year has", outcome.evidence);
+    }
     say!("");
     super::readiness::readiness(&global, None).await?;
     say!("next: evident readiness --framework iso27001:2022 | evident gap --from soc2:2017 --to iso27001:2022");
     say!("      evident soa show | evident risks list | evident risks due | evident risks treatment-plan");
+    let (from, to) = outcome.type2_window;
+    say!("      evident freshness | evident evidence list | evident type2 --from {from} --to {to}");
     Ok(ExitCode::SUCCESS)
 }

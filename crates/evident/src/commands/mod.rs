@@ -4,6 +4,7 @@ mod assets;
 mod bench;
 mod controls;
 mod demo;
+mod evidence;
 mod frameworks;
 mod methodology;
 mod readiness;
@@ -31,6 +32,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gap { from, to, accept, accept_all } => readiness::gap(global, &from, &to, accept, accept_all).await,
         Command::Crosswalk(command) => readiness::crosswalk(global, command).await,
         Command::Soa(args) => soa::run(global, args).await,
+        Command::Evidence(command) => evidence::run(global, command).await,
+        Command::Freshness { days } => evidence::freshness(global, days).await,
+        Command::Type2(args) => evidence::type2(global, args).await,
         Command::Bench(command) => bench::run(global, command).await,
         Command::Methodology(command) => methodology::run(global, command).await,
         Command::Assets(command) => assets::run(global, command).await,
