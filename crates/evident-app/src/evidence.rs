@@ -66,6 +66,11 @@ impl From<BlobError> for AppError {
 }
 
 impl App {
+    /// The evidence store, or why there is none.
+    pub fn evidence_store(&self) -> Result<&BlobStore> {
+        self.blobs()
+    }
+
     fn blobs(&self) -> Result<&BlobStore> {
         self.blobs.as_ref().map_err(|reason| AppError::new(Code::EvidenceStoreUnavailable, reason.clone()))
     }

@@ -4,21 +4,23 @@
 //! proves three things: the hash chain is whole up to the head the organisation recorded; the
 //! current state (members, adoptions, controls, mappings, SoA decisions and versions,
 //! methodologies, assets, risks) is what the log's last after-images say; and every approved SoA
-//! version still hashes to its digest. With a witness file, it also proves that each log still
+//! version still hashes to its digest; with the evidence store, that every evidence record's bytes
+//! are there and still hash to its digest. With a witness file, it also proves that each log still
 //! extends the head last recorded there, which no check inside the database can: a forger with
 //! write access can rewind, empty or re-hash a log and its state consistently.
 //!
 //! `anchor` verifies, then appends each organisation's head to the witness file.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use evident_core::audit::{AnchorCheck, ChainBreak, ChainHead, ChainWalker};
 use evident_core::replay::{Replay, Table};
-use evident_core::{FrameworkId, OrgId, OrgSlug, Organisation, Sha256Digest};
-use evident_store::{Store, StoreError};
+use evident_core::{ControlId, FrameworkId, OrgId, OrgSlug, Organisation, Sha256Digest};
+use evident_evidence::{BlobError, BlobStore};
+use evident_store::{EvidenceQuery, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -85,6 +87,8 @@ pub enum VerifyError {
     Unverified { organisations: Vec<String> },
     #[error("the audit log of {0} kept changing while it was verified; try again when it is quieter")]
     KeptChanging(String),
+    #[error("cannot read the evidence store: {0}")]
+    EvidenceStore(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -100,6 +104,7 @@ impl VerifyError {
             VerifyError::WitnessNotExtended { .. } => "witness_not_extended",
             VerifyError::Unverified { .. } => "log_not_verified",
             VerifyError::KeptChanging(_) => "log_kept_changing",
+            VerifyError::EvidenceStore(_) => "evidence_store_unavailable",
             VerifyError::Store(_) => "store_error",
         }
     }
@@ -111,11 +116,24 @@ pub async fn verify(
     only: Option<&OrgSlug>,
     witness: Option<&Path>,
 ) -> Result<Vec<Verdict>, VerifyError> {
-    verify_paged(store, only, witness, PAGE).await
+    verify_paged(store, None, only, witness, PAGE).await
+}
+
+/// [`verify`], and every evidence record against the evidence store `blobs`: its bytes are there,
+/// of its size, and still hash to its digest (each distinct blob read once); each of its links
+/// names a control of its organisation.
+pub async fn verify_with_evidence(
+    store: &dyn Store,
+    blobs: &BlobStore,
+    only: Option<&OrgSlug>,
+    witness: Option<&Path>,
+) -> Result<Vec<Verdict>, VerifyError> {
+    verify_paged(store, Some(blobs), only, witness, PAGE).await
 }
 
 async fn verify_paged(
     store: &dyn Store,
+    blobs: Option<&BlobStore>,
     only: Option<&OrgSlug>,
     witness: Option<&Path>,
     page: u32,
@@ -133,8 +151,14 @@ async fn verify_paged(
         None => store.orgs().await?,
     };
     let mut verdicts = Vec::with_capacity(orgs.len());
+    let mut hashed = HashMap::new();
     for org in &orgs {
-        verdicts.push(verify_org(store, org, witnessed.get(&org.id), page).await?);
+        let mut verdict = verify_org(store, org, witnessed.get(&org.id), page).await?;
+        if let Some(blobs) = blobs {
+            verdict.problems.extend(evidence_problems(store, blobs, org, &mut hashed).await?);
+            verdict.ok = verdict.problems.is_empty();
+        }
+        verdicts.push(verdict);
     }
     // A witnessed organisation that is gone: its whole log went with it.
     let all_ids: BTreeSet<OrgId> = store.orgs().await?.into_iter().map(|o| o.id).collect();
@@ -277,6 +301,63 @@ async fn verify_org(
     })
 }
 
+/// What each evidence blob verified to: `None` when it is whole, else the problem's code and what
+/// was found.
+type Hashed = HashMap<Sha256Digest, Option<(&'static str, String)>>;
+
+/// Every evidence record of `org` checked against the store `blobs` and the organisation's controls.
+async fn evidence_problems(
+    store: &dyn Store,
+    blobs: &BlobStore,
+    org: &Organisation,
+    hashed: &mut Hashed,
+) -> Result<Vec<Problem>, VerifyError> {
+    let records = store.evidence(&org.id, &EvidenceQuery { superseded: true, ..EvidenceQuery::default() }).await?;
+    let controls: BTreeSet<ControlId> = store.controls(&org.id).await?.into_iter().map(|c| c.id).collect();
+    let mut problems = Vec::new();
+    for evidence in &records {
+        let record = &evidence.record;
+        let named = format!("evidence {} ({})", evidence.id, record.file_name);
+        for link in record.links.iter().filter(|l| !controls.contains(&l.control)) {
+            problems.push(Problem {
+                code: "evidence_link_broken",
+                message: format!("{named} proves control id {}, which the organisation does not have", link.control),
+            });
+        }
+        let digest = &record.digest;
+        if !hashed.contains_key(digest) {
+            let found = match blobs.size(digest).await {
+                Ok(size) if size != record.size => Some((
+                    "evidence_size_mismatch",
+                    format!("its bytes (sha256 {digest}) are {size} bytes long; the record says {}", record.size),
+                )),
+                Ok(_) => match blobs.verify(digest).await {
+                    Ok(()) => None,
+                    Err(BlobError::Corrupt { actual, .. }) => Some((
+                        "evidence_corrupt",
+                        format!("its bytes no longer hash to sha256 {digest}: they hash to {actual}"),
+                    )),
+                    Err(BlobError::Missing { .. }) => Some((
+                        "evidence_missing",
+                        format!("its bytes (sha256 {digest}) are missing from the evidence store"),
+                    )),
+                    Err(e) => return Err(VerifyError::EvidenceStore(e.to_string())),
+                },
+                Err(BlobError::Missing { .. }) => Some((
+                    "evidence_missing",
+                    format!("its bytes (sha256 {digest}) are missing from the evidence store"),
+                )),
+                Err(e) => return Err(VerifyError::EvidenceStore(e.to_string())),
+            };
+            hashed.insert(digest.clone(), found);
+        }
+        if let Some(Some((code, found))) = hashed.get(digest) {
+            problems.push(Problem { code, message: format!("{named}: {found}") });
+        }
+    }
+    Ok(problems)
+}
+
 /// Mappings that point at a requirement the library no longer has as an assessable one: they count
 /// for nothing in readiness, so they are reported, never silently ignored.
 async fn stale_mappings(store: &dyn Store, org: &Organisation) -> Result<Vec<Problem>, VerifyError> {
@@ -334,7 +415,7 @@ async fn current_state(
     for control in store.controls(id).await? {
         rows.push((Table::Controls, to_value(&control)?));
     }
-    let every_record = evident_store::EvidenceQuery { superseded: true, ..Default::default() };
+    let every_record = EvidenceQuery { superseded: true, ..Default::default() };
     for evidence in store.evidence(id, &every_record).await? {
         rows.push((Table::Evidence, serde_json::json!({ "id": evidence.id, "evidence": evidence.record })));
     }

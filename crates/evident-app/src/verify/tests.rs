@@ -80,7 +80,7 @@ async fn a_busy_untouched_organisation_verifies_with_and_without_its_witness() {
             assert_eq!(v.records, 17);
         }
         // Pages of 3 records walk the same log.
-        assert_eq!(verify_paged(store, None, None, 3).await.unwrap(), verdicts);
+        assert_eq!(verify_paged(store, None, None, None, 3).await.unwrap(), verdicts);
 
         let dir = tempfile::tempdir().unwrap();
         let witness = dir.path().join("witness.jsonl");
@@ -179,7 +179,7 @@ async fn an_edited_record_stops_replay_and_is_named_across_pages() {
         let (org, _) = busy_org(store, "acme").await;
         let id = org.id.as_str();
         fresh.raw(&format!("UPDATE audit_log SET actor = 'mallory' WHERE org_id = '{id}' AND seq = 9")).await;
-        let verdict = verify_paged(store, None, None, 4).await.unwrap().remove(0);
+        let verdict = verify_paged(store, None, None, None, 4).await.unwrap().remove(0);
         assert_eq!(codes(&verdict), ["record_edited"], "{}: replay says nothing past a break", fresh.name());
         assert_eq!(verdict.records, 17);
         assert!(matches!(verdict.problem, Some(ChainBreak::Edited { seq: 9, .. })));

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use evident_app::verify::{self, VerifyError};
 
 use crate::cli::Global;
-use crate::context::{failure, open_store};
+use crate::context::{self, failure, open_store};
 use crate::output;
 use crate::output::say;
 
@@ -23,6 +23,7 @@ fn explained(error: VerifyError) -> anyhow::Error {
             "run `evident verify --witness FILE` to see what failed; restore the database from a backup"
         }
         VerifyError::KeptChanging(_) => "run it again when fewer changes are being made",
+        VerifyError::EvidenceStore(_) => "check --evidence-store (or EVIDENT_EVIDENCE_STORE) and that it is reachable",
         VerifyError::Store(_) => "check --database-url (or EVIDENT_DATABASE_URL) and that the database is reachable",
     };
     let code = error.code();
@@ -33,8 +34,17 @@ fn explained(error: VerifyError) -> anyhow::Error {
 }
 
 pub async fn run(global: &Global, witness: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let store = open_store(global).await?;
-    let verdicts = verify::verify(&*store, global.org.as_ref(), witness).await.map_err(explained)?;
+    let app = context::app(global).await?;
+    let store = app.store();
+    // The evidence is checked too when its store opens; when it cannot, say so and check the rest.
+    let verdicts = match app.evidence_store() {
+        Ok(blobs) => verify::verify_with_evidence(&**store, blobs, global.org.as_ref(), witness).await,
+        Err(e) => {
+            eprintln!("warning: evidence not checked: {e}");
+            verify::verify(&**store, global.org.as_ref(), witness).await
+        }
+    }
+    .map_err(explained)?;
     let all_ok = verdicts.iter().all(|v| v.ok);
     if global.json {
         output::json(&verdicts)?;
@@ -47,11 +57,16 @@ pub async fn run(global: &Global, witness: Option<&Path>) -> anyhow::Result<Exit
                     (Some(_), None) => ", not in the witness yet".to_owned(),
                     (None, None) => String::new(),
                 };
-                say!("{}: audit log intact, state matches it ({} records{witnessed})", v.organisation, v.records);
+                say!(
+                    "{}: audit log intact, state matches it ({} records{witnessed}){}",
+                    v.organisation,
+                    v.records,
+                    if app.evidence_store().is_ok() { ", evidence bytes match their digests" } else { "" }
+                );
             }
             continue;
         }
-        eprintln!("error: the audit log of {} has been tampered with:", v.organisation);
+        eprintln!("error: {} does not verify: its records or evidence were changed outside evident:", v.organisation);
         for problem in &v.problems {
             eprintln!("  {}: {}", problem.code, problem.message);
         }
