@@ -31,7 +31,7 @@ async fn the_audit_log_names_who_acted(backend: Backend) {
 }
 
 /// The demo is written by its people: the administrator builds it, the compliance manager
-/// approves the first SoA.
+/// approves the first SoA and records the evidence she collected.
 async fn the_demo_is_written_by_its_people(backend: Backend) {
     let Some(app) = spawn(backend).await else { return };
     let demo = app.demo().await.unwrap();
@@ -39,8 +39,14 @@ async fn the_demo_is_written_by_its_people(backend: Backend) {
     let (log, _) = app.store().audit_log(&demo.organisation.id).await.unwrap();
     let approvals: Vec<_> = log.iter().filter(|r| r.entry.action == "soa.approve").map(|r| &r.entry.actor).collect();
     assert_eq!(approvals, [DEMO_MANAGER]);
-    let others: std::collections::BTreeSet<_> =
-        log.iter().filter(|r| r.entry.action != "soa.approve").map(|r| r.entry.actor.as_str()).collect();
+    let evidence: std::collections::BTreeSet<_> =
+        log.iter().filter(|r| r.entry.action == "evidence.add").map(|r| r.entry.actor.as_str()).collect();
+    assert_eq!(evidence.into_iter().collect::<Vec<_>>(), [DEMO_MANAGER]);
+    let others: std::collections::BTreeSet<_> = log
+        .iter()
+        .filter(|r| !matches!(r.entry.action.as_str(), "soa.approve" | "evidence.add"))
+        .map(|r| r.entry.actor.as_str())
+        .collect();
     assert_eq!(others.into_iter().collect::<Vec<_>>(), [DEMO_ADMIN]);
 }
 

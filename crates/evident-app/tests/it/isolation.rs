@@ -236,6 +236,32 @@ async fn every_read_sees_only_its_own_organisation(backend: Backend) {
     ] {
         sees_only_its_own(&app, &p, &globex_own).await;
     }
+
+    // Evidence: the demo's year of records is the demo's alone, by list, by id, by bytes, in
+    // freshness and in a Type 2 window.
+    let demo_records = app.evidence_list(&demo_admin, None, true, None).await.unwrap();
+    assert!(!demo_records.is_empty(), "the demo has its evidence");
+    assert!(demo_records.iter().all(|r| r.controls.iter().all(|c| demo_own.controls.contains(c.as_str()))));
+    let gina = app.member(&globex, &email(GLOBEX_ADMIN)).await.unwrap();
+    assert!(app.evidence_list(&gina, None, true, None).await.unwrap().is_empty(), "evidence_list, globex");
+    let theirs = &demo_records[0].evidence.id;
+    assert_eq!(code_of(&app.evidence_show(&gina, theirs).await), Some(Code::EvidenceNotFound), "evidence_show");
+    assert_eq!(
+        app.evidence_bytes(&gina, theirs).await.err().map(|e| e.code),
+        Some(Code::EvidenceNotFound),
+        "evidence_bytes"
+    );
+    let freshness = app.freshness(&gina, 30).await.unwrap();
+    assert!(freshness.controls.iter().all(|c| globex_own.controls.contains(c.code.as_str())), "freshness");
+    assert!(freshness.controls.iter().all(|c| c.last_effective.is_none()), "freshness sees no demo evidence");
+    let (from, to) = (NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 2, 28).unwrap());
+    let sampling = evident_app::type2::Sampling::Preset("frequency".into());
+    let window = app.type2(&gina, &fw(ISO), from, to, sampling, Some(1)).await.unwrap();
+    assert!(window.controls.iter().all(|c| c.evidenced == 0 && c.population == 0 || c.expected > 0), "type2");
+    assert!(
+        window.controls.iter().all(|c| c.sample.iter().all(|s| s.evidence.is_empty())),
+        "type2 sees no demo evidence"
+    );
 }
 
 /// A write in one organisation under a code both use changes only that organisation's record.

@@ -123,6 +123,8 @@ matrix! {
     accept_own_risk: AcceptOwnRisk           => [Y,    Y, Y,    N,      N,     M, Y,       N],
     accept_others_risk: AcceptOthersRisk     => [Y,    N, N,    N,      N,     M, N,       N],
     add_member: AddMember                    => [Y,    N, N,    N,      N,     Y, N,       N],
+    add_own_evidence: AddOwnEvidence         => [Y,    Y, Y,    N,      N,     Y, Y,       N],
+    add_others_evidence: AddOthersEvidence   => [Y,    Y, N,    N,      N,     Y, N,       N],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +152,8 @@ enum UseCase {
     AcceptOwnRisk,
     AcceptOthersRisk,
     AddMember,
+    AddOwnEvidence,
+    AddOthersEvidence,
 }
 
 impl UseCase {
@@ -197,6 +201,16 @@ impl UseCase {
                 app.accept_risk(who, &risk_code(THEIR_RISK), expires, "Within our criteria.".into()).await.map(drop)
             }
             UseCase::AddMember => app.add_member(who, email("new@acme.example"), Role::Viewer, None).await,
+            UseCase::AddOwnEvidence | UseCase::AddOthersEvidence => {
+                let input = evident_app::evidence::AddEvidence {
+                    file_name: "review.txt".into(),
+                    controls: vec![(code(self.control()), None)],
+                    effective: today(),
+                    description: "Quarterly access review".into(),
+                    source: evident_core::evidence::EvidenceSource::Upload,
+                };
+                app.add_evidence(who, input, &b"reviewed: 14 accounts"[..], None).await.map(drop)
+            }
         }
     }
 
@@ -250,6 +264,9 @@ impl UseCase {
                 app.risks(op).await.unwrap().iter().any(|r| r.code == code && r.acceptance.is_some())
             }
             UseCase::AddMember => app.members(op).await.unwrap().iter().any(|m| m.email == email("new@acme.example")),
+            UseCase::AddOwnEvidence | UseCase::AddOthersEvidence => {
+                !app.evidence_list(op, Some(&code(self.control())), true, None).await.unwrap().is_empty()
+            }
         }
     }
 
@@ -259,7 +276,8 @@ impl UseCase {
             UseCase::EditOthersControl
             | UseCase::MapOthersControl
             | UseCase::UnmapOthersControl
-            | UseCase::AcceptOthersGap => THEIRS,
+            | UseCase::AcceptOthersGap
+            | UseCase::AddOthersEvidence => THEIRS,
             _ => MINE,
         }
     }

@@ -49,7 +49,8 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
             (Arc::new(PostgresStore::connect(&database.url).await.unwrap()), Some(database))
         }
     };
-    let app = App::new(store).unwrap().with_clock(clock());
+    let blobs = evident_evidence::BlobStore::open(&evident_evidence::BlobConfig::local(dir.path().join("evidence")));
+    let app = App::new(store).unwrap().with_clock(clock()).with_blobs(blobs.unwrap());
     Some(TestApp { app, _database: database, _dir: dir })
 }
 
