@@ -54,6 +54,7 @@ codes! {
     SoaVersionNotFound = "soa_version_not_found",
     CrosswalkNotFound = "crosswalk_not_found",
     EvidenceNotFound = "evidence_not_found",
+    SampleNotFound = "sample_not_found",
     /// No risk methodology has been set yet.
     NoMethodology = "no_methodology",
     /// The thing to create exists already.
@@ -141,6 +142,7 @@ impl From<StoreError> for AppError {
                 "risk" => Code::RiskNotFound,
                 "organisation" => Code::OrganisationNotFound,
                 "evidence" => Code::EvidenceNotFound,
+                "sample" => Code::SampleNotFound,
                 _ => Code::InvalidInput,
             },
             StoreError::Conflict { .. } => Code::AlreadyExists,

@@ -6,10 +6,14 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use evident_core::dates::Period;
 use evident_core::freshness::{self, CalendarEntry, ControlFreshness, FreshnessPolicy, State};
 use evident_core::sampling::SamplingTable;
-use evident_core::type2::{self, AuditWindow, AuditedControl, EvidenceItem, Type2Analysis};
-use evident_core::{FrameworkId, ImplementationStatus, Permission, Sha256Digest};
+use evident_core::type2::{
+    self, AuditWindow, AuditedControl, EvidenceItem, RecordedSample, SampleException, Type2Analysis,
+};
+use evident_core::{ControlCode, FrameworkId, ImplementationStatus, Permission, SampleId, Sha256Digest};
+use evident_store::{SampleChange, StoredSample};
 use serde::Serialize;
 
 use crate::error::{AppError, Code, Result};
@@ -141,6 +145,67 @@ impl App {
         let json = serde_json::to_vec_pretty(&record).map_err(|e| AppError::new(Code::Unexpected, e.to_string()))?;
         write_atomically(&sidecar, &json)?;
         Ok(record)
+    }
+}
+
+impl App {
+    /// Records a drawn sample (its window, table, seed and every sampled occurrence), so that the
+    /// exceptions found can be recorded against it and anyone can draw it again from its seed.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
+    pub async fn record_sample(
+        &self,
+        principal: &Principal,
+        framework: &FrameworkId,
+        analysis: &Type2Analysis,
+    ) -> Result<SampleId> {
+        principal.authorize(Permission::SampleRecord)?;
+        let id = SampleId::parse(&uuid::Uuid::new_v4().to_string())?;
+        let sample = Box::new(RecordedSample::of(framework.clone(), analysis));
+        self.apply(principal, vec![SampleChange::Record { id: id.clone(), sample }.into()]).await?;
+        Ok(id)
+    }
+
+    /// Records an exception (what the auditor found) against one sampled occurrence of a control.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
+    pub async fn record_exception(
+        &self,
+        principal: &Principal,
+        sample: &SampleId,
+        control: &ControlCode,
+        occurrence: Period,
+        note: &str,
+    ) -> Result<()> {
+        principal.authorize(Permission::SampleRecord)?;
+        let note = note.trim();
+        if note.is_empty() {
+            return Err(AppError::invalid("an exception needs a note: what was found"));
+        }
+        let control = self
+            .store
+            .control(&principal.org.id, control)
+            .await?
+            .ok_or_else(|| AppError::not_found(Code::ControlNotFound, "control", control))?;
+        let exception = SampleException { control: control.id, occurrence, note: note.to_owned() };
+        let recorded = self.store.samples(&principal.org.id).await?;
+        let drawn = recorded
+            .iter()
+            .find(|s| &s.id == sample)
+            .ok_or_else(|| AppError::not_found(Code::SampleNotFound, "sample", sample))?;
+        if !drawn.sample.holds(&exception) {
+            return Err(AppError::invalid(format!(
+                "sample {sample} did not draw {} for {occurrence}: record an exception against an occurrence it drew \
+                 (see `evident samples list --json`)",
+                control.code
+            )));
+        }
+        let change = SampleChange::Exception { sample: sample.clone(), exception };
+        self.apply(principal, vec![change.into()]).await
+    }
+
+    /// The samples recorded, oldest first, with their exceptions.
+    pub async fn samples(&self, principal: &Principal) -> Result<Vec<StoredSample>> {
+        principal.authorize(Permission::Read)?;
+        Ok(self.store.samples(&principal.org.id).await?)
     }
 }
 

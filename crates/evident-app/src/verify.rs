@@ -419,6 +419,14 @@ async fn current_state(
     for evidence in store.evidence(id, &every_record).await? {
         rows.push((Table::Evidence, serde_json::json!({ "id": evidence.id, "evidence": evidence.record })));
     }
+    for stored in store.samples(id).await? {
+        for e in &stored.exceptions {
+            let row = json!({"sample": stored.id, "control": e.control, "from": e.occurrence.from(),
+                             "to": e.occurrence.to(), "note": e.note});
+            rows.push((Table::SampleExceptions, row));
+        }
+        rows.push((Table::Samples, json!({ "id": stored.id, "sample": stored.sample })));
+    }
     for mapping in &mappings {
         rows.push((Table::Mappings, to_value(mapping)?));
     }

@@ -256,6 +256,25 @@ impl EvidenceId {
     }
 }
 
+/// A recorded Type 2 sample's identity: exceptions are recorded against it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SampleId(String);
+string_newtype!(SampleId);
+
+impl SampleId {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        const WHAT: &str = "sample id";
+        if input.is_empty() || input.len() > 64 {
+            return Err(ParseError::new(WHAT, input, "must be 1 to 64 characters"));
+        }
+        if !input.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(ParseError::new(WHAT, input, "only lowercase letters, digits and '-' are allowed"));
+        }
+        Ok(Self(input.to_owned()))
+    }
+}
+
 /// The organisation's own code for a control: `IAM-01`, `AC-3`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -505,6 +524,7 @@ mod tests {
             let _ = ControlCode::parse(&s);
             let _ = ControlId::parse(&s);
             let _ = EvidenceId::parse(&s);
+            let _ = SampleId::parse(&s);
             let _ = Email::parse(&s);
             let _ = OrgSlug::parse(&s);
             let _ = Sha256Digest::parse(&s);

@@ -31,7 +31,7 @@ pub use crosswalk::{Crosswalk, CrosswalkLink, Relationship, Strength};
 pub use framework::{Category, Framework, FrameworkError, Requirement, RequirementKind, TargetError};
 pub use ids::{
     AssetCode, ControlCode, ControlId, Email, EvidenceId, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef,
-    RiskCode, Sha256Digest,
+    RiskCode, SampleId, Sha256Digest,
 };
 pub use org::{Adoption, Member, Organisation};
 pub use rbac::{Permission, Role};

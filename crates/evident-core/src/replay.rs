@@ -29,6 +29,8 @@ pub enum Table {
     Risks,
     ImportedFrameworks,
     Evidence,
+    Samples,
+    SampleExceptions,
 }
 
 impl Table {
@@ -137,6 +139,13 @@ pub const COMPARATORS: &[Comparator] = &[
         fields: &[exact("name"), exact("version"), exact("title"), exact("requirements")],
     },
     Comparator { table: Table::Evidence, name: "evidence", key: &["id"], fields: &[exact("evidence")] },
+    Comparator { table: Table::Samples, name: "samples", key: &["id"], fields: &[exact("sample")] },
+    Comparator {
+        table: Table::SampleExceptions,
+        name: "sample_exceptions",
+        key: &["sample", "control", "from"],
+        fields: &[exact("to"), exact("note")],
+    },
     Comparator {
         table: Table::Methodologies,
         name: "risk_methodologies",
@@ -246,6 +255,8 @@ const RULES: &[Rule] = &[
     rule("risk.create", Table::Risks, Effect::Put, &[]),
     rule("risk.accept", Table::Risks, Effect::SetField("acceptance"), &["code"]),
     rule("evidence.add", Table::Evidence, Effect::Put, &[]),
+    rule("sample.record", Table::Samples, Effect::Put, &[]),
+    rule("sample.exception", Table::SampleExceptions, Effect::Put, &[]),
 ];
 
 /// Something replay found: a row that differs from what the log says, or a record it cannot replay.
@@ -599,6 +610,8 @@ mod tests {
             Table::Risks,
             Table::ImportedFrameworks,
             Table::Evidence,
+            Table::Samples,
+            Table::SampleExceptions,
         ];
         for table in tables {
             assert_eq!(COMPARATORS.iter().filter(|c| c.table == table).count(), 1, "{table:?}");

@@ -208,6 +208,50 @@ pub struct SampleException {
     pub note: String,
 }
 
+/// A drawn sample as it is recorded, so the auditor's exceptions can be recorded against it and
+/// the same sample drawn again from its seed: the window, the table, the seed and every sampled
+/// occurrence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedSample {
+    pub framework: crate::FrameworkId,
+    pub window: Period,
+    pub table: String,
+    pub seed: u64,
+    pub items: Vec<SampleItem>,
+}
+
+/// One sampled occurrence of one control.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleItem {
+    pub control: ControlId,
+    pub occurrence: Period,
+    pub evidenced: bool,
+}
+
+impl RecordedSample {
+    /// What `analysis` drew, to record.
+    pub fn of(framework: crate::FrameworkId, analysis: &Type2Analysis) -> Self {
+        let items = analysis
+            .controls
+            .iter()
+            .flat_map(|c| {
+                c.sample.iter().map(|s| SampleItem {
+                    control: c.control.clone(),
+                    occurrence: s.period,
+                    evidenced: s.evidenced,
+                })
+            })
+            .collect();
+        Self { framework, window: analysis.window.period(), table: analysis.table.clone(), seed: analysis.seed, items }
+    }
+
+    /// Whether the exception names an occurrence this sample drew; an exception is recorded only
+    /// against a sampled occurrence.
+    pub fn holds(&self, exception: &SampleException) -> bool {
+        self.items.iter().any(|i| i.control == exception.control && i.occurrence == exception.occurrence)
+    }
+}
+
 /// One control over the window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ControlWindow {

@@ -8,7 +8,7 @@ use evident_core::evidence::{
     Evidence, EvidenceLink, EvidenceSource, FileName, LatestEvidence, LinkedEvidence, NewEvidence, Period,
 };
 use evident_core::{ControlId, EvidenceId, OrgId, Sha256Digest};
-use evident_store::{Actor, EvidenceChange, EvidenceQuery, EvidenceRecords, Result, StoreError};
+use evident_store::{Actor, EvidenceChange, EvidenceQuery, EvidenceRecords, Result, StoreError, StoredSample};
 
 use super::common::{Outcome, Tx, get, map_sqlx, parsed, parsed_opt, to_json};
 use crate::{Backend, DbRow};
@@ -350,5 +350,10 @@ impl EvidenceRecords for Backend {
             rows.iter().map(|r| parsed(r, "evidence", "digest", Sha256Digest::parse)).collect::<Result<Vec<_>>>()?;
         digests.sort();
         Ok(digests)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
+    async fn samples(&self, org: &OrgId) -> Result<Vec<StoredSample>> {
+        self.read_samples(org).await
     }
 }

@@ -13,7 +13,7 @@
 //! `ON CONFLICT`, `RETURNING`. Ordering is done in Rust, so both backends sort alike whatever the
 //! database collation. Only the migrations (column types, triggers) differ between the backends.
 //!
-//! One module per aggregate (`orgs`, `frameworks`, `controls`, `soa`, `risks`, `evidence`, `audit`), each with
+//! One module per aggregate (`orgs`, `frameworks`, `controls`, `soa`, `risks`, `evidence`, `samples`, `audit`), each with
 //! its row mappers, the writes of its changes and its read trait; `common` has the helpers they
 //! share; this module has `apply`, which locks the organisation, hands each change to its
 //! aggregate and appends the audit records in a few statements at the end.
@@ -32,6 +32,7 @@ mod evidence;
 mod frameworks;
 mod orgs;
 mod risks;
+mod samples;
 mod soa;
 
 #[async_trait]
@@ -65,6 +66,7 @@ async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<Ou
         Change::Soa(change) => soa::apply(tx, actor, change).await,
         Change::Risk(change) => risks::apply(tx, actor, change).await,
         Change::Evidence(change) => evidence::apply(tx, actor, change).await,
+        Change::Sample(change) => samples::apply(tx, actor, change).await,
     }
 }
 

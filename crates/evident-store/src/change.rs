@@ -6,7 +6,10 @@ use evident_core::evidence::NewEvidence;
 use evident_core::org::Adoption;
 use evident_core::risk::{Acceptance, Asset, Methodology, Risk};
 use evident_core::soa::{Decision, SoaRow};
-use evident_core::{ControlCode, Email, EvidenceId, Framework, FrameworkId, Mapping, RequirementRef, RiskCode, Role};
+use evident_core::type2::{RecordedSample, SampleException};
+use evident_core::{
+    ControlCode, Email, EvidenceId, Framework, FrameworkId, Mapping, RequirementRef, RiskCode, Role, SampleId,
+};
 use serde::{Deserialize, Serialize};
 
 /// One state change. [`Store::apply`](crate::Store::apply) writes a batch of them, each with its
@@ -23,6 +26,7 @@ pub enum Change {
     Soa(SoaChange),
     Risk(RiskChange),
     Evidence(EvidenceChange),
+    Sample(SampleChange),
 }
 
 /// The organisation's members.
@@ -120,6 +124,23 @@ pub enum EvidenceChange {
     Add { id: EvidenceId, evidence: NewEvidence },
 }
 
+/// Type 2 samples, recorded as drawn, and the exceptions found in them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum SampleChange {
+    /// Records a drawn sample under a new id; never changed afterwards.
+    Record { id: SampleId, sample: Box<RecordedSample> },
+    /// Records (or rewords) an exception against one of the sample's occurrences; refused for an
+    /// occurrence the sample did not draw.
+    Exception { sample: SampleId, exception: SampleException },
+}
+
+impl From<SampleChange> for Change {
+    fn from(change: SampleChange) -> Self {
+        Change::Sample(change)
+    }
+}
+
 impl From<MemberChange> for Change {
     fn from(change: MemberChange) -> Self {
         Change::Member(change)
@@ -193,6 +214,14 @@ pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
         },
         Change::Evidence(change) => match change {
             EvidenceChange::Add { id, .. } => ("evidence.add", "evidence", id.to_string()),
+        },
+        Change::Sample(change) => match change {
+            SampleChange::Record { id, .. } => ("sample.record", "sample", id.to_string()),
+            SampleChange::Exception { sample, exception } => (
+                "sample.exception",
+                "sample_exception",
+                format!("{sample} {} {}", exception.control, exception.occurrence.from()),
+            ),
         },
     }
 }
@@ -390,7 +419,40 @@ mod tests {
                 EvidenceChange::Add { id: EvidenceId::parse("ev-1").unwrap(), evidence: evidence() }.into(),
                 ("evidence.add", "evidence", "ev-1"),
             ),
+            (
+                SampleChange::Record { id: SampleId::parse("s-1").unwrap(), sample: Box::new(sample()) }.into(),
+                ("sample.record", "sample", "s-1"),
+            ),
+            (
+                SampleChange::Exception {
+                    sample: SampleId::parse("s-1").unwrap(),
+                    exception: SampleException {
+                        control: evident_core::ControlId::parse("c-1").unwrap(),
+                        occurrence: sample().items[0].occurrence,
+                        note: "No evidence of the review.".into(),
+                    },
+                }
+                .into(),
+                ("sample.exception", "sample_exception", "s-1 c-1 2026-03-01"),
+            ),
         ]
+    }
+
+    fn sample() -> RecordedSample {
+        use evident_core::evidence::Period;
+        use evident_core::type2::SampleItem;
+        let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        RecordedSample {
+            framework: fw("soc2:2017"),
+            window: Period::new(day(1, 1), day(6, 30)).unwrap(),
+            table: "frequency".into(),
+            seed: 42,
+            items: vec![SampleItem {
+                control: evident_core::ControlId::parse("c-1").unwrap(),
+                occurrence: Period::new(day(3, 1), day(3, 31)).unwrap(),
+                evidenced: false,
+            }],
+        }
     }
 
     fn evidence() -> NewEvidence {
@@ -442,6 +504,8 @@ mod tests {
                 "risk.create",
                 "risk.accept",
                 "evidence.add",
+                "sample.record",
+                "sample.exception",
             ]
         );
     }

@@ -19,14 +19,15 @@ use evident_core::risk::{Asset, Risk};
 use evident_core::soa::Decision;
 pub use evident_core::soa::SoaVersion;
 use evident_core::{
-    Control, ControlCode, ControlId, Email, EvidenceId, FrameworkId, Mapping, OrgId, OrgSlug, RequirementRef,
+    Control, ControlCode, ControlId, Email, EvidenceId, FrameworkId, Mapping, OrgId, OrgSlug, RequirementRef, SampleId,
     Sha256Digest,
 };
 use serde::{Deserialize, Serialize};
 
 mod change;
 pub use change::{
-    Change, ControlChange, EvidenceChange, FrameworkChange, MemberChange, RiskChange, SoaChange, describe, mapping_key,
+    Change, ControlChange, EvidenceChange, FrameworkChange, MemberChange, RiskChange, SampleChange, SoaChange,
+    describe, mapping_key,
 };
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -220,6 +221,20 @@ pub trait EvidenceRecords: Send + Sync {
     /// Every digest that any record of any organisation holds: the bytes the evidence store must
     /// keep. For the operator's verify and garbage collection.
     async fn referenced_digests(&self) -> Result<Vec<Sha256Digest>>;
+
+    /// The Type 2 samples recorded, oldest first, each with its exceptions.
+    async fn samples(&self, org: &OrgId) -> Result<Vec<StoredSample>>;
+}
+
+/// A recorded Type 2 sample, who drew it, and the exceptions recorded against it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredSample {
+    pub id: SampleId,
+    #[serde(flatten)]
+    pub sample: evident_core::type2::RecordedSample,
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+    pub exceptions: Vec<evident_core::type2::SampleException>,
 }
 
 /// Which evidence records to list.

@@ -25,7 +25,10 @@ pub use frameworks::imported_frameworks_stay_in_their_organisation;
 pub mod applied;
 pub mod evidence;
 pub use applied::a_write_that_changes_nothing_leaves_no_record;
-pub use evidence::{a_window_reads_evidence_by_its_period, evidence_is_kept_superseded_and_summarised};
+pub use evidence::{
+    a_window_reads_evidence_by_its_period, evidence_is_kept_superseded_and_summarised,
+    samples_hold_exceptions_only_for_what_they_drew,
+};
 
 /// Generates one `#[tokio::test]` per story; `$store` is an async expression giving a fresh store
 /// (or a guard that dereferences to one and cleans up when dropped), or `None` to skip.
@@ -49,6 +52,7 @@ macro_rules! parity_tests {
             a_write_that_changes_nothing_leaves_no_record,
             evidence_is_kept_superseded_and_summarised,
             a_window_reads_evidence_by_its_period,
+            samples_hold_exceptions_only_for_what_they_drew,
         );
         $crate::parity_tests!(@shared $store;
             many_writers_at_once,

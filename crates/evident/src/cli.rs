@@ -11,7 +11,7 @@ use evident_core::risk::{AssetKind, Classification, Treatment};
 use evident_core::soa::Reason;
 use evident_core::{
     AssetCode, ControlCode, Coverage, Email, EvidenceId, FrameworkId, Frequency, ImplementationStatus, OrgSlug,
-    RequirementRef, RiskCode, Role,
+    RequirementRef, RiskCode, Role, SampleId,
 };
 
 /// A parser for a named enum that lists its allowed values in `--help` and in errors.
@@ -140,6 +140,9 @@ pub enum Command {
     /// SOC 2 Type 2 window analysis: each control's expected occurrences, those evidenced, the
     /// missing periods, the population and a reproducible sample.
     Type2(Type2Args),
+    /// Recorded Type 2 samples and their exceptions.
+    #[command(subcommand)]
+    Samples(SamplesCommand),
     /// Measure evident's engines on a synthetic organisation.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -236,6 +239,27 @@ pub struct Type2Args {
     /// Write the sample to this file (CSV or XLSX) with its completeness-and-accuracy record.
     #[arg(long)]
     pub sample: Option<PathBuf>,
+    /// Record the drawn sample, so exceptions can be recorded against it (`evident samples`).
+    #[arg(long)]
+    pub record: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SamplesCommand {
+    /// The recorded Type 2 samples and the exceptions found in them.
+    List,
+    /// Record an exception against one sampled occurrence of a control.
+    Exception {
+        sample: SampleId,
+        #[arg(long)]
+        control: ControlCode,
+        /// The sampled occurrence, FROM..TO as `type2` shows it.
+        #[arg(long, value_parser = parse_period)]
+        occurrence: Period,
+        /// What was found.
+        #[arg(long)]
+        note: String,
+    },
 }
 
 fn parse_period(text: &str) -> Result<Period, String> {

@@ -50,6 +50,7 @@ pub fn hint(code: Code) -> Option<&'static str> {
         Code::RiskNotFound => "run `evident risks list`",
         Code::SoaVersionNotFound => "run `evident soa versions` to list them",
         Code::EvidenceNotFound => "run `evident evidence list` to see the records and their ids",
+        Code::SampleNotFound => "run `evident samples list` to see the recorded samples",
         Code::FileTooLarge => "raise the limit with --max-size, or split the file",
         Code::EvidenceStoreUnavailable => {
             "check --evidence-store (or EVIDENT_EVIDENCE_STORE), the directory's permissions or the bucket's endpoint"

@@ -134,3 +134,53 @@ pub async fn a_window_reads_evidence_by_its_period<S: Store + RawSql>(store: &S)
     let in_april = store.evidence_between(&org.id, day(4, 1), day(4, 30)).await.unwrap();
     assert!(in_april.is_empty(), "a record with a period proves its period, not its effective date");
 }
+
+/// A recorded sample never changes; an exception lands only against an occurrence it drew, the
+/// same note again writes nothing, and another organisation sees neither.
+pub async fn samples_hold_exceptions_only_for_what_they_drew<S: Store + RawSql>(store: &S) {
+    use evident_core::SampleId;
+    use evident_core::type2::{RecordedSample, SampleException, SampleItem};
+
+    use crate::SampleChange;
+
+    let (org, actor) = new_org(store, "acme").await;
+    let iam = control_id(store, &actor, "IAM-01").await;
+    let march = Period::new(day(3, 1), day(3, 31)).unwrap();
+    let sample = RecordedSample {
+        framework: evident_core::FrameworkId::parse("soc2:2017").unwrap(),
+        window: Period::new(day(1, 1), day(6, 30)).unwrap(),
+        table: "frequency".into(),
+        seed: 42,
+        items: vec![SampleItem { control: iam.clone(), occurrence: march, evidenced: false }],
+    };
+    let id = SampleId::parse("s-1").unwrap();
+    let record = SampleChange::Record { id: id.clone(), sample: Box::new(sample.clone()) };
+    assert_eq!(store.apply(&actor, vec![record.clone().into()]).await.unwrap(), [Applied::Changed]);
+    assert!(matches!(store.apply(&actor, vec![record.into()]).await, Err(StoreError::Conflict { .. })));
+
+    let exception = |occurrence: Period, note: &str| SampleChange::Exception {
+        sample: id.clone(),
+        exception: SampleException { control: iam.clone(), occurrence, note: note.into() },
+    };
+    let found = exception(march, "No review in March.");
+    assert_eq!(store.apply(&actor, vec![found.clone().into()]).await.unwrap(), [Applied::Changed]);
+    assert_eq!(store.apply(&actor, vec![found.into()]).await.unwrap(), [Applied::Unchanged], "the same note again");
+    let april = Period::new(day(4, 1), day(4, 30)).unwrap();
+    let not_drawn = store.apply(&actor, vec![exception(april, "Not in the sample.").into()]).await;
+    assert!(matches!(not_drawn, Err(StoreError::Invalid(_))), "{not_drawn:?}");
+    let unknown = SampleChange::Exception {
+        sample: SampleId::parse("s-404").unwrap(),
+        exception: SampleException { control: iam.clone(), occurrence: march, note: "x".into() },
+    };
+    assert!(matches!(store.apply(&actor, vec![unknown.into()]).await, Err(StoreError::NotFound { .. })));
+
+    let stored = store.samples(&org.id).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].sample, sample, "the sample reads back as drawn");
+    assert_eq!(stored[0].recorded_by, actor.who);
+    assert_eq!(stored[0].exceptions.len(), 1);
+    assert_eq!(stored[0].exceptions[0].note, "No review in March.");
+
+    let (globex, _) = new_org(store, "globex").await;
+    assert!(store.samples(&globex.id).await.unwrap().is_empty(), "another organisation sees none");
+}

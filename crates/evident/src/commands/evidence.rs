@@ -11,7 +11,7 @@ use evident_core::sampling::SamplingTable;
 use futures::StreamExt as _;
 use tokio::io::AsyncWriteExt as _;
 
-use crate::cli::{EvidenceCommand, Global, Type2Args};
+use crate::cli::{EvidenceCommand, Global, SamplesCommand, Type2Args};
 use crate::context::{self, failure};
 use crate::output::{json, say, table};
 use crate::spreadsheet;
@@ -254,8 +254,17 @@ pub async fn type2(global: &Global, args: Type2Args) -> anyhow::Result<ExitCode>
             }
         }
     }
+    let recorded = match args.record {
+        true => Some(app.record_sample(&me, &args.framework, &analysis).await?),
+        false => None,
+    };
     if global.json {
-        return json(&analysis).map(|()| ExitCode::SUCCESS);
+        return json(&serde_json::json!({ "sample_id": recorded, "analysis": analysis })).map(|()| ExitCode::SUCCESS);
+    }
+    if let Some(id) = &recorded {
+        say!(
+            "recorded as sample {id}: record exceptions with `evident samples exception {id} --control CODE --occurrence FROM..TO --note TEXT`"
+        );
     }
     say!(
         "Type 2 window {} to {}, sampling table {}, seed {} (give --seed {} to draw the same sample)",
@@ -284,6 +293,47 @@ pub async fn type2(global: &Global, args: Type2Args) -> anyhow::Result<ExitCode>
     for control in analysis.controls.iter().filter(|c| !c.missing_periods.is_empty()) {
         let missing: Vec<String> = control.missing_periods.iter().map(|m| m.period.to_string()).collect();
         say!("{} has no evidence for {}", control.code, missing.join("; "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn samples(global: &Global, command: SamplesCommand) -> anyhow::Result<ExitCode> {
+    let app = context::app(global).await?;
+    let me = context::principal(&app, global).await?;
+    match command {
+        SamplesCommand::List => {
+            let samples = app.samples(&me).await?;
+            if global.json {
+                return json(&samples).map(|()| ExitCode::SUCCESS);
+            }
+            let controls = app.controls(&me, true).await?;
+            let code = |id: &evident_core::ControlId| {
+                controls.iter().find(|c| &c.control.id == id).map_or(id.to_string(), |c| c.control.code.to_string())
+            };
+            for s in &samples {
+                say!(
+                    "sample {}: {} {}, table {}, seed {}, {} occurrences, drawn by {} on {}",
+                    s.id,
+                    s.sample.framework,
+                    s.sample.window,
+                    s.sample.table,
+                    s.sample.seed,
+                    s.sample.items.len(),
+                    s.recorded_by,
+                    s.recorded_at.format("%Y-%m-%d")
+                );
+                for e in &s.exceptions {
+                    say!("  exception: control {} for {}: {}", code(&e.control), e.occurrence, e.note);
+                }
+            }
+            if samples.is_empty() {
+                say!("no sample recorded yet: `evident type2 --from … --to … --record`");
+            }
+        }
+        SamplesCommand::Exception { sample, control, occurrence, note } => {
+            app.record_exception(&me, &sample, &control, occurrence, &note).await?;
+            say!("exception recorded against sample {sample}: {control} for {occurrence}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -35,6 +35,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Evidence(command) => evidence::run(global, command).await,
         Command::Freshness { days } => evidence::freshness(global, days).await,
         Command::Type2(args) => evidence::type2(global, args).await,
+        Command::Samples(command) => evidence::samples(global, command).await,
         Command::Bench(command) => bench::run(global, command).await,
         Command::Methodology(command) => methodology::run(global, command).await,
         Command::Assets(command) => assets::run(global, command).await,
