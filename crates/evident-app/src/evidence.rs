@@ -249,6 +249,38 @@ impl App {
     }
 }
 
+/// What garbage collection of the evidence store did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Collected {
+    /// Blobs kept because a record of some organisation names them.
+    pub referenced: u64,
+    /// Unreferenced blobs kept because they are younger than the grace time: their record may
+    /// still be landing.
+    pub recent: u64,
+    /// Unreferenced blobs removed: bytes whose record never landed.
+    pub deleted: Vec<evident_core::Sha256Digest>,
+    pub staging_deleted: u64,
+}
+
+/// Removes the evidence store's blobs that no record of any organisation names and that are older
+/// than `grace`: bytes of an upload whose record never landed (a crash, a refused record). An
+/// operator's command across organisations; a blob a record names is never touched.
+pub async fn collect_garbage(
+    store: &dyn evident_store::Store,
+    blobs: &BlobStore,
+    now: chrono::DateTime<chrono::Utc>,
+    grace: chrono::Duration,
+) -> Result<Collected> {
+    let referenced = store.referenced_digests().await?.into_iter().collect();
+    let report = blobs.collect_garbage(&referenced, now - grace).await?;
+    Ok(Collected {
+        referenced: report.referenced,
+        recent: report.recent,
+        deleted: report.deleted.into_iter().map(|b| b.digest).collect(),
+        staging_deleted: report.staging_deleted,
+    })
+}
+
 fn view(evidence: Evidence, codes: &HashMap<&evident_core::ControlId, &ControlCode>) -> EvidenceView {
     let controls = evidence
         .record

@@ -197,6 +197,13 @@ pub enum EvidenceCommand {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Remove stored bytes that no record of any organisation names and that are older than the
+    /// grace time: uploads whose record never landed. An operator command, across organisations.
+    Gc {
+        /// Keep unreferenced bytes younger than this many hours (their record may be landing).
+        #[arg(long, default_value_t = 24)]
+        grace_hours: u32,
+    },
     /// Correct a record with a new file: the old record stays but no longer counts. Controls,
     /// periods and description are the old record's unless given.
     Supersede {

@@ -18,6 +18,22 @@ use crate::spreadsheet;
 
 pub async fn run(global: &Global, command: EvidenceCommand) -> anyhow::Result<ExitCode> {
     let app = context::app(global).await?;
+    if let EvidenceCommand::Gc { grace_hours } = command {
+        let grace = chrono::Duration::hours(i64::from(grace_hours));
+        let blobs = app.evidence_store()?;
+        let collected = evident_app::evidence::collect_garbage(&**app.store(), blobs, app.now(), grace).await?;
+        if global.json {
+            return json(&collected).map(|()| ExitCode::SUCCESS);
+        }
+        say!(
+            "{} blobs kept (named by a record), {} unreferenced kept (younger than {grace_hours} h), {} removed, {} abandoned uploads removed",
+            collected.referenced,
+            collected.recent,
+            collected.deleted.len(),
+            collected.staging_deleted
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let me = context::principal(&app, global).await?;
     match command {
         EvidenceCommand::Add { file, controls, effective, period, description, max_size } => {
@@ -88,6 +104,7 @@ pub async fn run(global: &Global, command: EvidenceCommand) -> anyhow::Result<Ex
                 )
             );
         }
+        EvidenceCommand::Gc { .. } => unreachable!("handled above"),
         EvidenceCommand::Show { id } => {
             let view = app.evidence_show(&me, &id).await?;
             show(global, &view, "")?;
