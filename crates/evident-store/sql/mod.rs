@@ -32,6 +32,7 @@ mod evidence;
 mod frameworks;
 mod orgs;
 mod risks;
+mod snapshot;
 mod soa;
 
 #[async_trait]
