@@ -66,7 +66,7 @@ impl From<BlobError> for AppError {
 }
 
 impl App {
-    fn blobs(&self) -> Result<&BlobStore> {
+    pub(crate) fn blobs(&self) -> Result<&BlobStore> {
         self.blobs.as_ref().ok_or_else(|| {
             AppError::new(Code::EvidenceStoreUnavailable, "no evidence store is configured for this installation")
         })
