@@ -610,6 +610,17 @@ impl App {
     #[tracing::instrument(skip_all, fields(operator = %operator.audit_name(), dir = %dir.display()))]
     pub async fn backup(&self, operator: &Operator, dir: &Path) -> Result<BackupReport> {
         prepare_backup_dir(dir)?;
+        self.write_backup(dir).await.map_err(|mut error| {
+            error.message = format!(
+                "{}; the backup in {} is incomplete (it has no {MANIFEST}): remove it, then back up again",
+                error.message,
+                dir.display()
+            );
+            error
+        })
+    }
+
+    async fn write_backup(&self, dir: &Path) -> Result<BackupReport> {
         let mut sink = TableFiles { dir: dir.to_owned(), open: None, written: Vec::new(), blobs: BTreeMap::new() };
         let summary: SnapshotSummary = self.store.export(&mut sink).await.map_err(snapshot_error)?;
         sync_dir(&dir.join("database")).map_err(|e| write_failed(&dir.join("database"), e))?;

@@ -208,6 +208,24 @@ fn a_backup_into_a_directory_that_holds_anything_is_refused() {
 }
 
 #[test]
+fn a_backup_whose_evidence_bytes_are_missing_fails_visibly_incomplete() {
+    for evident in Evident::every_backend() {
+        evident.ok(&["demo"]);
+        add_evidence(&evident, "IAM-01", "lost.txt", b"These bytes will be lost.\n");
+        let stored = evident.data_dir.join("evidence");
+        let blob = files_under(&stored.join("sha256")).remove(0);
+        std::fs::remove_file(stored.join("sha256").join(&blob)).unwrap();
+        let dir = evident.dir.path().join("backup");
+        let run = evident.fails(&["backup", dir.to_str().unwrap()]);
+        assert!(run.stderr.contains("code: evidence_corrupt"), "{}: {}", evident.name(), run.stderr);
+        assert!(run.stderr.contains("is incomplete (it has no manifest.json)"), "{}", run.stderr);
+        assert!(!dir.join("manifest.json").exists(), "a failed backup has no manifest");
+        let run = evident.fresh_like().fails(&["restore", dir.to_str().unwrap()]);
+        assert!(run.stderr.contains("the backup did not finish"), "{}", run.stderr);
+    }
+}
+
+#[test]
 fn a_backup_across_backends_is_refused_and_passwords_are_never_shown() {
     let sqlite = Evident::sqlite();
     let dir = demo_backed_up(&sqlite);
