@@ -332,6 +332,11 @@ impl Snapshot for Backend {
         // the snapshot every later statement sees.
         let begin = if sqlite() { "BEGIN" } else { "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" };
         let mut tx = self.reader().begin_with(begin).await.map_err(map_sqlx)?;
+        if !sqlite() {
+            // Times are written in UTC whatever the server's or the session's time zone: the same
+            // database exports the same bytes.
+            sqlx::query("SET LOCAL TIME ZONE 'UTC'").execute(&mut *tx).await.map_err(map_sqlx)?;
+        }
         let catalog = Catalog::read(&mut tx).await?;
         let mut counts = Vec::with_capacity(catalog.tables.len());
         for table in catalog.tables.values() {
