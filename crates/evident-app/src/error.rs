@@ -73,6 +73,13 @@ codes! {
     FileTooLarge = "file_too_large",
     /// A file could not be written.
     WriteFailed = "write_failed",
+    /// The target is not empty: a backup goes into a new or empty directory, a restore into an
+    /// empty database.
+    NotEmpty = "not_empty",
+    /// The backup is incomplete or was changed since it was written; nothing was restored.
+    BackupInvalid = "backup_invalid",
+    /// The backup is of another backend, schema version or format than this installation's.
+    BackupIncompatible = "backup_incompatible",
     /// A domain rule refuses the change (SoA exclusion of a control treating an open risk, …).
     RuleViolated = "rule_violated",
     /// The database cannot be reached or opened.

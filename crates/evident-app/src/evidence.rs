@@ -71,7 +71,7 @@ impl App {
         self.blobs()
     }
 
-    fn blobs(&self) -> Result<&BlobStore> {
+    pub(crate) fn blobs(&self) -> Result<&BlobStore> {
         self.blobs.as_ref().map_err(|reason| AppError::new(Code::EvidenceStoreUnavailable, reason.clone()))
     }
 

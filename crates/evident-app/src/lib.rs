@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod app;
+pub mod backup;
 pub mod controls;
 pub mod demo;
 mod demo_evidence;
@@ -27,4 +28,4 @@ pub mod verify;
 pub use app::{App, Clock};
 pub use error::{AppError, Code, Result, RowError};
 pub use library::Library;
-pub use principal::{Acting, Principal};
+pub use principal::{Acting, Operator, Principal};

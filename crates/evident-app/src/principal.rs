@@ -23,6 +23,26 @@ pub enum Acting {
     OperatorAs { name: String, member: Member },
 }
 
+/// The operator of the installation acting on the installation itself, in no organisation: a
+/// backup or a restore takes every organisation at once. Whoever can open the database and the
+/// evidence store directly is their operator; only a front end that does so (the CLI) makes one,
+/// never a server from a member's session, so holding one is the permission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Operator {
+    name: String,
+}
+
+impl Operator {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into() }
+    }
+
+    /// How logs name the operator: `operator:NAME`.
+    pub fn audit_name(&self) -> String {
+        format!("operator:{}", self.name)
+    }
+}
+
 /// A principal in one organisation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Principal {

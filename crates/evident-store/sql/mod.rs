@@ -33,6 +33,7 @@ mod frameworks;
 mod orgs;
 mod risks;
 mod samples;
+mod snapshot;
 mod soa;
 
 #[async_trait]

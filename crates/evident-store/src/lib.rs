@@ -2,7 +2,8 @@
 //! and (feature `testkit`) the parity story that every backend's tests run.
 //!
 //! Architecture invariants:
-//! - Every read takes the organisation it reads from; no method reads across tenants.
+//! - Every read takes the organisation it reads from; no method reads across tenants but
+//!   [`Snapshot`], the whole database for the installation's operator (backups).
 //! - Every write goes through [`Store::apply`]: a batch of [`Change`]s lands whole, each change that
 //!   changes something with its audit-log record, in one transaction, or not at all.
 //! - The store never decides policy (who may do what); `evident_core::rbac` does, before calling it.
@@ -25,10 +26,12 @@ use evident_core::{
 use serde::{Deserialize, Serialize};
 
 mod change;
+pub mod snapshot;
 pub use change::{
     Change, ControlChange, EvidenceChange, FrameworkChange, MemberChange, RiskChange, SampleChange, SoaChange,
     describe, mapping_key,
 };
+pub use snapshot::Snapshot;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
@@ -90,10 +93,21 @@ pub struct NewOrganisation {
 /// The reads are split by aggregate into the supertraits ([`Organisations`], [`Frameworks`],
 /// [`Controls`], [`Soa`], [`Risks`], [`EvidenceRecords`], [`AuditLog`]); every write is [`Store::apply`]. Their methods
 /// are callable on `dyn Store` (and on `S: Store`) without importing the supertraits; on a backend's
-/// concrete type, `use evident_store::prelude::*`.
+/// concrete type, `use evident_store::prelude::*`. [`Snapshot`] copies the whole database out and
+/// back in, for backups.
 #[async_trait]
 pub trait Store:
-    Organisations + Frameworks + Controls + Soa + Risks + EvidenceRecords + AuditLog + Send + Sync + std::fmt::Debug
+    Organisations
+    + Frameworks
+    + Controls
+    + Soa
+    + Risks
+    + EvidenceRecords
+    + AuditLog
+    + Snapshot
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     /// Writes every change in one transaction, or nothing, and says what each did, in order. A
     /// change that would leave everything as it is (an edit to the same values, a mapping with the
@@ -265,7 +279,7 @@ pub trait AuditLog: Send + Sync {
 /// The store's traits, for code that calls reads on a backend's concrete type:
 /// `use evident_store::prelude::*;`.
 pub mod prelude {
-    pub use crate::{AuditLog, Controls, EvidenceRecords, Frameworks, Organisations, Risks, Soa, Store};
+    pub use crate::{AuditLog, Controls, EvidenceRecords, Frameworks, Organisations, Risks, Snapshot, Soa, Store};
 }
 
 /// A framework an organisation imported, with who imported it and when.

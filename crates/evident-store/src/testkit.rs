@@ -24,10 +24,15 @@ pub mod frameworks;
 pub use frameworks::imported_frameworks_stay_in_their_organisation;
 pub mod applied;
 pub mod evidence;
+pub mod snapshot;
 pub use applied::a_write_that_changes_nothing_leaves_no_record;
 pub use evidence::{
     a_window_reads_evidence_by_its_period, evidence_is_kept_superseded_and_summarised,
     samples_hold_exceptions_only_for_what_they_drew,
+};
+pub use snapshot::{
+    a_refused_import_leaves_the_target_as_it_was, a_snapshot_is_one_moment_while_others_write,
+    a_snapshot_restores_every_record,
 };
 
 /// Generates one `#[tokio::test]` per story; `$store` is an async expression giving a fresh store
@@ -57,6 +62,11 @@ macro_rules! parity_tests {
         $crate::parity_tests!(@shared $store;
             many_writers_at_once,
         );
+        $crate::parity_tests!(@pair $store;
+            a_snapshot_restores_every_record,
+            a_refused_import_leaves_the_target_as_it_was,
+            a_snapshot_is_one_moment_while_others_write,
+        );
     };
     (@each $store:expr; $($story:ident),+ $(,)?) => {
         $(
@@ -64,6 +74,17 @@ macro_rules! parity_tests {
             async fn $story() {
                 let Some(store) = $store.await else { return };
                 $crate::testkit::$story(&*store).await;
+            }
+        )+
+    };
+    // Stories that need two databases: each gets a fresh source and a fresh, empty target.
+    (@pair $store:expr; $($story:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $story() {
+                let Some(source) = $store.await else { return };
+                let Some(target) = $store.await else { return };
+                $crate::testkit::$story(&*source, &*target).await;
             }
         )+
     };

@@ -92,6 +92,24 @@ pub enum Command {
         #[arg(long, value_name = "FILE", default_value = "evident-witness.jsonl")]
         witness: PathBuf,
     },
+    /// Write a backup of the whole installation into DIR (an operator command, across
+    /// organisations): every organisation's records and audit log from one consistent read of the
+    /// database, the evidence bytes they name, and manifest.json (each file's SHA-256) last.
+    /// Safe while others write. DIR must be new or empty; keep the backup where the database's
+    /// administrators cannot write.
+    Backup {
+        /// The directory to write (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Restore a backup written by `evident backup` into an empty database and its evidence store
+    /// (an operator command): checks every file against the manifest before writing anything,
+    /// loads everything in one transaction, then verifies every restored audit log.
+    Restore {
+        /// The backup directory (the one holding manifest.json).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// How ready the organisation is for each adopted framework, with a drill-down for one.
     Readiness {
         /// Show one framework in detail: groups, categories and every requirement with its reason.

@@ -65,6 +65,15 @@ pub fn hint(code: Code) -> Option<&'static str> {
         Code::InvalidRow => "fix the rows named above and import the file again; nothing was written",
         Code::InvalidFile => "run the template command to get a file with the expected columns",
         Code::WriteFailed => "check the folder exists, is writable and has space",
+        Code::NotEmpty => {
+            "back up into a new or empty directory; restore into a fresh --data-dir (or an empty database with --database-url)"
+        }
+        Code::BackupInvalid => {
+            "nothing was restored: the backup is incomplete or was changed since it was written; use another backup"
+        }
+        Code::BackupIncompatible => {
+            "nothing was restored: restore with the evident version and backend that wrote the backup (see its manifest.json), then upgrade"
+        }
         Code::RuleViolated => "nothing was written",
         Code::StoreUnavailable => {
             "check --database-url (or EVIDENT_DATABASE_URL) and that the database server is running"

@@ -41,6 +41,7 @@ macro_rules! on_each_backend {
 }
 
 mod audit_names;
+mod backup;
 mod isolation;
 mod permissions;
 mod snapshots;

@@ -54,6 +54,14 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
     Some(TestApp { app, _database: database, _dir: dir })
 }
 
+/// The same, keeping evidence bytes in a directory of its own (local evidence store).
+pub async fn spawn_with_evidence(backend: Backend) -> Option<TestApp> {
+    let test = spawn(backend).await?;
+    let config = evident_evidence::BlobConfig::local(test._dir.path().join("evidence"));
+    let blobs = evident_evidence::BlobStore::open(&config).unwrap();
+    Some(TestApp { app: test.app.clone().with_blobs(blobs), ..test })
+}
+
 /// The instant every story runs at.
 pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 30, 0).single().unwrap()

@@ -1,6 +1,7 @@
 //! One module per group of subcommands.
 
 mod assets;
+mod backup;
 mod bench;
 mod controls;
 mod demo;
@@ -28,6 +29,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Controls(command) => controls::run(global, command).await,
         Command::Verify { witness } => verify::run(global, witness.as_deref()).await,
         Command::Anchor { witness } => verify::anchor(global, &witness).await,
+        Command::Backup { dir } => backup::backup(global, &dir).await,
+        Command::Restore { dir } => backup::restore(global, &dir).await,
         Command::Readiness { framework } => readiness::readiness(global, framework).await,
         Command::Gap { from, to, accept, accept_all } => readiness::gap(global, &from, &to, accept, accept_all).await,
         Command::Crosswalk(command) => readiness::crosswalk(global, command).await,

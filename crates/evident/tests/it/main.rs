@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 mod audit;
+mod backup;
 mod bad_input;
 mod controls;
 mod crash;

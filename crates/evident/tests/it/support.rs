@@ -46,6 +46,17 @@ impl Evident {
         all
     }
 
+    /// Another installation on the same backend: a fresh data directory, and a fresh database
+    /// when this one is on PostgreSQL.
+    pub fn fresh_like(&self) -> Evident {
+        if self.database_url.is_none() {
+            return Evident::sqlite();
+        }
+        let base = evident_store::testkit::postgres_url().unwrap();
+        let database = runtime().block_on(evident_store_postgres::FreshDatabase::create(&base)).unwrap();
+        Evident { database_url: Some(database.url.clone()), _database: Some(database), ..Evident::sqlite() }
+    }
+
     pub fn name(&self) -> &'static str {
         if self.database_url.is_some() { "postgres" } else { "sqlite" }
     }
