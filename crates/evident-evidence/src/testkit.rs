@@ -143,6 +143,11 @@ fn launch(program: &str, args: &[&str]) -> Option<Moto> {
                 panic!("{program} exited with {status}: {stderr}");
             }
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                // moto logs every request to stderr: drain it, or once the pipe's buffer is full
+                // (a few hundred requests) moto blocks on its next log line and stops answering.
+                if let Some(mut stderr) = child.stderr.take() {
+                    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+                }
                 return Some(Moto { child: Arc::new(Mutex::new(child)), addr });
             }
             if Instant::now() > deadline {
