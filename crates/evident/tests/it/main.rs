@@ -4,6 +4,7 @@ mod audit;
 mod bad_input;
 mod controls;
 mod crash;
+mod evidence;
 mod frameworks;
 mod heart;
 mod import;
