@@ -52,6 +52,8 @@ mod error;
 mod local;
 mod remote;
 mod sniff;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 use std::collections::HashSet;
 use std::fmt;

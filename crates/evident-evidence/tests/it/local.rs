@@ -8,12 +8,13 @@ use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
 use evident_core::Sha256Digest;
+use evident_evidence::testkit::files_under;
 use evident_evidence::{BlobConfig, BlobError, BlobStore};
 use futures::TryStreamExt;
 use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::generated::Generated;
-use crate::{download, files_under, local_store};
+use crate::{download, local_store};
 
 const MIB: u64 = 1024 * 1024;
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use evident_core::Sha256Digest;
+use evident_evidence::testkit::{ACCESS_KEY_ID, Moto, Relay, SECRET_ACCESS_KEY};
 use evident_evidence::{BlobError, BlobStore};
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
@@ -13,7 +14,6 @@ use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::download;
 use crate::generated::Generated;
-use crate::moto::{ACCESS_KEY_ID, Moto, Relay, SECRET_ACCESS_KEY};
 
 const MIB: u64 = 1024 * 1024;
 

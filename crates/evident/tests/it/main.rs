@@ -5,6 +5,7 @@ mod backup;
 mod bad_input;
 mod controls;
 mod crash;
+mod evidence;
 mod frameworks;
 mod heart;
 mod import;

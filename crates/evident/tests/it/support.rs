@@ -10,6 +10,8 @@ pub struct Evident {
     pub dir: tempfile::TempDir,
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    /// Environment variables every command gets (the environment is cleared but for PATH).
+    pub env: Vec<(String, String)>,
     /// Drops the PostgreSQL database when the test ends.
     _database: Option<evident_store_postgres::FreshDatabase>,
 }
@@ -29,7 +31,7 @@ impl Run {
 impl Evident {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        Evident { data_dir: dir.path().join("data"), dir, database_url: None, _database: None }
+        Evident { data_dir: dir.path().join("data"), dir, database_url: None, env: Vec::new(), _database: None }
     }
 
     /// Every backend this machine can test: SQLite, and PostgreSQL when configured.
@@ -57,6 +59,12 @@ impl Evident {
         Evident { database_url: Some(database.url.clone()), _database: Some(database), ..Evident::sqlite() }
     }
 
+    /// The same installation, its commands run with `key=value` in their environment.
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
     pub fn name(&self) -> &'static str {
         if self.database_url.is_some() { "postgres" } else { "sqlite" }
     }
@@ -80,6 +88,7 @@ impl Evident {
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .arg("--data-dir")
             .arg(&self.data_dir);
         if let Some(url) = &self.database_url {
