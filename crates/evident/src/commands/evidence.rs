@@ -276,7 +276,12 @@ pub async fn type2(global: &Global, args: Type2Args) -> anyhow::Result<ExitCode>
         false => None,
     };
     if global.json {
-        return json(&serde_json::json!({ "sample_id": recorded, "analysis": analysis })).map(|()| ExitCode::SUCCESS);
+        // The analysis as it is, with the recorded sample's id beside its fields when there is one.
+        let mut value = serde_json::to_value(&analysis)?;
+        if let (Some(id), Some(fields)) = (&recorded, value.as_object_mut()) {
+            fields.insert("sample_id".into(), serde_json::json!(id));
+        }
+        return json(&value).map(|()| ExitCode::SUCCESS);
     }
     if let Some(id) = &recorded {
         say!(
