@@ -165,7 +165,7 @@ struct ImportDir {
 fn import_dir(evident: &Evident) -> ImportDir {
     let dir = evident.dir.path().join("to-import");
     std::fs::create_dir(&dir).unwrap();
-    for i in 1..=6 {
+    for i in 1..=7 {
         std::fs::write(dir.join(format!("good-{i}.csv")), format!("check,result\nbackup-{i},pass\n")).unwrap();
     }
     std::fs::write(dir.join("empty.csv"), "").unwrap();
@@ -214,6 +214,21 @@ fn hostile_manifest_rows_are_each_named_and_nothing_is_written() {
                 format!("the effective date {too_early} is before {earliest}, the earliest evidence"),
             ),
             (format!("good-1.csv,GOV-01,{day},,"), "file", "good-1.csv is listed twice (first in row 2)".into()),
+            (format!("good-5.csv,IAM-01;IAM-01,{day},,"), "controls", "control IAM-01 is named twice".into()),
+            (
+                format!("good-7.csv,IAM-01,{day},{}..{},", day - Duration::days(5), day + Duration::days(1)),
+                "period",
+                format!(
+                    "the period {}..{} ends after the effective date {day}",
+                    day - Duration::days(5),
+                    day + Duration::days(1)
+                ),
+            ),
+            (
+                format!("good-6.csv,IAM-01,{day},,{}", "x".repeat(4_001)),
+                "description",
+                "the description is 4001 characters long".into(),
+            ),
         ];
         let audit = audit_records(&evident);
         for (row, column, message) in &hostile {
@@ -290,21 +305,24 @@ fn evidence_add_refuses_bad_input_by_name_and_stores_nothing() {
         let too_early = too_early.to_string();
         let day = days_ago(1).to_string();
         let (file, empty) = (file.to_str().unwrap(), empty.to_str().unwrap());
-        // (the file, the control, the date, the code and what the message says)
-        let cases = [
-            (empty, "IAM-01", day.as_str(), "invalid_input", "the evidence is empty".to_owned()),
-            (file, "NOPE-99", day.as_str(), "control_not_found", "there is no control NOPE-99".to_owned()),
-            (file, "IAM-01", future.as_str(), "invalid_input", format!("the effective date {future} is in the future")),
+        // (the file, the controls, the date, the code and what the message says)
+        let cases: [(&str, &[&str], &str, &str, String); 5] = [
+            (empty, &["IAM-01"], &day, "invalid_input", "the evidence is empty".into()),
+            (file, &["NOPE-99"], &day, "control_not_found", "there is no control NOPE-99".into()),
+            (file, &["IAM-01", "IAM-01"], &day, "invalid_input", "control IAM-01 is named twice".into()),
+            (file, &["IAM-01"], &future, "invalid_input", format!("the effective date {future} is in the future")),
             (
                 file,
-                "IAM-01",
-                too_early.as_str(),
+                &["IAM-01"],
+                &too_early,
                 "invalid_input",
                 format!("the effective date {too_early} is before {earliest}, the earliest evidence"),
             ),
         ];
-        for (path, control, effective, code, message) in cases {
-            let run = evident.fails(&["evidence", "add", path, "--control", control, "--effective", effective]);
+        for (path, controls, effective, code, message) in cases {
+            let mut args = vec!["evidence", "add", path, "--effective", effective];
+            args.extend(controls.iter().flat_map(|c| ["--control", c]));
+            let run = evident.fails(&args);
             assert!(run.stderr.contains(&message), "{}: missing {message:?} in:\n{}", evident.name(), run.stderr);
             assert!(run.stderr.contains(&format!("code: {code}")), "{}", run.stderr);
             assert!(records(&evident).is_empty(), "{}: {message}: nothing recorded", evident.name());
