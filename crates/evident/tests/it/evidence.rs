@@ -156,6 +156,37 @@ fn a_superseded_record_stays_on_record_but_no_longer_counts_and_is_superseded_on
     }
 }
 
+#[test]
+fn damaged_or_missing_bytes_are_never_served_and_an_earlier_download_stays() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let evident = Evident::sqlite();
+    organisation(&evident);
+    let file = evident.dir.path().join("access-review.csv");
+    std::fs::write(&file, "user,reviewed\nada,yes\nbob,yes\n").unwrap();
+    let added = add(&evident, &file, "IAM-01", days_ago(1));
+    let digest = added["digest"].as_str().unwrap();
+    let blob = evident.data_dir.join("evidence").join("sha256").join(&digest[..2]).join(digest);
+    let downloads = evident.dir.path().join("downloads");
+    std::fs::create_dir(&downloads).unwrap();
+    let out = downloads.join("review.csv");
+    std::fs::write(&out, "an earlier download").unwrap();
+
+    // One byte changed behind evident's back (placed blobs are read-only: make it writable).
+    std::fs::set_permissions(&blob, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&blob, "user,reviewed\nada,yes\nbob,no!\n").unwrap();
+    let damaged = evident.fails(&["evidence", "get", id(&added), "-o", out.to_str().unwrap()]);
+    assert!(damaged.stderr.contains(&format!("the stored evidence {digest} is corrupt")), "{}", damaged.stderr);
+    assert!(damaged.stderr.contains("code: evidence_corrupt"), "{}", damaged.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "an earlier download", "the earlier file stays");
+    assert_eq!(files_under(&downloads), [PathBuf::from("review.csv")], "no partial file is left");
+
+    std::fs::remove_file(&blob).unwrap();
+    let missing = evident.fails(&["evidence", "get", id(&added), "-o", out.to_str().unwrap()]);
+    assert!(missing.stderr.contains(&format!("no stored evidence has the digest {digest}")), "{}", missing.stderr);
+    assert!(missing.stderr.contains("code: evidence_corrupt"), "{}", missing.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "an earlier download");
+}
+
 /// A directory to import from, with good files, hostile entries, and a file outside it.
 struct ImportDir {
     dir: PathBuf,
