@@ -5,7 +5,7 @@
 //! second, in one `apply`. A record therefore never points at missing bytes; bytes whose record
 //! never landed (a crash, a refused record) are collected later and never served.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -81,13 +81,18 @@ impl App {
         Ok(controls.into_iter().map(|c| (c.code.clone(), c)).collect())
     }
 
-    /// The links a person names, checked: each control exists, is active, and the principal may
-    /// add evidence to it (a control owner: only to the controls they own).
+    /// The links a person names, checked: each control named once, exists, is active, and the
+    /// principal may add evidence to it (a control owner: only to the controls they own).
     fn links(
         principal: &Principal,
         controls: &HashMap<ControlCode, Control>,
         named: &[(ControlCode, Option<Period>)],
     ) -> Result<Vec<EvidenceLink>> {
+        // Checked here, by code: the core's own check can name the control only by its id.
+        let mut seen = HashSet::new();
+        if let Some((code, _)) = named.iter().find(|(code, _)| !seen.insert(code)) {
+            return Err(AppError::invalid(format!("control {code} is named twice: name each control once")));
+        }
         named
             .iter()
             .map(|(code, period)| {
@@ -497,11 +502,26 @@ impl App {
             };
             match draft.check(today, created) {
                 Ok(draft) => items.push(Item { row: n, path, size, draft }),
-                Err(e) => problems.push(n, "effective", e.to_string()),
+                Err(e) => problems.push(n, draft_column(&e), e.to_string()),
             }
         }
         problems.into_result(manifest)?;
         Ok(items)
+    }
+}
+
+/// The manifest column a refused draft's problem is in.
+fn draft_column(error: &EvidenceError) -> &'static str {
+    match error {
+        EvidenceError::Period(_) | EvidenceError::PeriodSyntax(_) | EvidenceError::PeriodAfterEffective { .. } => {
+            "period"
+        }
+        EvidenceError::NoControl | EvidenceError::DuplicateControl(_) => "controls",
+        EvidenceError::DescriptionTooLong(_) => "description",
+        EvidenceError::FileName { .. } | EvidenceError::Empty | EvidenceError::MediaType(_) => "file",
+        EvidenceError::EffectiveInFuture { .. } | EvidenceError::EffectiveTooEarly { .. } | EvidenceError::Date(_) => {
+            "effective"
+        }
     }
 }
 

@@ -156,6 +156,37 @@ fn a_superseded_record_stays_on_record_but_no_longer_counts_and_is_superseded_on
     }
 }
 
+#[test]
+fn damaged_or_missing_bytes_are_never_served_and_an_earlier_download_stays() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let evident = Evident::sqlite();
+    organisation(&evident);
+    let file = evident.dir.path().join("access-review.csv");
+    std::fs::write(&file, "user,reviewed\nada,yes\nbob,yes\n").unwrap();
+    let added = add(&evident, &file, "IAM-01", days_ago(1));
+    let digest = added["digest"].as_str().unwrap();
+    let blob = evident.data_dir.join("evidence").join("sha256").join(&digest[..2]).join(digest);
+    let downloads = evident.dir.path().join("downloads");
+    std::fs::create_dir(&downloads).unwrap();
+    let out = downloads.join("review.csv");
+    std::fs::write(&out, "an earlier download").unwrap();
+
+    // One byte changed behind evident's back (placed blobs are read-only: make it writable).
+    std::fs::set_permissions(&blob, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&blob, "user,reviewed\nada,yes\nbob,no!\n").unwrap();
+    let damaged = evident.fails(&["evidence", "get", id(&added), "-o", out.to_str().unwrap()]);
+    assert!(damaged.stderr.contains(&format!("the stored evidence {digest} is corrupt")), "{}", damaged.stderr);
+    assert!(damaged.stderr.contains("code: evidence_corrupt"), "{}", damaged.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "an earlier download", "the earlier file stays");
+    assert_eq!(files_under(&downloads), [PathBuf::from("review.csv")], "no partial file is left");
+
+    std::fs::remove_file(&blob).unwrap();
+    let missing = evident.fails(&["evidence", "get", id(&added), "-o", out.to_str().unwrap()]);
+    assert!(missing.stderr.contains(&format!("no stored evidence has the digest {digest}")), "{}", missing.stderr);
+    assert!(missing.stderr.contains("code: evidence_corrupt"), "{}", missing.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "an earlier download");
+}
+
 /// A directory to import from, with good files, hostile entries, and a file outside it.
 struct ImportDir {
     dir: PathBuf,
@@ -165,7 +196,7 @@ struct ImportDir {
 fn import_dir(evident: &Evident) -> ImportDir {
     let dir = evident.dir.path().join("to-import");
     std::fs::create_dir(&dir).unwrap();
-    for i in 1..=6 {
+    for i in 1..=7 {
         std::fs::write(dir.join(format!("good-{i}.csv")), format!("check,result\nbackup-{i},pass\n")).unwrap();
     }
     std::fs::write(dir.join("empty.csv"), "").unwrap();
@@ -214,6 +245,21 @@ fn hostile_manifest_rows_are_each_named_and_nothing_is_written() {
                 format!("the effective date {too_early} is before {earliest}, the earliest evidence"),
             ),
             (format!("good-1.csv,GOV-01,{day},,"), "file", "good-1.csv is listed twice (first in row 2)".into()),
+            (format!("good-5.csv,IAM-01;IAM-01,{day},,"), "controls", "control IAM-01 is named twice".into()),
+            (
+                format!("good-7.csv,IAM-01,{day},{}..{},", day - Duration::days(5), day + Duration::days(1)),
+                "period",
+                format!(
+                    "the period {}..{} ends after the effective date {day}",
+                    day - Duration::days(5),
+                    day + Duration::days(1)
+                ),
+            ),
+            (
+                format!("good-6.csv,IAM-01,{day},,{}", "x".repeat(4_001)),
+                "description",
+                "the description is 4001 characters long".into(),
+            ),
         ];
         let audit = audit_records(&evident);
         for (row, column, message) in &hostile {
@@ -290,21 +336,24 @@ fn evidence_add_refuses_bad_input_by_name_and_stores_nothing() {
         let too_early = too_early.to_string();
         let day = days_ago(1).to_string();
         let (file, empty) = (file.to_str().unwrap(), empty.to_str().unwrap());
-        // (the file, the control, the date, the code and what the message says)
-        let cases = [
-            (empty, "IAM-01", day.as_str(), "invalid_input", "the evidence is empty".to_owned()),
-            (file, "NOPE-99", day.as_str(), "control_not_found", "there is no control NOPE-99".to_owned()),
-            (file, "IAM-01", future.as_str(), "invalid_input", format!("the effective date {future} is in the future")),
+        // (the file, the controls, the date, the code and what the message says)
+        let cases: [(&str, &[&str], &str, &str, String); 5] = [
+            (empty, &["IAM-01"], &day, "invalid_input", "the evidence is empty".into()),
+            (file, &["NOPE-99"], &day, "control_not_found", "there is no control NOPE-99".into()),
+            (file, &["IAM-01", "IAM-01"], &day, "invalid_input", "control IAM-01 is named twice".into()),
+            (file, &["IAM-01"], &future, "invalid_input", format!("the effective date {future} is in the future")),
             (
                 file,
-                "IAM-01",
-                too_early.as_str(),
+                &["IAM-01"],
+                &too_early,
                 "invalid_input",
                 format!("the effective date {too_early} is before {earliest}, the earliest evidence"),
             ),
         ];
-        for (path, control, effective, code, message) in cases {
-            let run = evident.fails(&["evidence", "add", path, "--control", control, "--effective", effective]);
+        for (path, controls, effective, code, message) in cases {
+            let mut args = vec!["evidence", "add", path, "--effective", effective];
+            args.extend(controls.iter().flat_map(|c| ["--control", c]));
+            let run = evident.fails(&args);
             assert!(run.stderr.contains(&message), "{}: missing {message:?} in:\n{}", evident.name(), run.stderr);
             assert!(run.stderr.contains(&format!("code: {code}")), "{}", run.stderr);
             assert!(records(&evident).is_empty(), "{}: {message}: nothing recorded", evident.name());
