@@ -47,6 +47,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bulk;
 mod config;
 mod error;
 mod local;
@@ -78,6 +79,7 @@ use object_store::{
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+pub use bulk::{BulkError, DEFAULT_CONCURRENCY, ingest_all, ingest_each};
 pub use config::{BlobConfig, S3Config, S3Credentials};
 pub use error::BlobError;
 pub use sniff::{SNIFF_LEN, sniff, sniff_prefix};

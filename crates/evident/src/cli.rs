@@ -371,6 +371,55 @@ pub enum BenchCommand {
         #[arg(long)]
         keep: bool,
     },
+    /// The evidence figures in one run: bulk ingest of SIZE of generated mixed-size files into a
+    /// fresh local evidence store against `sha256sum` over the same files (fsync included); the
+    /// peak memory of ingesting one input 2.5 times SIZE (5 GiB by default, in a child process);
+    /// the Type 2 analysis of 500 daily controls over a year; and readiness with freshness on the
+    /// `bench store` organisation (2,000 controls, 20,000 mappings) with RECORDS evidence records,
+    /// in process and as the real binary.
+    Evidence {
+        /// Total size of the generated files, e.g. 2G, 200M (K, M, G: powers of 1024).
+        #[arg(long, default_value = "2G", value_parser = parse_size)]
+        size: u64,
+        /// How many files are ingested at once.
+        #[arg(long, default_value_t = evident_evidence::DEFAULT_CONCURRENCY)]
+        jobs: usize,
+        /// Evidence records seeded for the readiness figure.
+        #[arg(long, default_value_t = 1_000_000)]
+        records: usize,
+        /// How many times each timed step runs (the median is reported).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Seed into --data-dir (or the --database-url database) and keep it; a later run with
+        /// --keep finds the records there and seeds only what is missing.
+        #[arg(long)]
+        keep: bool,
+        /// Skip both ingest figures (bulk and the one big input).
+        #[arg(long)]
+        skip_ingest: bool,
+        /// Internal: ingest one generated input of this size and print the peak memory as JSON.
+        #[arg(long, hide = true, value_parser = parse_size)]
+        one_big_file: Option<u64>,
+        /// Internal: readiness with freshness of the --org organisation, as JSON, for timing.
+        #[arg(long, hide = true)]
+        readiness_once: bool,
+    },
+}
+
+/// A size in bytes: a number with an optional K, M or G (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        other => return Err(format!("unknown unit {other:?}: write a number with K, M or G, e.g. 2G")),
+    };
+    let number: u64 = number.parse().map_err(|_| format!("{text:?} is not a size: write e.g. 2G or 500M"))?;
+    number.checked_mul(unit).filter(|n| *n > 0).ok_or_else(|| format!("{text:?} is not a size above zero"))
 }
 
 #[derive(Debug, Args)]

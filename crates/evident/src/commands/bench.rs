@@ -1,4 +1,7 @@
-//! `evident bench readiness`: the engines on a synthetic organisation, timed.
+//! `evident bench readiness`: the engines on a synthetic organisation, timed; `bench store`: the
+//! whole process on a real database; `bench evidence`: the evidence figures (`bench/evidence.rs`).
+
+mod evidence;
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -26,6 +29,16 @@ pub async fn run(global: &Global, command: BenchCommand) -> anyhow::Result<ExitC
     match command {
         BenchCommand::Readiness { iterations } => engines(iterations),
         BenchCommand::Store { controls, mappings, runs, keep } => store(global, controls, mappings, runs, keep).await,
+        BenchCommand::Evidence { size, jobs, records, runs, keep, skip_ingest, one_big_file, readiness_once } => {
+            if let Some(size) = one_big_file {
+                return evidence::one_big_file(size).await;
+            }
+            if readiness_once {
+                return evidence::readiness_once(global).await;
+            }
+            let options = evidence::Options { size, jobs, records, runs, keep, skip_ingest };
+            evidence::run(global, options).await
+        }
     }
 }
 
@@ -128,6 +141,50 @@ fn synthetic_import(library: &Library, controls: usize, mappings: usize) -> anyh
     Ok(Table { file: "synthetic.csv".to_owned(), rows })
 }
 
+/// Creates the organisation `slug`, adopts ISO 27001:2022 and SOC 2, and imports `controls`
+/// controls with `mappings` mappings ([`synthetic_import`]); says how long the import took.
+async fn seed_organisation(
+    app: &evident_app::App,
+    global: &Global,
+    slug: &OrgSlug,
+    controls: usize,
+    mappings: usize,
+) -> anyhow::Result<evident_app::Principal> {
+    let admin = Email::parse("bench@bench.example")?;
+    app.create_organisation(slug.clone(), Some("Benchmark".into()), admin, None).await?;
+    let me = app.operator(Some(slug), "bench", None).await?;
+    for id in ["iso27001:2022", "soc2:2017"] {
+        app.adopt(&me, &FrameworkId::parse(id)?, &[], String::new(), None).await?;
+    }
+    let table = synthetic_import(app.library(), controls, mappings)?;
+    let start = Instant::now();
+    let report = app.import_controls(&me, &table).await?;
+    let import = start.elapsed();
+    say!(
+        "seeded {slug}: {} controls and {} mappings from a {}-row import in {:.2} s ({})",
+        report.created,
+        report.mappings,
+        table.rows.len(),
+        import.as_secs_f64(),
+        backend_name(global)
+    );
+    Ok(me)
+}
+
+fn backend_name(global: &Global) -> &'static str {
+    if global.database_url.is_some() { "postgresql" } else { "sqlite" }
+}
+
+/// The flags that make a child `evident` act in `slug` of the same database.
+fn process_flags(global: &Global, slug: &OrgSlug) -> Vec<String> {
+    let mut base = vec!["--org".to_owned(), slug.to_string()];
+    match &global.database_url {
+        Some(url) => base.extend(["--database-url".to_owned(), url.clone()]),
+        None => base.extend(["--data-dir".to_owned(), global.data_dir.display().to_string()]),
+    }
+    base
+}
+
 /// Milliseconds of `runs` runs of the real binary with `args`: median, min, max.
 fn time_process(base: &[String], args: &[&str], runs: usize) -> anyhow::Result<(f64, f64, f64)> {
     let exe = std::env::current_exe()?;
@@ -160,29 +217,8 @@ async fn store(global: &Global, controls: usize, mappings: usize, runs: usize, k
     };
     let app = crate::context::app(&global).await?;
     let slug = OrgSlug::parse(&format!("bench-{}", std::process::id()))?;
-    let admin = Email::parse("bench@bench.example")?;
-    app.create_organisation(slug.clone(), Some("Benchmark".into()), admin, None).await?;
-    let me = app.operator(Some(&slug), "bench", None).await?;
-    for id in ["iso27001:2022", "soc2:2017"] {
-        app.adopt(&me, &FrameworkId::parse(id)?, &[], String::new(), None).await?;
-    }
-    let table = synthetic_import(app.library(), controls, mappings)?;
-    let start = Instant::now();
-    let report = app.import_controls(&me, &table).await?;
-    let import = start.elapsed();
-    say!(
-        "seeded {slug}: {} controls and {} mappings from a {}-row import in {:.2} s ({})",
-        report.created,
-        report.mappings,
-        table.rows.len(),
-        import.as_secs_f64(),
-        if global.database_url.is_some() { "postgresql" } else { "sqlite" }
-    );
-    let mut base = vec!["--org".to_owned(), slug.to_string()];
-    match &global.database_url {
-        Some(url) => base.extend(["--database-url".to_owned(), url.clone()]),
-        None => base.extend(["--data-dir".to_owned(), global.data_dir.display().to_string()]),
-    }
+    seed_organisation(&app, &global, &slug, controls, mappings).await?;
+    let base = process_flags(&global, &slug);
     for (args, target) in [
         (&["readiness", "--json"][..], 30.0),
         (&["controls", "list", "--json"][..], 50.0),
