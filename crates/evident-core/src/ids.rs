@@ -216,6 +216,18 @@ pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
+/// A stable identity as the store gives it (a UUID, or any 1 to 64 lowercase letters, digits and
+/// dashes): what `what` names.
+fn stable_id(what: &'static str, input: &str) -> Result<String, ParseError> {
+    if input.is_empty() || input.len() > 64 {
+        return Err(ParseError::new(what, input, "must be 1 to 64 characters"));
+    }
+    if !input.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        return Err(ParseError::new(what, input, "only lowercase letters, digits and '-' are allowed"));
+    }
+    Ok(input.to_owned())
+}
+
 /// A control's stable identity: it never changes, even when the control's code is renamed.
 /// Mappings, risks, evidence, findings and OSCAL components refer to a control through it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -225,14 +237,7 @@ string_newtype!(ControlId);
 
 impl ControlId {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        const WHAT: &str = "control id";
-        if input.is_empty() || input.len() > 64 {
-            return Err(ParseError::new(WHAT, input, "must be 1 to 64 characters"));
-        }
-        if !input.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Err(ParseError::new(WHAT, input, "only lowercase letters, digits and '-' are allowed"));
-        }
-        Ok(Self(input.to_owned()))
+        stable_id("control id", input).map(Self)
     }
 }
 
@@ -245,14 +250,7 @@ string_newtype!(EvidenceId);
 
 impl EvidenceId {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        const WHAT: &str = "evidence id";
-        if input.is_empty() || input.len() > 64 {
-            return Err(ParseError::new(WHAT, input, "must be 1 to 64 characters"));
-        }
-        if !input.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Err(ParseError::new(WHAT, input, "only lowercase letters, digits and '-' are allowed"));
-        }
-        Ok(Self(input.to_owned()))
+        stable_id("evidence id", input).map(Self)
     }
 }
 
@@ -264,14 +262,7 @@ string_newtype!(SampleId);
 
 impl SampleId {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        const WHAT: &str = "sample id";
-        if input.is_empty() || input.len() > 64 {
-            return Err(ParseError::new(WHAT, input, "must be 1 to 64 characters"));
-        }
-        if !input.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Err(ParseError::new(WHAT, input, "only lowercase letters, digits and '-' are allowed"));
-        }
-        Ok(Self(input.to_owned()))
+        stable_id("sample id", input).map(Self)
     }
 }
 
