@@ -18,19 +18,27 @@ pub struct Source<'a> {
     pub text: &'a str,
 }
 
+/// The data files as embedded: each TOML file of `data/`, converted to JSON by the build script
+/// (`build.rs`), named by its TOML file in messages.
 macro_rules! embedded {
-    ($($path:literal),+ $(,)?) => {
-        &[$(Source { name: $path, text: include_str!(concat!("../data/", $path)) }),+]
+    ($path:literal) => {
+        Source { name: concat!($path, ".toml"), text: include_str!(concat!(env!("OUT_DIR"), "/", $path, ".json")) }
     };
 }
 
 const FRAMEWORKS: &[Source<'static>] =
-    embedded!["frameworks/iso27001-2022.toml", "frameworks/iso27001-2013.toml", "frameworks/soc2-2017.toml"];
+    &[embedded!("frameworks/iso27001-2022"), embedded!("frameworks/iso27001-2013"), embedded!("frameworks/soc2-2017")];
 const CROSSWALKS: &[Source<'static>] =
-    embedded!["crosswalks/soc2-2017--iso27001-2022.toml", "crosswalks/iso27001-2013--iso27001-2022.toml"];
-const BASELINE: Source<'static> =
-    Source { name: "baseline-controls.toml", text: include_str!("../data/baseline-controls.toml") };
-const THREATS: Source<'static> = Source { name: "threats.toml", text: include_str!("../data/threats.toml") };
+    &[embedded!("crosswalks/soc2-2017--iso27001-2022"), embedded!("crosswalks/iso27001-2013--iso27001-2022")];
+const BASELINE: Source<'static> = embedded!("baseline-controls");
+const THREATS: Source<'static> = embedded!("threats");
+
+/// How a data file is written: TOML as a person writes it, or the JSON the build embeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Toml,
+    Json,
+}
 
 /// A data file that does not load: which file, which entry, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,11 +124,25 @@ impl Catalog {
     /// The catalog built into this binary, loaded once.
     pub fn embedded() -> Result<&'static Catalog, CatalogError> {
         static CATALOG: OnceLock<Result<Catalog, CatalogError>> = OnceLock::new();
-        CATALOG.get_or_init(|| Catalog::load(FRAMEWORKS, CROSSWALKS, BASELINE, THREATS)).as_ref().map_err(Clone::clone)
+        CATALOG
+            .get_or_init(|| Catalog::read(Format::Json, FRAMEWORKS, CROSSWALKS, BASELINE, THREATS))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
-    /// Loads and validates catalog files; the first problem found is returned with its file and entry.
+    /// Loads and validates catalog files (TOML); the first problem found is returned with its file
+    /// and entry.
     pub fn load(
+        frameworks: &[Source<'_>],
+        crosswalks: &[Source<'_>],
+        baseline: Source<'_>,
+        threats: Source<'_>,
+    ) -> Result<Catalog, CatalogError> {
+        Catalog::read(Format::Toml, frameworks, crosswalks, baseline, threats)
+    }
+
+    fn read(
+        format: Format,
         frameworks: &[Source<'_>],
         crosswalks: &[Source<'_>],
         baseline: Source<'_>,
@@ -133,7 +155,8 @@ impl Catalog {
             threats: ThreatList::default(),
         };
         for source in frameworks {
-            let data = read_framework(source)?;
+            let file: FrameworkFile = parse(format, source)?;
+            let data = FrameworkData { info: file.info, requirements: file.requirements };
             let id = data.info.id.clone();
             if id.namespace().is_some() {
                 let problem =
@@ -149,13 +172,13 @@ impl Catalog {
             }
         }
         for source in crosswalks {
-            let crosswalk: Crosswalk = parse_toml(source)?;
+            let crosswalk: Crosswalk = parse(format, source)?;
             catalog.check_crosswalk(source.name, &crosswalk)?;
             catalog.crosswalks.push(crosswalk);
         }
-        catalog.baseline = parse_toml::<BaselineFile>(&baseline)?.controls;
+        catalog.baseline = parse::<BaselineFile>(format, &baseline)?.controls;
         catalog.check_baseline(baseline.name)?;
-        catalog.threats = parse_toml(&threats)?;
+        catalog.threats = parse(format, &threats)?;
         let mut ids = HashSet::new();
         for t in catalog.threats.threats.iter().chain(&catalog.threats.vulnerabilities) {
             if !ids.insert(t.id.as_str()) {
@@ -265,6 +288,20 @@ impl Catalog {
 pub fn read_framework(source: &Source<'_>) -> Result<FrameworkData, CatalogError> {
     let file: FrameworkFile = parse_toml(source)?;
     Ok(FrameworkData { info: file.info, requirements: file.requirements })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(format: Format, source: &Source<'_>) -> Result<T, CatalogError> {
+    match format {
+        Format::Toml => parse_toml(source),
+        // The embedded JSON is one line: its position would mean nothing to a reader of the TOML.
+        Format::Json => serde_json::from_str(source.text).map_err(|e| {
+            CatalogError::new(
+                source.name,
+                None,
+                e.to_string().replace(&format!(" at line {} column {}", e.line(), e.column()), ""),
+            )
+        }),
+    }
 }
 
 fn parse_toml<T: serde::de::DeserializeOwned>(source: &Source<'_>) -> Result<T, CatalogError> {
