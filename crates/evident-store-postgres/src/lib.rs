@@ -63,13 +63,18 @@ impl PostgresStore {
         let connect = url.connect_options()?;
         // One attempt first: the pool would retry an unreachable server until the acquire
         // timeout, while a person waits for the message.
-        let probe = connect.connect().await.map_err(|e| connect_error(&url, e))?;
+        let mut probe = connect.connect().await.map_err(|e| connect_error(&url, e))?;
+        // A schema already current needs no migration run (its advisory lock and several round
+        // trips): one query on the probe's connection says so.
+        let current = schema_current(&mut probe).await;
         let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(options.pool_size)
             .acquire_timeout(options.acquire_timeout)
             .connect_lazy_with(connect);
-        MIGRATOR.run(&pool).await.map_err(|e| migration_error(&url, e))?;
+        if !current {
+            MIGRATOR.run(&pool).await.map_err(|e| migration_error(&url, e))?;
+        }
         Ok(Self { pool })
     }
 
@@ -91,6 +96,21 @@ impl PostgresStore {
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         self.pool.begin().await
     }
+}
+
+/// Whether the database has every migration of this build applied, unchanged, and no other.
+/// Anything else (a new database, an older schema, a newer one) goes through the migrator, which
+/// migrates or says what is wrong.
+async fn schema_current(connection: &mut sqlx::PgConnection) -> bool {
+    let applied: Vec<(i64, Vec<u8>, bool)> =
+        match sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&mut *connection)
+            .await
+        {
+            Ok(applied) => applied,
+            Err(_) => return false,
+        };
+    sql::common::migrations_current(&MIGRATOR, &applied)
 }
 
 /// A PostgreSQL URL that names its database. `Display` and `Debug` hide the password.

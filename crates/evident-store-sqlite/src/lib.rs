@@ -33,39 +33,39 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date. Several
     /// processes may open a fresh file at once: they create and migrate it one after another.
+    ///
+    /// A database whose schema is already current is opened with one read connection and no
+    /// lock: most commands only read, and a read-only data directory still serves them. The
+    /// writer connects on the first write.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .synchronous(SqliteSynchronous::Normal);
-
-        let setup_lock = lock_for_setup(path).await?;
-        create_private(path)?;
-        let setup = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone().journal_mode(SqliteJournalMode::Wal))
-            .await
-            .map_err(|e| open_error(path, e))?;
-        refuse_foreign_database(&setup, path).await?;
-        MIGRATOR.run(&setup).await.map_err(|e| migration_error(path, e))?;
-        setup.close().await;
-        drop(setup_lock);
-
+        let readers = || {
+            SqlitePoolOptions::new()
+                .max_connections(READERS)
+                .acquire_timeout(BUSY_TIMEOUT)
+                .connect_with(options.clone().read_only(true))
+        };
+        let reader = match path.exists() {
+            true => {
+                let reader = readers().await.map_err(|e| open_error(path, e))?;
+                if !schema_current(&reader, path).await? {
+                    set_up(path, &options).await?;
+                }
+                reader
+            }
+            false => {
+                set_up(path, &options).await?;
+                readers().await.map_err(|e| open_error(path, e))?
+            }
+        };
         // WAL is a property of the file now; the pools never switch journal modes, which is the
         // one step SQLite cannot wait for.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options.clone())
-            .await
-            .map_err(|e| open_error(path, e))?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(READERS)
-            .acquire_timeout(BUSY_TIMEOUT)
-            .connect_with(options.read_only(true))
-            .await
-            .map_err(|e| open_error(path, e))?;
+        let writer =
+            SqlitePoolOptions::new().max_connections(1).acquire_timeout(BUSY_TIMEOUT).connect_lazy_with(options);
         Ok(Self { reader, writer })
     }
 
@@ -88,6 +88,42 @@ impl SqliteStore {
     async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
+}
+
+/// Creates the file if needed, switches it to WAL and applies the migrations it lacks, holding
+/// the set-up lock ([`lock_for_setup`]).
+async fn set_up(path: &Path, options: &SqliteConnectOptions) -> Result<(), StoreError> {
+    let setup_lock = lock_for_setup(path).await?;
+    create_private(path)?;
+    let setup = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone().journal_mode(SqliteJournalMode::Wal))
+        .await
+        .map_err(|e| open_error(path, e))?;
+    refuse_foreign_database(&setup, path).await?;
+    MIGRATOR.run(&setup).await.map_err(|e| migration_error(path, e))?;
+    setup.close().await;
+    drop(setup_lock);
+    Ok(())
+}
+
+/// Whether the database has every migration of this build applied, unchanged, and no other: then
+/// it needs no set-up. Anything else (a new file, an older schema, a newer or foreign one) goes
+/// through [`set_up`], which migrates or says what is wrong.
+async fn schema_current(reader: &sqlx::SqlitePool, path: &Path) -> Result<bool, StoreError> {
+    let applied: Vec<(i64, Vec<u8>, bool)> =
+        match sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(reader)
+            .await
+        {
+            Ok(applied) => applied,
+            Err(e) if matches!(sqlite_code(&e), Some(SQLITE_NOTADB | SQLITE_CORRUPT)) => {
+                return Err(open_error(path, e));
+            }
+            // No migrations table yet: a new (or foreign) database.
+            Err(_) => return Ok(false),
+        };
+    Ok(sql::common::migrations_current(&MIGRATOR, &applied))
 }
 
 /// Takes an exclusive OS lock on `<database>.lock` for creating, switching to WAL and migrating

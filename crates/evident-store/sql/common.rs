@@ -34,6 +34,16 @@ impl Outcome {
     }
 }
 
+/// Whether `applied` (version, checksum, success of each row of `_sqlx_migrations`, by version)
+/// is exactly `migrator`'s migrations, each applied unchanged: then opening needs no migration run.
+pub(crate) fn migrations_current(migrator: &sqlx::migrate::Migrator, applied: &[(i64, Vec<u8>, bool)]) -> bool {
+    let known: Vec<_> = migrator.iter().filter(|m| !m.migration_type.is_down_migration()).collect();
+    applied.len() == known.len()
+        && applied.iter().zip(&known).all(|((version, checksum, success), m)| {
+            *success && *version == m.version && checksum.as_slice() == &*m.checksum
+        })
+}
+
 pub(super) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }

@@ -19,7 +19,8 @@
 //! aggregate and appends the audit records in a few statements at the end.
 
 use async_trait::async_trait;
-use evident_store::{Actor, Applied, Change, Result, Store, StoreError};
+use evident_core::Mapping;
+use evident_store::{Actor, Applied, Change, ControlChange, Result, Store, StoreError};
 
 use self::audit::AuditTrail;
 use self::common::{Outcome, Tx, lock_org, map_sqlx};
@@ -45,16 +46,33 @@ impl Store for Backend {
         let head = lock_org(&mut tx, &actor.org).await?;
         let mut trail = AuditTrail::new(actor, head);
         let mut applied = Vec::with_capacity(changes.len());
-        for change in &changes {
-            let outcome = apply_one(&mut tx, actor, change).await?;
-            if let Some((before, after)) = outcome.images {
-                trail.push(evident_store::describe(change), before, after);
+        let mut rest = &changes[..];
+        while let Some(first) = rest.first() {
+            // A long run of mapping changes (an import's) is written together; any other change alone.
+            let run: Vec<&Mapping> = rest.iter().map_while(as_mapping).collect();
+            let (done, outcomes) = if run.len() >= controls::MAP_BATCH_FROM {
+                (run.len(), controls::map_all(&mut tx, actor, &run).await?)
+            } else {
+                (1, vec![apply_one(&mut tx, actor, first).await?])
+            };
+            for (change, outcome) in rest[..done].iter().zip(outcomes) {
+                if let Some((before, after)) = outcome.images {
+                    trail.push(evident_store::describe(change), before, after);
+                }
+                applied.push(outcome.applied);
             }
-            applied.push(outcome.applied);
+            rest = &rest[done..];
         }
         trail.write(&mut tx).await?;
         tx.commit().await.map_err(map_sqlx)?;
         Ok(applied)
+    }
+}
+
+fn as_mapping(change: &Change) -> Option<&Mapping> {
+    match change {
+        Change::Control(ControlChange::Map(mapping)) => Some(mapping),
+        _ => None,
     }
 }
 

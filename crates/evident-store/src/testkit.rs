@@ -25,7 +25,7 @@ pub use frameworks::imported_frameworks_stay_in_their_organisation;
 pub mod applied;
 pub mod evidence;
 pub mod snapshot;
-pub use applied::a_write_that_changes_nothing_leaves_no_record;
+pub use applied::{a_long_run_of_mappings_keeps_the_rules_of_one, a_write_that_changes_nothing_leaves_no_record};
 pub use evidence::{
     a_window_reads_evidence_by_its_period, evidence_is_kept_superseded_and_summarised,
     samples_hold_exceptions_only_for_what_they_drew,
@@ -55,6 +55,7 @@ macro_rules! parity_tests {
             database_refusals_are_told_in_our_words,
             imported_frameworks_stay_in_their_organisation,
             a_write_that_changes_nothing_leaves_no_record,
+            a_long_run_of_mappings_keeps_the_rules_of_one,
             evidence_is_kept_superseded_and_summarised,
             a_window_reads_evidence_by_its_period,
             samples_hold_exceptions_only_for_what_they_drew,

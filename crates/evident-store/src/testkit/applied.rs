@@ -3,7 +3,7 @@
 
 use evident_core::risk::{Asset, AssetKind, Classification, Methodology, Rating, Risk, Treating, Treatment};
 use evident_core::soa::{Decision, Reason};
-use evident_core::{AssetCode, Coverage, RiskCode};
+use evident_core::{AssetCode, Coverage, Mapping, RiskCode};
 
 use super::{at, code, control, email, fw, mapping, new_org, req};
 use crate::{Adoption, Applied, ControlChange, ControlPatch, FrameworkChange, RawSql, RiskChange, SoaChange, Store};
@@ -106,4 +106,65 @@ pub async fn a_write_that_changes_nothing_leaves_no_record<S: Store + RawSql>(st
         store.apply(&later, vec![set(Methodology::four_by_four())]).await.unwrap(),
         [Applied::MethodologySet { version: 2 }]
     );
+}
+
+/// An import's long run of mapping changes is written together, with the same rules and the same
+/// report as one change at a time: an identical mapping is unchanged and unrecorded, a mapping
+/// changed twice in the run is recorded twice and ends as the second says, and one unknown
+/// control refuses the whole batch.
+pub async fn a_long_run_of_mappings_keeps_the_rules_of_one<S: Store + RawSql>(store: &S) {
+    let (org, actor) = new_org(store, "acme").await;
+    let controls: Vec<_> =
+        (1..=3).map(|i| ControlChange::Create(control(&format!("C-{i}"), "Control")).into()).collect();
+    store.apply(&actor, controls).await.unwrap();
+    let kept = mapping("C-1", "iso27001:2022", "A.5.1", Coverage::Full);
+    let widened = mapping("C-1", "iso27001:2022", "A.5.2", Coverage::Partial);
+    store
+        .apply(&actor, vec![ControlChange::Map(kept.clone()).into(), ControlChange::Map(widened.clone()).into()])
+        .await
+        .unwrap();
+    let (log_before, _) = store.audit_log(&org.id).await.unwrap();
+
+    let annex: Vec<String> = (1..=37).map(|i| format!("A.5.{i}")).collect();
+    let mut run: Vec<Mapping> =
+        annex[2..].iter().map(|r| mapping("C-2", "iso27001:2022", r, Coverage::Partial)).collect();
+    run.insert(0, kept.clone());
+    run.insert(1, Mapping { coverage: Coverage::Full, ..widened.clone() });
+    let twice = mapping("C-3", "iso27001:2022", "A.5.9", Coverage::Partial);
+    run.push(twice.clone());
+    run.push(Mapping { coverage: Coverage::Full, ..twice.clone() });
+    assert!(run.len() >= 32, "long enough to be written as a batch");
+    let changes = || run.iter().cloned().map(|m| ControlChange::Map(m).into()).collect::<Vec<_>>();
+
+    let applied = store.apply(&actor, changes()).await.unwrap();
+    assert_eq!(applied[0], Applied::Unchanged, "the identical mapping");
+    assert!(applied[1..].iter().all(Applied::changed), "{applied:?}");
+    let mut expected: Vec<Mapping> = run.iter().filter(|m| **m != twice).cloned().collect();
+    crate::sort_mappings(&mut expected);
+    assert_eq!(store.mappings(&org.id).await.unwrap(), expected, "every mapping lands once, as the run ends");
+
+    let (log, _) = store.audit_log(&org.id).await.unwrap();
+    let recorded = &log[log_before.len()..];
+    assert_eq!(recorded.len(), run.len() - 1, "a record per change, none for the unchanged one");
+    let widening = &recorded[0].entry;
+    assert!(widening.before.as_deref().unwrap().contains("\"partial\""), "{widening:?}");
+    assert!(widening.after.as_deref().unwrap().contains("\"full\""), "{widening:?}");
+    let second = &recorded[recorded.len() - 1].entry;
+    assert!(
+        second.before.as_deref().unwrap().contains("\"partial\""),
+        "the second change's before is the first's after"
+    );
+
+    // The mappings as they stand, again: nothing changes, nothing is recorded.
+    let same = expected.iter().cloned().map(|m| ControlChange::Map(m).into()).collect();
+    assert!(store.apply(&actor, same).await.unwrap().iter().all(|a| *a == Applied::Unchanged));
+    assert_eq!(store.audit_log(&org.id).await.unwrap().0.len(), log.len());
+
+    // One mapping of an unknown control refuses the whole run.
+    let mut refused: Vec<_> = annex.iter().map(|r| mapping("C-3", "iso27001:2022", r, Coverage::Full)).collect();
+    refused.push(mapping("NOPE-1", "iso27001:2022", "A.5.1", Coverage::Full));
+    let refused = refused.into_iter().map(|m| ControlChange::Map(m).into()).collect();
+    let error = store.apply(&actor, refused).await.unwrap_err();
+    assert!(matches!(&error, crate::StoreError::NotFound { what: "control", key } if key == "NOPE-1"), "{error:?}");
+    assert_eq!(store.mappings(&org.id).await.unwrap(), expected, "nothing of the refused run landed");
 }
