@@ -9,6 +9,7 @@ use evident_core::{
 use evident_store::{Change, ControlChange};
 use serde::Serialize;
 
+use crate::derived::Reuse;
 use crate::error::{AppError, Code, Result};
 use crate::{App, Principal};
 
@@ -78,6 +79,13 @@ impl App {
             .filter(|c| all || c.is_active())
             .map(|c| ControlView { control: c.clone(), mappings: by_control.remove(&c.code).unwrap_or_default() })
             .collect())
+    }
+
+    /// [`App::controls`] as JSON, served from the store while nothing it depends on
+    /// has changed ([`crate::derived`]).
+    pub async fn controls_json(&self, principal: &Principal, all: bool, reuse: Reuse) -> Result<String> {
+        let name = if all { "controls all" } else { "controls" };
+        self.derived(principal, Permission::Read, (name, reuse), self.controls(principal, all)).await
     }
 
     pub async fn control(&self, principal: &Principal, code: &ControlCode) -> Result<ControlView> {

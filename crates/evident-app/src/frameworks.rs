@@ -7,6 +7,7 @@ use evident_core::{Adoption, Framework, FrameworkId, Permission, RequirementRef}
 use evident_store::{ControlChange, FrameworkChange};
 use serde::Serialize;
 
+use crate::derived::Reuse;
 use crate::error::{AppError, Code, Result};
 use crate::library::{Library, Source};
 use crate::org_data::OrgData;
@@ -107,6 +108,21 @@ impl App {
         let data = self.org_data(principal, &library).await?;
         let only = only.map(|id| library.framework(id)).transpose()?;
         data.readiness(&library, only)
+    }
+
+    /// [`App::readiness`] as JSON, served from the store while nothing it depends
+    /// on has changed ([`crate::derived`]).
+    pub async fn readiness_json(
+        &self,
+        principal: &Principal,
+        only: Option<&FrameworkId>,
+        reuse: Reuse,
+    ) -> Result<String> {
+        let name = match only {
+            Some(framework) => format!("readiness {framework}"),
+            None => "readiness".to_owned(),
+        };
+        self.derived(principal, Permission::Read, (&name, reuse), self.readiness(principal, only)).await
     }
 
     /// What `to` adds to what the organisation has for `from`, and which controls reach it.

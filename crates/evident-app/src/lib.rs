@@ -12,6 +12,7 @@ pub mod backup;
 pub mod controls;
 pub mod demo;
 mod demo_evidence;
+pub mod derived;
 pub mod error;
 pub mod evidence;
 pub mod frameworks;

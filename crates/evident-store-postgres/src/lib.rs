@@ -86,6 +86,11 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// Where the read models of `Derived` are written: one autocommit statement.
+    fn derived_writer(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
+
     // Writes go through `begin_write`; raw statements (tests that tamper on purpose) use the pool.
     #[cfg(feature = "testkit")]
     fn writer(&self) -> &sqlx::PgPool {

@@ -78,6 +78,12 @@ impl SqliteStore {
         &self.reader
     }
 
+    /// Where the read models of `Derived` are written: one autocommit statement, which takes the
+    /// write lock as it starts (no lock to upgrade).
+    fn derived_writer(&self) -> &sqlx::SqlitePool {
+        &self.writer
+    }
+
     // Writes go through `begin_write`; raw statements (tests that tamper on purpose) use the pool.
     #[cfg(feature = "testkit")]
     fn writer(&self) -> &sqlx::SqlitePool {

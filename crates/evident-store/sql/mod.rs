@@ -8,12 +8,14 @@
 //! ```
 //!
 //! and its `Backend` has `reader()` and `writer()` (its pools; the same one on PostgreSQL) and
-//! `begin_write()`, a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue for the lock).
+//! `begin_write()`, a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue for the lock),
+//! and `derived_writer()`, the pool the read models of `derived` are written through.
 //! Every statement here runs unchanged on SQLite and PostgreSQL: `$n` placeholders, TEXT keys,
 //! `ON CONFLICT`, `RETURNING`. Ordering is done in Rust, so both backends sort alike whatever the
 //! database collation. Only the migrations (column types, triggers) differ between the backends.
 //!
-//! One module per aggregate (`orgs`, `frameworks`, `controls`, `soa`, `risks`, `evidence`, `samples`, `audit`), each with
+//! One module per aggregate (`orgs`, `frameworks`, `controls`, `soa`, `risks`, `evidence`, `samples`, `audit`,
+//! and `derived` for the rendered read models), each with
 //! its row mappers, the writes of its changes and its read trait; `common` has the helpers they
 //! share; this module has `apply`, which locks the organisation, hands each change to its
 //! aggregate and appends the audit records in a few statements at the end.
@@ -29,6 +31,7 @@ use crate::Backend;
 mod audit;
 pub(crate) mod common;
 mod controls;
+mod derived;
 mod evidence;
 mod frameworks;
 mod orgs;

@@ -91,7 +91,8 @@ pub struct NewOrganisation {
 /// Everything an organisation's records are kept in. Backends: SQLite, PostgreSQL.
 ///
 /// The reads are split by aggregate into the supertraits ([`Organisations`], [`Frameworks`],
-/// [`Controls`], [`Soa`], [`Risks`], [`EvidenceRecords`], [`AuditLog`]); every write is [`Store::apply`]. Their methods
+/// [`Controls`], [`Soa`], [`Risks`], [`EvidenceRecords`], [`AuditLog`]); every write is [`Store::apply`]
+/// but the read models of [`Derived`], which are not records. Their methods
 /// are callable on `dyn Store` (and on `S: Store`) without importing the supertraits; on a backend's
 /// concrete type, `use evident_store::prelude::*`. [`Snapshot`] copies the whole database out and
 /// back in, for backups.
@@ -104,6 +105,7 @@ pub trait Store:
     + Risks
     + EvidenceRecords
     + AuditLog
+    + Derived
     + Snapshot
     + Send
     + Sync
@@ -276,10 +278,25 @@ pub trait AuditLog: Send + Sync {
     async fn audit_page(&self, org: &OrgId, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>>;
 }
 
+/// Read models kept as rendered text under the key of what they were computed from (the audit
+/// chain head, the day, the build), so that a read repeated with nothing changed is one row, not a
+/// recomputation. Not records: no audit record, any row may be lost and is recomputed, and a row
+/// is served only for the key it was stored with.
+#[async_trait]
+pub trait Derived: Send + Sync {
+    /// The body stored as `name` for the organisation, if it was stored with `key`.
+    async fn derived(&self, org: &OrgId, name: &str, key: &str) -> Result<Option<String>>;
+
+    /// Stores `body` as `name` with `key`, replacing what was stored as `name` before.
+    async fn put_derived(&self, org: &OrgId, name: &str, key: &str, body: &str) -> Result<()>;
+}
+
 /// The store's traits, for code that calls reads on a backend's concrete type:
 /// `use evident_store::prelude::*;`.
 pub mod prelude {
-    pub use crate::{AuditLog, Controls, EvidenceRecords, Frameworks, Organisations, Risks, Snapshot, Soa, Store};
+    pub use crate::{
+        AuditLog, Controls, Derived, EvidenceRecords, Frameworks, Organisations, Risks, Snapshot, Soa, Store,
+    };
 }
 
 /// A framework an organisation imported, with who imported it and when.

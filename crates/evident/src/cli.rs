@@ -115,6 +115,10 @@ pub enum Command {
         /// Show one framework in detail: groups, categories and every requirement with its reason.
         #[arg(long)]
         framework: Option<FrameworkId>,
+        /// With --json: compute it from the records even when nothing changed since it was last
+        /// computed (a benchmark's cold run).
+        #[arg(long, hide = true)]
+        recompute: bool,
     },
     /// What a target framework adds to what the organisation has for another, and what reaches it.
     Gap {
@@ -357,7 +361,8 @@ pub enum BenchCommand {
     },
     /// The whole process on a real database: seeds an organisation with CONTROLS controls and
     /// MAPPINGS mappings (ISO 27001:2022 + SOC 2) through a controls import, then times the real
-    /// binary's `readiness --json` and `controls list --json`. Uses a fresh temporary SQLite data
+    /// binary's `readiness --json` and `controls list --json`, each computed from the records (the
+    /// first read after a change) and served as stored (every later read until the next change). Uses a fresh temporary SQLite data
     /// directory, or a fresh organisation in the database --database-url names.
     Store {
         #[arg(long, default_value_t = 2000)]
@@ -539,6 +544,10 @@ pub enum ControlsCommand {
         /// Include retired controls.
         #[arg(long)]
         all: bool,
+        /// With --json: compute it from the records even when nothing changed since it was last
+        /// computed (a benchmark's cold run).
+        #[arg(long, hide = true)]
+        recompute: bool,
     },
     /// Show one control and its mappings.
     Show { code: ControlCode },

@@ -24,6 +24,8 @@ pub enum Backend {
 /// An application over its own database; the database goes when this is dropped.
 pub struct TestApp {
     pub app: App,
+    /// The same database, for statements that bypass the store on purpose.
+    pub raw: Arc<dyn evident_store::RawSql>,
     // Dropped after `app`, so the store lets go of the database before it is removed.
     _database: Option<FreshDatabase>,
     _dir: tempfile::TempDir,
@@ -41,17 +43,21 @@ impl std::ops::Deref for TestApp {
 /// except in CI, where they must run.
 pub async fn spawn(backend: Backend) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
-    let (store, database): (Arc<dyn evident_store::Store>, _) = match backend {
-        Backend::Sqlite => (Arc::new(SqliteStore::open(&dir.path().join("evident.db")).await.unwrap()), None),
+    let (store, raw, database): (Arc<dyn evident_store::Store>, Arc<dyn evident_store::RawSql>, _) = match backend {
+        Backend::Sqlite => {
+            let store = Arc::new(SqliteStore::open(&dir.path().join("evident.db")).await.unwrap());
+            (store.clone(), store, None)
+        }
         Backend::Postgres => {
             let base = evident_store::testkit::postgres_url()?;
             let database = FreshDatabase::create(&base).await.unwrap();
-            (Arc::new(PostgresStore::connect(&database.url).await.unwrap()), Some(database))
+            let store = Arc::new(PostgresStore::connect(&database.url).await.unwrap());
+            (store.clone(), store, Some(database))
         }
     };
     let blobs = evident_evidence::BlobStore::open(&evident_evidence::BlobConfig::local(dir.path().join("evidence")));
     let app = App::new(store).unwrap().with_clock(clock()).with_blobs(blobs.unwrap());
-    Some(TestApp { app, _database: database, _dir: dir })
+    Some(TestApp { app, raw, _database: database, _dir: dir })
 }
 
 /// The same, keeping evidence bytes in a directory of its own (local evidence store).

@@ -219,16 +219,20 @@ async fn store(global: &Global, controls: usize, mappings: usize, runs: usize, k
     let slug = OrgSlug::parse(&format!("bench-{}", std::process::id()))?;
     seed_organisation(&app, &global, &slug, controls, mappings).await?;
     let base = process_flags(&global, &slug);
+    // Each read twice: computed from the records (`--recompute`: the first read after a change),
+    // and as every later read until the next change is served (the stored model).
     for (args, target) in [
-        (&["readiness", "--json"][..], 30.0),
-        (&["controls", "list", "--json"][..], 50.0),
-        (&["--version"][..], f64::INFINITY),
+        (&["readiness", "--json", "--recompute"][..], None),
+        (&["readiness", "--json"][..], Some(30.0)),
+        (&["controls", "list", "--json", "--recompute"][..], None),
+        (&["controls", "list", "--json"][..], Some(50.0)),
+        (&["--version"][..], None),
     ] {
         let (median, min, max) = time_process(&base, args, runs)?;
-        let verdict = if target.is_finite() {
-            format!(", target < {target} ms: {}", if median < target { "meets" } else { "MISSES" })
-        } else {
-            " (process start)".to_owned()
+        let verdict = match target {
+            Some(target) => format!(", target < {target} ms: {}", if median < target { "meets" } else { "MISSES" }),
+            None if args.contains(&"--recompute") => " (computed from the records)".to_owned(),
+            None => " (process start)".to_owned(),
         };
         say!(
             "evident {}: median {median:.1} ms, min {min:.1} ms, max {max:.1} ms over {runs} runs{verdict}",

@@ -51,7 +51,10 @@ pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<Ex
                 report.skipped
             );
         }
-        ControlsCommand::List { all } => list(global, &app.controls(&me, all).await?)?,
+        ControlsCommand::List { all, recompute } if global.json => {
+            output::json_text(&app.controls_json(&me, all, output::reuse(recompute)).await?)?;
+        }
+        ControlsCommand::List { all, .. } => list(&app.controls(&me, all).await?),
         ControlsCommand::Show { code } => show(global, &app.control(&me, &code).await?)?,
         ControlsCommand::Create { code, title, description, owner, frequency, status } => {
             let control =
@@ -111,10 +114,7 @@ fn done<T: Serialize>(global: &Global, message: &str, value: &T) -> anyhow::Resu
     }
 }
 
-fn list(global: &Global, shown: &[ControlView]) -> anyhow::Result<()> {
-    if global.json {
-        return output::json(shown);
-    }
+fn list(shown: &[ControlView]) {
     let rows = shown.iter().map(|v| {
         let c = &v.control;
         [
@@ -128,7 +128,6 @@ fn list(global: &Global, shown: &[ControlView]) -> anyhow::Result<()> {
     });
     say!("{}", output::table(["code", "title", "owner", "frequency", "status", "mappings"], rows));
     say!("{} controls", shown.len());
-    Ok(())
 }
 
 fn show(global: &Global, view: &ControlView) -> anyhow::Result<()> {

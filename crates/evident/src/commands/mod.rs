@@ -31,7 +31,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Anchor { witness } => verify::anchor(global, &witness).await,
         Command::Backup { dir } => backup::backup(global, &dir).await,
         Command::Restore { dir } => backup::restore(global, &dir).await,
-        Command::Readiness { framework } => readiness::readiness(global, framework).await,
+        Command::Readiness { framework, recompute } => readiness::readiness(global, framework, recompute).await,
         Command::Gap { from, to, accept, accept_all } => readiness::gap(global, &from, &to, accept, accept_all).await,
         Command::Crosswalk(command) => readiness::crosswalk(global, command).await,
         Command::Soa(args) => soa::run(global, args).await,

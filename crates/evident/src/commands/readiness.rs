@@ -30,13 +30,13 @@ fn score_table<'a>(label: &str, rows: impl IntoIterator<Item = (String, &'a Scor
     output::table([label, "readiness", "covered", "partial", "missing", "n/a"], rows)
 }
 
-pub async fn readiness(global: &Global, only: Option<FrameworkId>) -> anyhow::Result<ExitCode> {
+pub async fn readiness(global: &Global, only: Option<FrameworkId>, recompute: bool) -> anyhow::Result<ExitCode> {
     let (app, me) = context::open(global).await?;
-    let result = app.readiness(&me, only.as_ref()).await?;
     if global.json {
-        output::json(&result)?;
+        output::json_text(&app.readiness_json(&me, only.as_ref(), output::reuse(recompute)).await?)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let result = app.readiness(&me, only.as_ref()).await?;
     say!("Readiness of {} ({}), {}", me.org.name, me.org.slug, app.now().date_naive());
     say!("{}", score_table("framework", result.frameworks.iter().map(|f| (f.framework.to_string(), &f.score))));
     if !result.stale_mappings.is_empty() {

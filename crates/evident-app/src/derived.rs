@@ -1,0 +1,92 @@
+//! Read models served from the store while nothing they depend on has changed.
+//!
+//! Readiness and the controls list of a large organisation cost far more to compute (tens of
+//! thousands of mappings read, assessed and rendered) than to read back, and every page view asks
+//! for them. Each is kept, rendered, under a key of everything it is computed from:
+//!
+//! - the organisation's audit chain head: every change of its records appends to the log, so any
+//!   change (a control edited, evidence added, a framework imported) moves the head;
+//! - the day, on which freshness depends;
+//! - the build: this binary's version, size and modification time (the engines and the embedded
+//!   catalog are in it).
+//!
+//! The head is read before anything the model is computed from, so a model stored under a head
+//! was computed from that state or a later one, and a later state has a later head: a stored model
+//! is never served for records it was not computed from. Storing is best effort: a read-only data
+//! directory, or a writer holding the database longer than [`STORE_WAIT`], leaves it unstored.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use evident_core::Permission;
+use serde::Serialize;
+
+use crate::app::App;
+use crate::error::{AppError, Code, Result};
+use crate::principal::Principal;
+
+/// How long a read waits to store what it computed before giving up on storing it.
+const STORE_WAIT: Duration = Duration::from_millis(250);
+
+/// Whether a read may be answered from a stored model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reuse {
+    /// Serve the stored model if its key still holds; compute and store it otherwise.
+    #[default]
+    Stored,
+    /// Compute it from the records (and store it): what a benchmark's cold run, or a suspicious
+    /// reader, asks for.
+    Recompute,
+}
+
+/// This build's identity in a key: version, and the executable's size and modification time.
+/// `None` when the executable cannot be looked at: then nothing is reused.
+fn build() -> Option<&'static str> {
+    static BUILD: OnceLock<Option<String>> = OnceLock::new();
+    BUILD
+        .get_or_init(|| {
+            let exe = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
+            let modified = exe.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+            Some(format!("{}+{}.{}", env!("CARGO_PKG_VERSION"), exe.len(), modified.as_nanos()))
+        })
+        .as_deref()
+}
+
+impl App {
+    /// The model `name` of the principal's organisation as JSON: stored, when its
+    /// key still holds and `reuse` allows it; else computed by `compute`, rendered and stored.
+    /// A stored model is served only to a principal with `permission`, the one `compute` checks.
+    pub(crate) async fn derived<T: Serialize>(
+        &self,
+        principal: &Principal,
+        permission: Permission,
+        (name, reuse): (&str, Reuse),
+        compute: impl Future<Output = Result<T>>,
+    ) -> Result<String> {
+        principal.authorize(permission)?;
+        let org = &principal.org.id;
+        let key = match build() {
+            Some(build) => {
+                let head = self.store.chain_head(org).await?;
+                Some(format!("{}:{}|{}|{build}", head.seq, head.hash, self.now().date_naive()))
+            }
+            None => None,
+        };
+        if let (Some(key), Reuse::Stored) = (&key, reuse)
+            && let Some(body) = self.store.derived(org, name, key).await?
+        {
+            tracing::debug!(name, "served the stored model");
+            return Ok(body);
+        }
+        let body =
+            serde_json::to_string(&compute.await?).map_err(|e| AppError::new(Code::Unexpected, e.to_string()))?;
+        if let Some(key) = key {
+            match tokio::time::timeout(STORE_WAIT, self.store.put_derived(org, name, &key, &body)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(name, error = %e, "the model was not stored"),
+                Err(_) => tracing::debug!(name, "the model was not stored: the database stayed busy"),
+            }
+        }
+        Ok(body)
+    }
+}

@@ -1,0 +1,64 @@
+//! Readiness and the controls list are served from the store while nothing they are computed from
+//! has changed, and computed afresh as soon as something has: a change of the records, another
+//! day, or a reader who asks.
+
+use chrono::Duration;
+use evident_app::derived::Reuse;
+use evident_core::Coverage;
+
+use crate::support::*;
+
+on_each_backend!(a_stored_model_is_served_until_the_records_change, another_day_computes_readiness_afresh);
+
+/// What the stored rows are overwritten with, to tell a served model from a computed one.
+const PLANTED: &str = "\"planted\"";
+
+async fn a_stored_model_is_served_until_the_records_change(backend: Backend) {
+    let Some(test) = spawn(backend).await else { return };
+    let org = slug("acme");
+    let op = small_org(&test, &org, &email(OWNER)).await;
+    let viewer = test.operator(Some(&org), "test", Some(&email(VIEWER))).await.unwrap();
+
+    let readiness = serde_json::to_string(&test.readiness(&viewer, None).await.unwrap()).unwrap();
+    let controls = serde_json::to_string(&test.controls(&viewer, false).await.unwrap()).unwrap();
+    assert_eq!(test.readiness_json(&viewer, None, Reuse::Stored).await.unwrap(), readiness);
+    assert_eq!(test.controls_json(&viewer, false, Reuse::Stored).await.unwrap(), controls);
+
+    // Nothing changed: the stored rows are what is served, whatever they hold.
+    test.raw.execute_raw(&format!("UPDATE derived SET body = '{PLANTED}'")).await.unwrap();
+    assert_eq!(test.readiness_json(&viewer, None, Reuse::Stored).await.unwrap(), PLANTED);
+    assert_eq!(test.controls_json(&op, false, Reuse::Stored).await.unwrap(), PLANTED, "any reader of the org");
+    assert_eq!(test.readiness_json(&viewer, None, Reuse::Recompute).await.unwrap(), readiness, "unless asked");
+    assert_eq!(test.readiness_json(&viewer, None, Reuse::Stored).await.unwrap(), readiness, "and stored again");
+
+    // A change of the records moves the audit chain head: both are computed afresh.
+    test.raw.execute_raw(&format!("UPDATE derived SET body = '{PLANTED}'")).await.unwrap();
+    test.map_control(&op, &code(MINE), &fw(ISO), &req("A.5.15"), Coverage::Partial, "Reviews access.").await.unwrap();
+    let changed = test.readiness_json(&viewer, None, Reuse::Stored).await.unwrap();
+    assert_ne!(changed, PLANTED);
+    assert_eq!(changed, serde_json::to_string(&test.readiness(&viewer, None).await.unwrap()).unwrap());
+    assert_ne!(changed, readiness, "the new mapping counts");
+    let listed = test.controls_json(&viewer, false, Reuse::Stored).await.unwrap();
+    assert!(listed.contains("A.5.15"), "the list shows the new mapping");
+
+    // Another organisation never reads this one's rows, even under the same names.
+    let other = slug("globex");
+    test.create_organisation(other.clone(), None, email("gina@globex.example"), None).await.unwrap();
+    let gina = test.member(&other, &email("gina@globex.example")).await.unwrap();
+    let theirs = test.controls_json(&gina, false, Reuse::Stored).await.unwrap();
+    assert_eq!(theirs, "[]", "Globex has no controls");
+}
+
+async fn another_day_computes_readiness_afresh(backend: Backend) {
+    let Some(test) = spawn(backend).await else { return };
+    let org = slug("acme");
+    small_org(&test, &org, &email(OWNER)).await;
+    let viewer = test.operator(Some(&org), "test", Some(&email(VIEWER))).await.unwrap();
+    test.readiness_json(&viewer, None, Reuse::Stored).await.unwrap();
+    test.raw.execute_raw(&format!("UPDATE derived SET body = '{PLANTED}'")).await.unwrap();
+    assert_eq!(test.readiness_json(&viewer, None, Reuse::Stored).await.unwrap(), PLANTED);
+
+    let tomorrow = test.app.clone().with_clock(std::sync::Arc::new(|| now() + Duration::days(1)));
+    let computed = tomorrow.readiness_json(&viewer, None, Reuse::Stored).await.unwrap();
+    assert_eq!(computed, serde_json::to_string(&tomorrow.readiness(&viewer, None).await.unwrap()).unwrap());
+}
