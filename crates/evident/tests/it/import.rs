@@ -84,6 +84,21 @@ fn every_problem_is_named_with_its_row_and_column() {
 }
 
 #[test]
+fn a_problem_the_reader_finds_names_its_row_and_column_once() {
+    let evident = Evident::sqlite();
+    evident.ok(&["init", "--create-org", "acme", "--admin", "ada@acme.example"]);
+    let file = evident.dir.path().join("controls.csv");
+    std::fs::write(&file, "code,title\nOK-1,Fine\nOK-2,Rings a \u{7} bell\n").unwrap();
+    let run = evident.fails(&["controls", "import", file.to_str().unwrap()]);
+    let lines: Vec<&str> = run.stderr.lines().filter(|l| l.contains("control character")).collect();
+    let expected =
+        format!("error: {}: row 3, column title: the cell contains the control character U+0007", file.display());
+    assert_eq!(lines, [expected], "{}", run.stderr);
+    assert!(run.stderr.contains("code: invalid_row"), "{}", run.stderr);
+    assert_eq!(control_count(&evident), 0);
+}
+
+#[test]
 fn an_export_imports_back_unchanged_in_csv_and_xlsx() {
     let evident = Evident::sqlite();
     evident.ok(&["demo"]);
