@@ -367,6 +367,7 @@ mod tests {
                     description: "Nightly backups.".into(),
                     owner: None,
                     frequency: Frequency::Quarterly,
+                    max_evidence_age_days: None,
                     status: ImplementationStatus::InProgress,
                 })
                 .into(),

@@ -592,3 +592,77 @@ fn evidence_on_s3_round_trips_through_the_cli_and_a_lost_store_is_named_without_
         assert_eq!(stored_files(evident), Vec::<PathBuf>::new());
     }
 }
+
+/// The freshness of one control, from `freshness --json`.
+fn freshness_of(evident: &Evident, code: &str) -> Value {
+    let report = evident.ok(&["freshness", "--json"]).json();
+    report["controls"].as_array().unwrap().iter().find(|c| c["code"] == code).cloned().unwrap()
+}
+
+#[test]
+fn a_control_with_a_10_day_limit_is_overdue_where_its_monthly_frequency_alone_would_be_fresh() {
+    for evident in Evident::every_backend() {
+        evident.ok(&["init", "--create-org", "acme", "--admin", "ada@acme.example"]);
+        let create = |code: &str, extra: &[&str]| {
+            let args =
+                [&["controls", "create", code, "--title", "Backup restore test", "--frequency", "monthly"], extra]
+                    .concat();
+            evident.ok(&args);
+        };
+        create("OPS-10", &["--max-evidence-age-days", "10"]);
+        create("OPS-11", &[]);
+        // Evidence of 12 days ago: a month has not passed (fresh, even with 14 days' lead), but
+        // 10 days have.
+        let effective = days_ago(12);
+        let file = evident.dir.path().join("restore.csv");
+        std::fs::write(&file, "restore,result\nnightly,pass\n").unwrap();
+        add(&evident, &file, "OPS-10", effective);
+        add(&evident, &file, "OPS-11", effective);
+
+        let limited = freshness_of(&evident, "OPS-10");
+        assert_eq!(limited["state"], "overdue", "{}: {limited}", evident.name());
+        assert_eq!(limited["next_due"], (effective + Duration::days(10)).to_string());
+        assert_eq!(limited["max_age"], 10);
+        let monthly = freshness_of(&evident, "OPS-11");
+        assert_eq!(monthly["state"], "fresh", "{}: the same evidence, monthly alone: {monthly}", evident.name());
+        assert_eq!(monthly["next_due"], effective.checked_add_months(Months::new(1)).unwrap().to_string());
+        assert_eq!(monthly["max_age"], Value::Null);
+
+        let text = evident.ok(&["freshness"]).stdout;
+        let line = text.lines().find(|l| l.contains("OPS-10")).unwrap_or_default();
+        assert!(line.contains("monthly, max age 10 days") && line.contains("overdue"), "{text}");
+        assert!(!text.lines().take_while(|l| !l.is_empty()).any(|l| l.contains("OPS-11")), "fresh: {text}");
+        let shown = evident.ok(&["controls", "show", "OPS-10"]).stdout;
+        assert!(shown.contains("frequency: monthly   max evidence age: 10 days"), "{shown}");
+        assert_eq!(evident.ok(&["controls", "show", "OPS-10", "--json"]).json()["max_evidence_age_days"], 10);
+
+        // A bad value is refused with a stable code and changes nothing.
+        for bad in ["0", "1831", "ten", "-3"] {
+            let run = evident.fails(&["controls", "edit", "OPS-10", "--max-evidence-age-days", bad]);
+            assert!(run.stderr.contains("code: invalid_input"), "{bad}: {}", run.stderr);
+            assert!(run.stderr.contains("--max-evidence-age-days"), "{bad}: the flag is named: {}", run.stderr);
+        }
+        let refused = evident.fails(&["controls", "create", "OPS-12", "--title", "X", "--max-evidence-age-days", "0"]);
+        assert!(refused.stderr.contains("code: invalid_input"), "{}", refused.stderr);
+        assert_eq!(evident.ok(&["controls", "show", "OPS-10", "--json"]).json()["revision"], 1);
+        assert_eq!(evident.ok(&["controls", "list", "--json"]).json().as_array().unwrap().len(), 2);
+
+        // Cleared, the monthly frequency decides again; set again, the limit does.
+        evident.ok(&["controls", "edit", "OPS-10", "--max-evidence-age-days", "none"]);
+        assert_eq!(freshness_of(&evident, "OPS-10")["state"], "fresh");
+        assert_eq!(evident.ok(&["controls", "show", "OPS-10", "--json"]).json()["max_evidence_age_days"], Value::Null);
+        evident.ok(&["controls", "edit", "OPS-10", "--max-evidence-age-days", "10"]);
+        assert_eq!(freshness_of(&evident, "OPS-10")["state"], "overdue");
+        evident.ok(&["verify"]);
+
+        // The column edited behind evident's back: verify names it against the audit log.
+        evident.tamper("UPDATE controls SET max_evidence_age_days = 30 WHERE code = 'OPS-10'");
+        let run = evident.fails(&["verify"]);
+        assert!(
+            run.stderr.contains("controls: OPS-10 has max_evidence_age_days 30, the audit log says 10"),
+            "{}: {}",
+            evident.name(),
+            run.stderr
+        );
+    }
+}

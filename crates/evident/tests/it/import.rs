@@ -103,13 +103,19 @@ fn an_export_imports_back_unchanged_in_csv_and_xlsx() {
     let evident = Evident::sqlite();
     evident.ok(&["demo"]);
     evident.ok(&["controls", "edit", "IAM-01", "--description", "=cmd|' /C calc'!A0 is not a formula here"]);
+    evident.ok(&["controls", "edit", "IAM-01", "--max-evidence-age-days", "10"]);
     let before = evident.ok(&["controls", "list", "--json"]).json();
+    let iam = before.as_array().unwrap().iter().find(|c| c["code"] == "IAM-01").unwrap();
+    assert_eq!(iam["max_evidence_age_days"], 10);
     for name in ["export.csv", "export.xlsx"] {
         let file = evident.dir.path().join(name);
         evident.ok(&["controls", "export", file.to_str().unwrap()]);
         if name.ends_with(".csv") {
             let text = std::fs::read_to_string(&file).unwrap();
             assert!(text.contains("'=cmd|"), "the formula is neutralised in the export");
+            assert!(text.lines().next().unwrap().ends_with(",max_evidence_age_days"), "the column is last");
+            let row = text.lines().find(|l| l.starts_with("IAM-01,")).unwrap();
+            assert!(row.ends_with(",10"), "IAM-01's own limit is exported: {row}");
         }
         let imported = evident.ok(&["controls", "import", file.to_str().unwrap(), "--json"]).json();
         assert_eq!(
