@@ -331,7 +331,8 @@ pub struct EvidenceImportReport {
     pub bytes: u64,
     /// Records written.
     pub recorded: usize,
-    /// Files already recorded with the same dates and controls: a manifest imported again.
+    /// Files already recorded with the same dates and controls: a manifest imported again, or by
+    /// another import of it running at the same time.
     pub unchanged: usize,
     /// Files whose bytes the store already held (another record, or an interrupted import).
     pub deduplicated: usize,
@@ -347,7 +348,8 @@ impl App {
     /// through a symlink; the controls exist; the dates hold) and every problem is reported with
     /// its row; then every file's bytes are stored, and then every record lands in one `apply`:
     /// all or nothing. Killed midway, it leaves stored bytes without records (collected later),
-    /// never a record without its bytes; run again, it skips what is already recorded.
+    /// never a record without its bytes; run again, or twice at once, it records each file once:
+    /// the store checks what is already recorded inside the transaction that lands the records.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
     pub async fn import_evidence(
         &self,
@@ -387,15 +389,13 @@ impl App {
                 .draft
                 .stored(bytes)
                 .map_err(|e| AppError::invalid(format!("{} (row {}): {e}", item.path.display(), item.row)))?;
-            let recorded = self.store.evidence_by_digest(&principal.org.id, &stored.digest).await?;
-            if recorded.iter().any(|r| r.record.same_as(&evidence)) {
-                report.unchanged += 1;
-                continue;
-            }
-            changes.push(EvidenceChange::Add { id: new_evidence_id(), evidence }.into());
+            // Whether it is recorded already is checked by the store, inside the transaction: two
+            // imports of one manifest at once then record each file once, not twice.
+            changes.push(EvidenceChange::AddUnlessRecorded { id: new_evidence_id(), evidence }.into());
         }
-        report.recorded = changes.len();
-        self.apply(principal, changes).await?;
+        let applied = self.applied(principal, changes).await?;
+        report.recorded = applied.iter().filter(|a| a.changed()).count();
+        report.unchanged = applied.len() - report.recorded;
         Ok(report)
     }
 

@@ -27,8 +27,8 @@ pub mod evidence;
 pub mod snapshot;
 pub use applied::a_write_that_changes_nothing_leaves_no_record;
 pub use evidence::{
-    a_window_reads_evidence_by_its_period, evidence_is_kept_superseded_and_summarised,
-    samples_hold_exceptions_only_for_what_they_drew,
+    a_window_reads_evidence_by_its_period, an_import_racing_itself_records_each_item_once,
+    evidence_is_kept_superseded_and_summarised, samples_hold_exceptions_only_for_what_they_drew,
 };
 pub use snapshot::{
     a_refused_import_leaves_the_target_as_it_was, a_snapshot_is_one_moment_while_others_write,
@@ -62,6 +62,7 @@ macro_rules! parity_tests {
         );
         $crate::parity_tests!(@shared $store;
             many_writers_at_once,
+            an_import_racing_itself_records_each_item_once,
         );
         $crate::parity_tests!(@pair $store;
             a_snapshot_restores_every_record,

@@ -666,3 +666,38 @@ fn a_control_with_a_10_day_limit_is_overdue_where_its_monthly_frequency_alone_wo
         );
     }
 }
+
+#[test]
+fn two_imports_of_one_manifest_at_once_record_each_row_once() {
+    let evident = Evident::sqlite();
+    organisation(&evident);
+    let dir = evident.dir.path().join("to-import");
+    std::fs::create_dir(&dir).unwrap();
+    let rows: usize = 40;
+    let mut csv = String::from("file,controls,effective,description\n");
+    for i in 0..rows {
+        std::fs::write(dir.join(format!("check-{i}.csv")), format!("check,result\nrestore-{i},pass\n")).unwrap();
+        let controls = if i % 3 == 0 { "IAM-01;GOV-01" } else { "GOV-01" };
+        csv.push_str(&format!("check-{i}.csv,{controls},{},restore check {i}\n", days_ago(1 + (i % 20) as i64)));
+    }
+    let manifest = evident.dir.path().join("manifest.csv");
+    std::fs::write(&manifest, csv).unwrap();
+    let args = ["evidence", "import", dir.to_str().unwrap(), "--manifest", manifest.to_str().unwrap()];
+
+    // Two processes on one data directory, started together.
+    let mut first = evident.spawn(&args);
+    let mut second = evident.spawn(&args);
+    assert!(first.wait().unwrap().success(), "the first import succeeds");
+    assert!(second.wait().unwrap().success(), "the second import succeeds: what is there is not an error");
+
+    let all = records(&evident);
+    assert_eq!(all.len(), rows, "each row of the manifest is recorded once");
+    let mut names: Vec<&str> = all.iter().map(|r| r["file_name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), rows, "no file is recorded twice");
+    assert_eq!(blob_files(&evident), rows, "and stored once");
+    let again = evident.ok(&[&args[..], &["--json"]].concat()).json();
+    assert_eq!((again["recorded"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(rows as u64)), "{again}");
+    evident.ok(&["verify"]);
+}
