@@ -42,6 +42,7 @@ macro_rules! on_each_backend {
 
 mod audit_names;
 mod backup;
+mod evidence_import;
 mod freshness;
 mod isolation;
 mod permissions;
