@@ -66,6 +66,7 @@ async fn build(store: &SqliteStore, records: usize) {
                 description: "Kept busy by the benchmark.".into(),
                 owner: None,
                 frequency: Frequency::Monthly,
+                max_evidence_age_days: None,
                 status: ImplementationStatus::InProgress,
             })
             .into()

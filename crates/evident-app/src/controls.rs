@@ -244,6 +244,7 @@ pub(crate) fn baseline_control(
         description: control.description.clone(),
         owner,
         frequency: control.frequency,
+        max_evidence_age_days: None,
         status,
     }
 }

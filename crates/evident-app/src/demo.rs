@@ -334,6 +334,7 @@ fn projected(changes: &[Change], now: DateTime<Utc>) -> Result<OrgData> {
                 description: new.description.clone(),
                 owner: new.owner.clone(),
                 frequency: new.frequency,
+                max_evidence_age_days: new.max_evidence_age_days,
                 status: new.status,
                 retired_at: None,
                 created_at: now,

@@ -13,7 +13,7 @@ use evident_core::evidence::{
     CheckedDraft, Evidence, EvidenceDraft, EvidenceError, EvidenceLink, EvidenceSource, FileName, Period, StoredBytes,
 };
 use evident_core::{Control, ControlCode, EvidenceId, Permission};
-use evident_evidence::{BlobError, BlobStore, BlobStream, Ingested};
+use evident_evidence::{BlobError, BlobStore, BlobStream, DEFAULT_CONCURRENCY, Ingested};
 use evident_store::{EvidenceChange, EvidenceQuery};
 use serde::Serialize;
 use tokio::io::AsyncRead;
@@ -331,7 +331,8 @@ pub struct EvidenceImportReport {
     pub bytes: u64,
     /// Records written.
     pub recorded: usize,
-    /// Files already recorded with the same dates and controls: a manifest imported again.
+    /// Files already recorded with the same dates and controls: a manifest imported again, or by
+    /// another import of it running at the same time.
     pub unchanged: usize,
     /// Files whose bytes the store already held (another record, or an interrupted import).
     pub deduplicated: usize,
@@ -345,9 +346,12 @@ impl App {
     /// by `;`), `effective`, optional `period` (`FROM..TO`) and `description`). Every row is
     /// checked first (the file exists inside `dir`, is a regular file, not empty, not reached
     /// through a symlink; the controls exist; the dates hold) and every problem is reported with
-    /// its row; then every file's bytes are stored, and then every record lands in one `apply`:
-    /// all or nothing. Killed midway, it leaves stored bytes without records (collected later),
-    /// never a record without its bytes; run again, it skips what is already recorded.
+    /// its row; then every file's bytes are stored (a few at once, [`DEFAULT_CONCURRENCY`]), and
+    /// then every record lands in one `apply`: all or nothing. A file that cannot be stored stops
+    /// it and records nothing. Killed midway, it leaves stored bytes without records (collected
+    /// later), never a record without its bytes; run again, or twice at once, it records each
+    /// file once: the store checks what is already recorded inside the transaction that lands
+    /// the records.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
     pub async fn import_evidence(
         &self,
@@ -362,19 +366,24 @@ impl App {
         let items = self.check_manifest(principal, dir, manifest, max_size).await?;
         let total: u64 = items.iter().map(|i| i.size).sum();
         let mut report = EvidenceImportReport { files: items.len(), bytes: total, ..Default::default() };
-        let mut done = 0;
         progress(0, total);
+        // A few files at once: a small file's cost is its fsyncs, which then overlap. The first
+        // failure stops the ingest and records nothing; bytes already stored are collected later.
+        let paths: Vec<PathBuf> = items.iter().map(|i| i.path.clone()).collect();
+        let mut done = 0;
+        let ingested =
+            evident_evidence::ingest_all_reporting(blobs, &paths, DEFAULT_CONCURRENCY, max_size, |_, stored| {
+                done += stored.size;
+                progress(done, total);
+            })
+            .await
+            .map_err(|e| {
+                let row = items.get(e.index).map_or(0, |i| i.row);
+                let error = AppError::from(e.source);
+                AppError::new(error.code, format!("{} (row {row}): {error}", e.path.display()))
+            })?;
         let mut changes = Vec::new();
-        for item in items {
-            let file = tokio::fs::File::open(&item.path).await.map_err(|e| {
-                AppError::new(Code::InvalidFile, format!("{} (row {}): {e}", item.path.display(), item.row))
-            })?;
-            let stored = blobs.ingest(file, max_size).await.map_err(|e| {
-                let error = AppError::from(e);
-                AppError::new(error.code, format!("{} (row {}): {error}", item.path.display(), item.row))
-            })?;
-            done += stored.size;
-            progress(done, total);
+        for (item, stored) in items.into_iter().zip(ingested) {
             if stored.already_present {
                 report.deduplicated += 1;
             }
@@ -387,15 +396,13 @@ impl App {
                 .draft
                 .stored(bytes)
                 .map_err(|e| AppError::invalid(format!("{} (row {}): {e}", item.path.display(), item.row)))?;
-            let recorded = self.store.evidence_by_digest(&principal.org.id, &stored.digest).await?;
-            if recorded.iter().any(|r| r.record.same_as(&evidence)) {
-                report.unchanged += 1;
-                continue;
-            }
-            changes.push(EvidenceChange::Add { id: new_evidence_id(), evidence }.into());
+            // Whether it is recorded already is checked by the store, inside the transaction: two
+            // imports of one manifest at once then record each file once, not twice.
+            changes.push(EvidenceChange::AddUnlessRecorded { id: new_evidence_id(), evidence }.into());
         }
-        report.recorded = changes.len();
-        self.apply(principal, changes).await?;
+        let applied = self.applied(principal, changes).await?;
+        report.recorded = applied.iter().filter(|a| a.changed()).count();
+        report.unchanged = applied.len() - report.recorded;
         Ok(report)
     }
 

@@ -81,7 +81,7 @@ pub fn evidence_summary(controls: &[Control], latest: &[LatestEvidence]) -> Vec<
             control: c.id.clone(),
             code: c.code.clone(),
             frequency: c.frequency,
-            max_age: None,
+            max_age: c.max_evidence_age_days,
             latest: by_control
                 .get(&c.id)
                 .map(|l| Latest { evidence: Some(l.evidence.clone()), effective: l.effective }),

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::framework::{Framework, TargetError};
+use crate::freshness::MaxAge;
 use crate::ids::{ControlCode, ControlId, Email, FrameworkId, RequirementRef};
 use crate::macros::named_enum;
 
@@ -49,6 +50,10 @@ pub struct Control {
     pub description: String,
     pub owner: Option<Email>,
     pub frequency: Frequency,
+    /// The control's own limit on the age of its evidence, replacing its frequency's interval in
+    /// freshness ("monthly, but never older than 10 days"); `None` follows the frequency.
+    #[serde(default)]
+    pub max_evidence_age_days: Option<MaxAge>,
     pub status: ImplementationStatus,
     /// A retired control stays on record (history, audit log) but no longer counts.
     pub retired_at: Option<DateTime<Utc>>,
@@ -83,6 +88,9 @@ pub struct NewControl {
     pub description: String,
     pub owner: Option<Email>,
     pub frequency: Frequency,
+    /// See [`Control::max_evidence_age_days`].
+    #[serde(default)]
+    pub max_evidence_age_days: Option<MaxAge>,
     pub status: ImplementationStatus,
 }
 
@@ -94,6 +102,9 @@ pub struct ControlPatch {
     /// `Some(None)` clears the owner.
     pub owner: Option<Option<Email>>,
     pub frequency: Option<Frequency>,
+    /// `Some(None)` clears the control's own limit: its frequency alone says when evidence is due.
+    #[serde(default)]
+    pub max_evidence_age_days: Option<Option<MaxAge>>,
     pub status: Option<ImplementationStatus>,
 }
 
@@ -122,7 +133,20 @@ impl NewControl {
         if title.is_empty() {
             return Err(ControlError::NoTitle);
         }
-        Ok(Self { code, title: title.to_owned(), description: description.trim().to_owned(), owner, frequency, status })
+        Ok(Self {
+            code,
+            title: title.to_owned(),
+            description: description.trim().to_owned(),
+            owner,
+            frequency,
+            max_evidence_age_days: None,
+            status,
+        })
+    }
+
+    /// The same control with its own limit on the age of its evidence (`None`: its frequency's).
+    pub fn with_max_evidence_age(self, max_age: Option<MaxAge>) -> Self {
+        Self { max_evidence_age_days: max_age, ..self }
     }
 }
 
@@ -136,6 +160,7 @@ impl ControlPatch {
         self.description = self.description.map(|d| d.trim().to_owned()).filter(|d| *d != current.description);
         self.owner = self.owner.filter(|o| *o != current.owner);
         self.frequency = self.frequency.filter(|f| *f != current.frequency);
+        self.max_evidence_age_days = self.max_evidence_age_days.filter(|a| *a != current.max_evidence_age_days);
         self.status = self.status.filter(|s| *s != current.status);
         Ok(self)
     }
@@ -158,6 +183,9 @@ impl ControlPatch {
         }
         if let Some(frequency) = self.frequency {
             after.frequency = frequency;
+        }
+        if let Some(max_age) = self.max_evidence_age_days {
+            after.max_evidence_age_days = max_age;
         }
         if let Some(status) = self.status {
             after.status = status;
@@ -197,4 +225,68 @@ pub enum MappingError {
     Target(#[from] TargetError),
     #[error(transparent)]
     Control(#[from] ControlError),
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn control(max_age: Option<u32>) -> Control {
+        let at = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+        Control {
+            id: ControlId::parse("c-1").unwrap(),
+            code: ControlCode::parse("OPS-10").unwrap(),
+            title: "Restore test".into(),
+            description: String::new(),
+            owner: None,
+            frequency: Frequency::Monthly,
+            max_evidence_age_days: max_age.map(|d| MaxAge::new(d).unwrap()),
+            status: ImplementationStatus::Implemented,
+            retired_at: None,
+            created_at: at,
+            updated_at: at,
+            revision: 1,
+        }
+    }
+
+    fn age(days: u32) -> Option<MaxAge> {
+        Some(MaxAge::new(days).unwrap())
+    }
+
+    #[test]
+    fn a_patch_sets_changes_and_clears_the_maximum_evidence_age_and_leaves_it_when_silent() {
+        let patch = |max_age| ControlPatch { max_evidence_age_days: max_age, ..ControlPatch::default() };
+        let set = patch(Some(age(10))).against(&control(None)).unwrap();
+        assert_eq!(set.applied_to(&control(None)).max_evidence_age_days, age(10));
+        let cleared = patch(Some(None)).against(&control(Some(10))).unwrap();
+        assert!(!cleared.is_empty());
+        assert_eq!(cleared.applied_to(&control(Some(10))).max_evidence_age_days, None);
+        assert!(patch(Some(age(10))).against(&control(Some(10))).unwrap().is_empty(), "the same again: nothing");
+        assert!(patch(Some(None)).against(&control(None)).unwrap().is_empty(), "clearing what is clear: nothing");
+        let silent = ControlPatch { title: Some("Restore drill".into()), ..ControlPatch::default() };
+        assert_eq!(silent.applied_to(&control(Some(10))).max_evidence_age_days, age(10));
+    }
+
+    #[test]
+    fn a_control_written_before_the_maximum_evidence_age_existed_reads_without_one() {
+        let mut json = serde_json::to_value(control(Some(10))).unwrap();
+        assert_eq!(json["max_evidence_age_days"], 10, "an after-image names it");
+        json.as_object_mut().unwrap().remove("max_evidence_age_days");
+        assert_eq!(serde_json::from_value::<Control>(json).unwrap().max_evidence_age_days, None);
+        let new = NewControl::new(
+            ControlCode::parse("OPS-11").unwrap(),
+            "Backups",
+            "",
+            None,
+            Frequency::Monthly,
+            ImplementationStatus::NotStarted,
+        )
+        .unwrap();
+        assert_eq!(new.max_evidence_age_days, None);
+        assert_eq!(new.with_max_evidence_age(age(7)).max_evidence_age_days, age(7));
+    }
 }

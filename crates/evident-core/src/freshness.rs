@@ -61,8 +61,26 @@ impl MaxAge {
         if (1..=Self::MAX_DAYS).contains(&days) { Ok(Self(days)) } else { Err(FreshnessError::MaxAge(days)) }
     }
 
+    /// A number of days as a person types it (`10`), within 1 to [`MaxAge::MAX_DAYS`].
+    pub fn parse(text: &str) -> Result<Self, FreshnessError> {
+        let text = text.trim();
+        match text.parse::<u32>() {
+            Ok(days) => Self::new(days),
+            Err(_) => Err(FreshnessError::MaxAgeSyntax(text.to_owned())),
+        }
+    }
+
     pub fn days(self) -> u32 {
         self.0
+    }
+}
+
+impl fmt::Display for MaxAge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            1 => f.write_str("1 day"),
+            n => write!(f, "{n} days"),
+        }
     }
 }
 
@@ -172,6 +190,8 @@ pub struct ControlFreshness {
     pub control: ControlId,
     pub code: ControlCode,
     pub frequency: Frequency,
+    /// The control's own limit on the age of its evidence, which sets the interval when present.
+    pub max_age: Option<MaxAge>,
     pub state: State,
     /// The latest evidence's effective date.
     pub last_effective: Option<NaiveDate>,
@@ -228,6 +248,8 @@ pub enum FreshnessError {
     DuplicateControl(ControlCode),
     #[error("a maximum evidence age of {0} days is not allowed: give 1 to 1830 days")]
     MaxAge(u32),
+    #[error("{0:?} is not a maximum evidence age: give a number of days, 1 to 1830")]
+    MaxAgeSyntax(String),
     #[error("a calendar of {days} days is too long: look at most {max} days ahead")]
     Horizon { days: u32, max: u32 },
 }
@@ -258,6 +280,7 @@ fn assess(policy: &FreshnessPolicy, today: NaiveDate, c: &ControlEvidence) -> Re
         control: c.control.clone(),
         code: c.code.clone(),
         frequency: c.frequency,
+        max_age: c.max_age,
         state: State::NeverEvidenced,
         last_effective: None,
         evidence: None,
@@ -302,6 +325,8 @@ pub struct CalendarEntry {
     pub control: ControlId,
     pub code: ControlCode,
     pub frequency: Frequency,
+    /// The control's own limit on the age of its evidence, when it has one.
+    pub max_age: Option<MaxAge>,
     pub state: State,
     /// The next due date; `None` for a control never evidenced, which is due now.
     pub due: Option<NaiveDate>,
@@ -339,6 +364,7 @@ pub fn calendar(
                 control: c.control,
                 code: c.code,
                 frequency: c.frequency,
+                max_age: c.max_age,
                 state: c.state,
                 due: c.next_due,
                 last_effective: c.last_effective,
@@ -453,6 +479,23 @@ mod tests {
         assert_eq!(MaxAge::new(0), Err(FreshnessError::MaxAge(0)));
         assert!(MaxAge::new(1_831).is_err());
         assert!(serde_json::from_str::<MaxAge>("0").is_err(), "a maximum age read from JSON is checked too");
+    }
+
+    #[test]
+    fn a_maximum_age_parses_from_what_a_person_types_and_names_what_is_wrong() {
+        assert_eq!(MaxAge::parse(" 10 "), Ok(MaxAge::new(10).unwrap()));
+        assert_eq!(MaxAge::parse("1830").map(MaxAge::days), Ok(1_830));
+        assert_eq!(MaxAge::parse("0"), Err(FreshnessError::MaxAge(0)));
+        assert_eq!(MaxAge::parse("1831"), Err(FreshnessError::MaxAge(1_831)));
+        for bad in ["", "ten", "-3", "1.5", "99999999999"] {
+            let error = MaxAge::parse(bad).unwrap_err();
+            assert_eq!(error, FreshnessError::MaxAgeSyntax(bad.to_owned()));
+            assert!(error.to_string().contains("a number of days, 1 to 1830"), "{error}");
+        }
+        assert_eq!(
+            (MaxAge::new(1).unwrap().to_string(), MaxAge::new(10).unwrap().to_string()),
+            ("1 day".into(), "10 days".into())
+        );
     }
 
     #[test]

@@ -110,6 +110,7 @@ pub const COMPARATORS: &[Comparator] = &[
             exact("description"),
             exact("owner"),
             exact("frequency"),
+            exact("max_evidence_age_days"),
             exact("status"),
             Field { name: "retired_at", compare: Compare::Present },
         ],

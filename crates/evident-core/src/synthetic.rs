@@ -94,6 +94,7 @@ impl Synthetic {
                 description: "Generated.".into(),
                 owner: None,
                 frequency: Frequency::ALL[rng.random_range(0..Frequency::ALL.len())],
+                max_evidence_age_days: None,
                 status: ImplementationStatus::ALL[rng.random_range(0..ImplementationStatus::ALL.len())],
                 retired_at: None,
                 created_at: at,

@@ -56,11 +56,26 @@ pub async fn ingest_all(
     concurrency: usize,
     limit: Option<u64>,
 ) -> Result<Vec<Ingested>, BulkError> {
+    ingest_all_reporting(store, files, concurrency, limit, |_, _| {}).await
+}
+
+/// [`ingest_all`], calling `stored` with each file's position and what was stored as soon as it
+/// is durable, in the order the files complete: for a progress bar.
+pub async fn ingest_all_reporting(
+    store: &BlobStore,
+    files: &[PathBuf],
+    concurrency: usize,
+    limit: Option<u64>,
+    mut stored: impl FnMut(usize, &Ingested),
+) -> Result<Vec<Ingested>, BulkError> {
     let mut done: Vec<Option<Ingested>> = vec![None; files.len()];
     let mut each = std::pin::pin!(ingest_each(store, files, concurrency, limit));
     while let Some((index, result)) = each.next().await {
         match result {
-            Ok(stored) => done[index] = Some(stored),
+            Ok(ingested) => {
+                stored(index, &ingested);
+                done[index] = Some(ingested);
+            }
             Err(source) => return Err(BulkError { index, path: files[index].clone(), source }),
         }
     }
@@ -128,6 +143,30 @@ mod tests {
         for (stored, content) in stored.iter().zip(&contents) {
             assert_eq!(&store.read_all(&stored.digest, 16 << 20).await.unwrap(), content);
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_file_is_reported_once_as_it_is_stored_and_the_results_keep_the_files_order() {
+        let (_store_dir, store) = store();
+        let contents: Vec<Vec<u8>> = (0..9u8).map(|i| bytes(i, 1 + usize::from(9 - i) * 300_000)).collect();
+        let (_dir, paths) = files(&contents);
+
+        let mut reported = Vec::new();
+        let stored = ingest_all_reporting(&store, &paths, 4, None, |index, ingested| {
+            reported.push((index, ingested.digest.clone()));
+        })
+        .await
+        .unwrap();
+
+        assert_eq!(reported.len(), paths.len(), "one report per file");
+        for (index, digest) in &reported {
+            assert_eq!(digest, &Sha256Digest::of(&contents[*index]), "file {index} is reported with its own bytes");
+        }
+        let mut indexes: Vec<usize> = reported.iter().map(|(i, _)| *i).collect();
+        indexes.sort_unstable();
+        assert_eq!(indexes, (0..paths.len()).collect::<Vec<_>>());
+        let digests: Vec<_> = stored.iter().map(|s| s.digest.clone()).collect();
+        assert_eq!(digests, contents.iter().map(|c| Sha256Digest::of(c)).collect::<Vec<_>>());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

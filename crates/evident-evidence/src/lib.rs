@@ -79,7 +79,7 @@ use object_store::{
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-pub use bulk::{BulkError, DEFAULT_CONCURRENCY, ingest_all, ingest_each};
+pub use bulk::{BulkError, DEFAULT_CONCURRENCY, ingest_all, ingest_all_reporting, ingest_each};
 pub use config::{BlobConfig, S3Config, S3Credentials};
 pub use error::BlobError;
 pub use sniff::{SNIFF_LEN, sniff, sniff_prefix};

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
+use evident_core::freshness::MaxAge;
 use evident_core::{
     Control, ControlCode, ControlId, ControlPatch, Coverage, Email, FrameworkId, Frequency, ImplementationStatus,
     Mapping, OrgId, RequirementRef,
@@ -21,12 +22,26 @@ fn control_from_row(row: &DbRow) -> Result<Control> {
         description: get(row, "description")?,
         owner: parsed_opt(row, "controls", "owner_email", Email::parse)?,
         frequency: parsed(row, "controls", "frequency", Frequency::parse)?,
+        max_evidence_age_days: max_age(get(row, "max_evidence_age_days")?)?,
         status: parsed(row, "controls", "status", ImplementationStatus::parse)?,
         retired_at: get(row, "retired_at")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         revision: get(row, "revision")?,
     })
+}
+
+/// The column `max_evidence_age_days` (an INTEGER in both databases, read as `i32`).
+fn max_age(days: Option<i32>) -> Result<Option<MaxAge>> {
+    days.map(|d| u32::try_from(d).map_err(|_| d.to_string()).and_then(|d| MaxAge::new(d).map_err(|e| e.to_string())))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("controls.max_evidence_age_days: {e}")))
+}
+
+/// A control's own limit as its column holds it.
+fn max_age_column(max_age: Option<MaxAge>) -> Option<i32> {
+    // At most MaxAge::MAX_DAYS, far below i32::MAX.
+    max_age.map(|a| i32::try_from(a.days()).unwrap_or(i32::MAX))
 }
 
 fn mapping_from_row(row: &DbRow) -> Result<Mapping> {
@@ -85,7 +100,7 @@ async fn insert_control(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> Res
     let id = new_id();
     sqlx::query(
         "INSERT INTO controls (org_id, id, code, title, description, owner_email, frequency, status, retired_at, created_at, \
-         updated_at, revision) VALUES ($1, $9, $2, $3, $4, $5, $6, $7, NULL, $8, $8, 1)",
+         updated_at, revision, max_evidence_age_days) VALUES ($1, $9, $2, $3, $4, $5, $6, $7, NULL, $8, $8, 1, $10)",
     )
     .bind(actor.org.as_str())
     .bind(new.code.as_str())
@@ -96,6 +111,7 @@ async fn insert_control(tx: &mut Tx<'_>, actor: &Actor, new: &NewControl) -> Res
     .bind(new.status.as_str())
     .bind(actor.at)
     .bind(&id)
+    .bind(max_age_column(new.max_evidence_age_days))
     .execute(&mut **tx)
     .await
     .map_err(map_sqlx)?;
@@ -151,7 +167,7 @@ async fn update(
     after.revision = before.revision + 1;
     sqlx::query(
         "UPDATE controls SET title = $1, description = $2, owner_email = $3, frequency = $4, status = $5, \
-         updated_at = $6, revision = $7 WHERE org_id = $8 AND code = $9",
+         updated_at = $6, revision = $7, max_evidence_age_days = $10 WHERE org_id = $8 AND code = $9",
     )
     .bind(&after.title)
     .bind(&after.description)
@@ -162,6 +178,7 @@ async fn update(
     .bind(after.revision)
     .bind(org)
     .bind(code.as_str())
+    .bind(max_age_column(after.max_evidence_age_days))
     .execute(&mut **tx)
     .await
     .map_err(map_sqlx)?;
@@ -208,9 +225,9 @@ async fn rename(tx: &mut Tx<'_>, actor: &Actor, code: &ControlCode, to: &Control
         .map_err(map_sqlx)?;
     sqlx::query(
         "INSERT INTO controls (org_id, id, code, title, description, owner_email, frequency, status, retired_at, \
-         created_at, updated_at, revision) \
-         SELECT org_id, $1, $2, title, description, owner_email, frequency, status, retired_at, created_at, $3, $4 \
-         FROM controls WHERE org_id = $5 AND code = $6",
+         created_at, updated_at, revision, max_evidence_age_days) \
+         SELECT org_id, $1, $2, title, description, owner_email, frequency, status, retired_at, created_at, $3, $4, \
+         max_evidence_age_days FROM controls WHERE org_id = $5 AND code = $6",
     )
     .bind(before.id.as_str())
     .bind(to.as_str())
@@ -382,20 +399,23 @@ impl Controls for Backend {
             "SELECT {} AS rows FROM controls WHERE org_id = $1",
             json_rows(
                 "id, code, title, description, owner_email, frequency, status, \
-                 CAST(retired_at AS TEXT), CAST(created_at AS TEXT), CAST(updated_at AS TEXT), revision"
+                 CAST(retired_at AS TEXT), CAST(created_at AS TEXT), CAST(updated_at AS TEXT), revision, \
+                 max_evidence_age_days"
             )
         );
         let row = sqlx::query(&sql).bind(org.as_str()).fetch_one(self.reader()).await.map_err(map_sqlx)?;
         let text: String = get(&row, "rows")?;
+        // The last is max_evidence_age_days (an INTEGER in both databases).
+        type Days = Option<i32>;
         type ControlTuple =
-            (String, String, String, String, Option<String>, String, String, Option<String>, String, String, i64);
+            (String, String, String, String, Option<String>, String, String, Option<String>, String, String, i64, Days);
         let tuples: Vec<ControlTuple> =
             serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("controls: {e}")))?;
         let corrupt = |column: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("controls.{column}: {e}"));
         let time = |column: &str, text: &str| parse_time(text).map_err(|e| corrupt(column, &e));
         let mut controls = tuples
             .into_iter()
-            .map(|(id, code, title, description, owner, frequency, status, retired, created, updated, revision)| {
+            .map(|(id, code, title, description, owner, frequency, status, retired, created, updated, revision, d)| {
                 Ok(Control {
                     id: ControlId::parse(&id).map_err(|e| corrupt("id", &e))?,
                     code: ControlCode::parse(&code).map_err(|e| corrupt("code", &e))?,
@@ -403,6 +423,7 @@ impl Controls for Backend {
                     description,
                     owner: owner.as_deref().map(Email::parse).transpose().map_err(|e| corrupt("owner_email", &e))?,
                     frequency: Frequency::parse(&frequency).map_err(|e| corrupt("frequency", &e))?,
+                    max_evidence_age_days: max_age(d)?,
                     status: ImplementationStatus::parse(&status).map_err(|e| corrupt("status", &e))?,
                     retired_at: retired.as_deref().map(|t| time("retired_at", t)).transpose()?,
                     created_at: time("created_at", &created)?,

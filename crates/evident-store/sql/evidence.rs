@@ -54,7 +54,52 @@ fn period_from_row(row: &DbRow) -> Result<Option<Period>> {
 pub(super) async fn apply(tx: &mut Tx<'_>, actor: &Actor, change: &EvidenceChange) -> Result<Outcome> {
     match change {
         EvidenceChange::Add { id, evidence } => add(tx, actor, id, evidence).await,
+        EvidenceChange::AddUnlessRecorded { id, evidence } => {
+            if recorded_in_tx(tx, &actor.org, evidence).await? {
+                return Ok(Outcome::unchanged());
+            }
+            add(tx, actor, id, evidence).await
+        }
     }
+}
+
+/// Whether the organisation has a record that says the same as `new` of the same bytes: read
+/// inside the write transaction, under the organisation's lock, so no other writer can add one
+/// between this check and the commit.
+async fn recorded_in_tx(tx: &mut Tx<'_>, org: &OrgId, new: &NewEvidence) -> Result<bool> {
+    // Links are compared as a set: a stored record's are read sorted by control.
+    let mut new = new.clone();
+    new.links.sort_by(|a, b| a.control.cmp(&b.control));
+    let rows = sqlx::query(&format!("{SELECT} WHERE e.org_id = $1 AND e.digest = $2 AND e.effective_on = $3"))
+        .bind(org.as_str())
+        .bind(new.digest.as_str())
+        .bind(new.effective)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_sqlx)?;
+    for row in &rows {
+        let id: String = get(row, "id")?;
+        let link_rows = sqlx::query("SELECT * FROM evidence_links WHERE org_id = $1 AND evidence_id = $2")
+            .bind(org.as_str())
+            .bind(&id)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(map_sqlx)?;
+        let mut links = link_rows
+            .iter()
+            .map(|l| {
+                Ok(EvidenceLink {
+                    control: parsed(l, "evidence_links", "control_id", ControlId::parse)?,
+                    period: period_from_row(l)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        links.sort_by(|a, b| a.control.cmp(&b.control));
+        if evidence_from_row(row, links)?.record.same_as(&new) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 async fn add(tx: &mut Tx<'_>, actor: &Actor, id: &EvidenceId, new: &NewEvidence) -> Result<Outcome> {

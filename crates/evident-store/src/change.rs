@@ -122,6 +122,11 @@ pub enum EvidenceChange {
     /// does not exist, or the record it supersedes does not exist or was already superseded. A
     /// record is never changed: a correction is a new one that supersedes it.
     Add { id: EvidenceId, evidence: NewEvidence },
+    /// The same, unless the organisation already has a record that says the same of the same
+    /// bytes ([`NewEvidence::same_as`]): then nothing is written, not even an audit record, and it
+    /// is [`Applied::Unchanged`](crate::Applied::Unchanged). Checked under the organisation's
+    /// lock, so two imports of one manifest at once record each item once.
+    AddUnlessRecorded { id: EvidenceId, evidence: NewEvidence },
 }
 
 /// Type 2 samples, recorded as drawn, and the exceptions found in them.
@@ -213,7 +218,9 @@ pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
             RiskChange::Accept { code, .. } => ("risk.accept", "risk", code.to_string()),
         },
         Change::Evidence(change) => match change {
-            EvidenceChange::Add { id, .. } => ("evidence.add", "evidence", id.to_string()),
+            EvidenceChange::Add { id, .. } | EvidenceChange::AddUnlessRecorded { id, .. } => {
+                ("evidence.add", "evidence", id.to_string())
+            }
         },
         Change::Sample(change) => match change {
             SampleChange::Record { id, .. } => ("sample.record", "sample", id.to_string()),
@@ -367,6 +374,7 @@ mod tests {
                     description: "Nightly backups.".into(),
                     owner: None,
                     frequency: Frequency::Quarterly,
+                    max_evidence_age_days: None,
                     status: ImplementationStatus::InProgress,
                 })
                 .into(),
@@ -418,6 +426,11 @@ mod tests {
             (
                 EvidenceChange::Add { id: EvidenceId::parse("ev-1").unwrap(), evidence: evidence() }.into(),
                 ("evidence.add", "evidence", "ev-1"),
+            ),
+            (
+                EvidenceChange::AddUnlessRecorded { id: EvidenceId::parse("ev-2").unwrap(), evidence: evidence() }
+                    .into(),
+                ("evidence.add", "evidence", "ev-2"),
             ),
             (
                 SampleChange::Record { id: SampleId::parse("s-1").unwrap(), sample: Box::new(sample()) }.into(),
@@ -503,6 +516,7 @@ mod tests {
                 "risk.put",
                 "risk.create",
                 "risk.accept",
+                "evidence.add",
                 "evidence.add",
                 "sample.record",
                 "sample.exception",

@@ -27,8 +27,8 @@ pub mod evidence;
 pub mod snapshot;
 pub use applied::{a_long_run_of_mappings_keeps_the_rules_of_one, a_write_that_changes_nothing_leaves_no_record};
 pub use evidence::{
-    a_window_reads_evidence_by_its_period, evidence_is_kept_superseded_and_summarised,
-    samples_hold_exceptions_only_for_what_they_drew,
+    a_window_reads_evidence_by_its_period, an_import_racing_itself_records_each_item_once,
+    evidence_is_kept_superseded_and_summarised, samples_hold_exceptions_only_for_what_they_drew,
 };
 pub use snapshot::{
     a_refused_import_leaves_the_target_as_it_was, a_snapshot_is_one_moment_while_others_write,
@@ -43,6 +43,7 @@ macro_rules! parity_tests {
         $crate::parity_tests!(@each $store;
             organisations_and_members,
             controls_and_mappings,
+            a_control_keeps_its_own_evidence_age,
             a_failing_batch_writes_nothing,
             tenants_never_see_each_other,
             the_audit_log_chains_every_change,
@@ -62,6 +63,7 @@ macro_rules! parity_tests {
         );
         $crate::parity_tests!(@shared $store;
             many_writers_at_once,
+            an_import_racing_itself_records_each_item_once,
         );
         $crate::parity_tests!(@pair $store;
             a_snapshot_restores_every_record,
@@ -142,6 +144,7 @@ pub fn control(text: &str, title: &str) -> NewControl {
         description: format!("{title}, done by the security team."),
         owner: None,
         frequency: Frequency::Quarterly,
+        max_evidence_age_days: None,
         status: ImplementationStatus::InProgress,
     }
 }
@@ -295,6 +298,72 @@ pub async fn controls_and_mappings<S: Store + RawSql>(store: &S) {
         )
         .await;
     assert!(matches!(missing_mapping, Err(StoreError::NotFound { what: "mapping", .. })));
+}
+
+/// A control's own maximum evidence age: stored when created, set and cleared by an update,
+/// kept by a rename, written in every after-image, read alike by both reads, and held by the
+/// database to 1 to 1830 days even against raw SQL.
+pub async fn a_control_keeps_its_own_evidence_age<S: Store + RawSql>(store: &S) {
+    use evident_core::freshness::MaxAge;
+    let days = |n: u32| MaxAge::new(n).unwrap();
+    let (org, actor) = new_org(store, "acme").await;
+    let limited = control("OPS-10", "Restore test").with_max_evidence_age(Some(days(10)));
+    store
+        .apply(
+            &actor,
+            vec![ControlChange::Create(limited).into(), ControlChange::Create(control("OPS-11", "Backups")).into()],
+        )
+        .await
+        .unwrap();
+    let org_id = org.id.clone();
+    let read = |code_text: &'static str| {
+        let org_id = org_id.clone();
+        async move {
+            let one = store.control(&org_id, &code(code_text)).await.unwrap().unwrap().max_evidence_age_days;
+            let listed = store.controls(&org_id).await.unwrap();
+            let all = listed.iter().find(|c| c.code.as_str() == code_text).unwrap().max_evidence_age_days;
+            assert_eq!(one, all, "{code_text}: both reads say the same");
+            one
+        }
+    };
+    assert_eq!(read("OPS-10").await, Some(days(10)));
+    assert_eq!(read("OPS-11").await, None, "no limit unless given");
+
+    let update = |code_text: &str, max_age: Option<MaxAge>| {
+        let patch = ControlPatch { max_evidence_age_days: Some(max_age), ..ControlPatch::default() };
+        ControlChange::Update { code: code(code_text), patch, expected_revision: None }.into()
+    };
+    store.apply(&actor, vec![update("OPS-11", Some(days(45))), update("OPS-10", None)]).await.unwrap();
+    assert_eq!(read("OPS-11").await, Some(days(45)), "an update sets it");
+    assert_eq!(read("OPS-10").await, None, "an update clears it");
+    let again = store.apply(&actor, vec![update("OPS-10", None)]).await.unwrap();
+    assert_eq!(again, [crate::Applied::Unchanged], "clearing what is clear changes nothing");
+    store.apply(&actor, vec![ControlChange::Rename { code: code("OPS-11"), to: code("OPS-12") }.into()]).await.unwrap();
+    assert_eq!(read("OPS-12").await, Some(days(45)), "a rename keeps it");
+
+    let (log, _) = store.audit_log(&org.id).await.unwrap();
+    let images: Vec<(&str, serde_json::Value)> = log
+        .iter()
+        .filter(|r| r.entry.action.starts_with("control."))
+        .map(|r| {
+            let after: serde_json::Value = serde_json::from_str(r.entry.after.as_deref().unwrap()).unwrap();
+            (r.entry.action.as_str(), after["max_evidence_age_days"].clone())
+        })
+        .collect();
+    let expected = [
+        ("control.create", serde_json::json!(10)),
+        ("control.create", serde_json::Value::Null),
+        ("control.update", serde_json::json!(45)),
+        ("control.update", serde_json::Value::Null),
+        ("control.rename", serde_json::json!(45)),
+    ];
+    assert_eq!(images, expected, "every after-image says the limit");
+
+    for bad in [0, 1831, -1] {
+        let sql = format!("UPDATE controls SET max_evidence_age_days = {bad} WHERE org_id = '{}'", org.id);
+        assert!(store.execute_raw(&sql).await.is_err(), "the database refuses {bad} days");
+    }
+    assert_eq!(read("OPS-12").await, Some(days(45)));
 }
 
 pub async fn a_failing_batch_writes_nothing<S: Store + RawSql>(store: &S) {

@@ -50,24 +50,15 @@ impl<'l> Builder<'l> {
         }
     }
 
-    fn describe_column(&self, index: usize) -> String {
-        let label = column_label(self.kind, index);
-        match self.header.as_ref().and_then(|h| h.get(index)) {
-            Some(name) => format!("column {label} ({name:?})"),
-            None => format!("column {label}"),
-        }
-    }
-
+    /// Records a problem of one row (and column). The message is the problem alone: the row and
+    /// column are fields of the error, and whoever shows it (the CLI, the API) names them once.
     pub(crate) fn row_error(&mut self, row: usize, column: Option<usize>, code: &'static str, problem: &str) {
         if self.errors.len() >= MAX_ROW_ERRORS {
             self.truncated = true;
             return;
         }
-        let (column, message) = match column {
-            Some(i) => (Some(self.column_name(i)), format!("row {row}, {}: {problem}", self.describe_column(i))),
-            None => (None, format!("row {row}: {problem}")),
-        };
-        self.errors.push(RowError { row, column, code, message });
+        let column = column.map(|i| self.column_name(i));
+        self.errors.push(RowError { row, column, code, message: problem.to_owned() });
     }
 
     /// Counts a row's text against the limits before it is kept. Readers call this as they go, so

@@ -563,10 +563,14 @@ pub enum ControlsCommand {
         owner: Option<Email>,
         #[arg(long, default_value = "annual", value_parser = choice!(Frequency))]
         frequency: Frequency,
+        /// The oldest its evidence may be, in days (1 to 1830), whatever the frequency says:
+        /// a monthly control with 10 is overdue 10 days after its latest evidence.
+        #[arg(long, value_name = "DAYS", allow_negative_numbers = true)]
+        max_evidence_age_days: Option<String>,
         #[arg(long, default_value = "not_started", value_parser = choice!(ImplementationStatus))]
         status: ImplementationStatus,
     },
-    /// Change a control's title, description, owner, frequency or status.
+    /// Change a control's title, description, owner, frequency, maximum evidence age or status.
     Edit {
         code: ControlCode,
         #[arg(long)]
@@ -578,6 +582,10 @@ pub enum ControlsCommand {
         owner: Option<String>,
         #[arg(long, value_parser = choice!(Frequency))]
         frequency: Option<Frequency>,
+        /// The oldest its evidence may be, in days (1 to 1830); `none` clears it, so the
+        /// frequency alone says when evidence is due.
+        #[arg(long, value_name = "DAYS|none", allow_negative_numbers = true)]
+        max_evidence_age_days: Option<String>,
         #[arg(long, value_parser = choice!(ImplementationStatus))]
         status: Option<ImplementationStatus>,
         /// The revision you based the edit on (`controls show --json` gives it); refused with

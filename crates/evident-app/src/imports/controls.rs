@@ -3,10 +3,14 @@
 //! One row per (control, mapping); a control without mappings has one row with the mapping columns
 //! empty, and a control's own fields may be left empty on its later rows (but not contradict the
 //! first row). Columns: code (required), title (required for a new control), description, owner (a
-//! member's e-mail), frequency, status, framework, requirement, coverage, rationale.
+//! member's e-mail), frequency, status, framework, requirement, coverage, rationale, and last (so
+//! files and exports of the earlier layout keep their positions) max_evidence_age_days: the
+//! control's own limit on the age of its evidence, 1 to 1830 days; empty leaves a control's limit
+//! as it is and gives a new control none, `none` clears it.
 
 use std::collections::{BTreeMap, HashMap};
 
+use evident_core::freshness::MaxAge;
 use evident_core::{
     Control, ControlCode, ControlPatch, Coverage, Email, FrameworkId, Frequency, ImplementationStatus, Mapping,
     NewControl, Permission, RequirementRef,
@@ -17,7 +21,7 @@ use super::{ImportReport, Problems, Table};
 use crate::error::Result;
 use crate::{App, Principal};
 
-pub const COLUMNS: [&str; 10] = [
+pub const COLUMNS: [&str; 11] = [
     "code",
     "title",
     "description",
@@ -28,11 +32,12 @@ pub const COLUMNS: [&str; 10] = [
     "requirement",
     "coverage",
     "rationale",
+    "max_evidence_age_days",
 ];
 pub const REQUIRED: [&str; 1] = ["code"];
 
 /// The import template's example row.
-pub const EXAMPLE: [&str; 10] = [
+pub const EXAMPLE: [&str; 11] = [
     "IAM-01",
     "Quarterly access review",
     "System owners review who has access to production systems every quarter and revoke what is no longer needed.",
@@ -43,6 +48,7 @@ pub const EXAMPLE: [&str; 10] = [
     "A.5.18",
     "partial",
     "Reviews access rights; provisioning is covered by another control.",
+    "",
 ];
 
 /// A control's fields as the file gives them; empty cells are `None`.
@@ -52,6 +58,8 @@ struct Fields {
     description: Option<String>,
     owner: Option<Email>,
     frequency: Option<Frequency>,
+    /// `Some(None)`: the file says `none`, clearing the control's own limit.
+    max_age: Option<Option<MaxAge>>,
     status: Option<ImplementationStatus>,
 }
 
@@ -71,14 +79,17 @@ pub fn export_rows(controls: &[Control], mappings: &[Mapping]) -> Vec<Vec<String
             control.frequency.to_string(),
             control.status.to_string(),
         ];
+        let max_age = control.max_evidence_age_days.map(|a| a.days().to_string()).unwrap_or_default();
         let mine = by_control.remove(&control.code).unwrap_or_default();
         if mine.is_empty() {
-            rows.push(fields.iter().cloned().chain(std::iter::repeat_n(String::new(), 4)).collect());
+            rows.push(
+                fields.iter().cloned().chain(std::iter::repeat_n(String::new(), 4)).chain([max_age.clone()]).collect(),
+            );
         }
         for m in mine {
             let mapping =
                 [m.framework.to_string(), m.requirement.to_string(), m.coverage.to_string(), m.rationale.clone()];
-            rows.push(fields.iter().cloned().chain(mapping).collect());
+            rows.push(fields.iter().cloned().chain(mapping).chain([max_age.clone()]).collect());
         }
     }
     rows
@@ -136,8 +147,14 @@ impl App {
             }
             seen_keys.insert(key, code.clone());
             let text = |column: usize| Some(cell(column).to_owned()).filter(|t| !t.is_empty());
-            let mut fields =
-                Fields { title: text(1), description: text(2), owner: None, frequency: None, status: None };
+            let mut fields = Fields {
+                title: text(1),
+                description: text(2),
+                owner: None,
+                frequency: None,
+                max_age: None,
+                status: None,
+            };
             if let Some(owner) = text(3) {
                 match Email::parse(&owner) {
                     Ok(email) if members.contains(&email) => fields.owner = Some(email),
@@ -152,6 +169,14 @@ impl App {
                     Ok(f) => fields.frequency = Some(f),
                     Err(e) => problems.push(number, "frequency", e.to_string()),
                 }
+            }
+            match text(10).as_deref() {
+                None => {}
+                Some("none") => fields.max_age = Some(None),
+                Some(days) => match MaxAge::parse(days) {
+                    Ok(age) => fields.max_age = Some(Some(age)),
+                    Err(e) => problems.push(number, "max_evidence_age_days", e.to_string()),
+                },
             }
             if let Some(status) = text(5) {
                 match ImplementationStatus::parse(&status) {
@@ -168,11 +193,12 @@ impl App {
                 }
                 Some((first_row, first)) => {
                     // Later rows may leave the control's fields empty, but not contradict the first row.
-                    let pairs: [(&'static str, bool); 5] = [
+                    let pairs: [(&'static str, bool); 6] = [
                         ("title", fields.title.is_some() && fields.title != first.title),
                         ("description", fields.description.is_some() && fields.description != first.description),
                         ("owner", fields.owner.is_some() && fields.owner != first.owner),
                         ("frequency", fields.frequency.is_some() && fields.frequency != first.frequency),
+                        ("max_evidence_age_days", fields.max_age.is_some() && fields.max_age != first.max_age),
                         ("status", fields.status.is_some() && fields.status != first.status),
                     ];
                     for (column, differs) in pairs {
@@ -250,6 +276,7 @@ impl App {
                             description: fields.description.unwrap_or_default(),
                             owner: fields.owner,
                             frequency: fields.frequency.unwrap_or(Frequency::Annual),
+                            max_evidence_age_days: fields.max_age.flatten(),
                             status: fields.status.unwrap_or(ImplementationStatus::NotStarted),
                         })
                         .into(),
@@ -261,6 +288,7 @@ impl App {
                         description: fields.description,
                         owner: fields.owner.map(Some),
                         frequency: fields.frequency,
+                        max_evidence_age_days: fields.max_age,
                         status: fields.status,
                     }
                     .against(current)?;

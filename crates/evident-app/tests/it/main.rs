@@ -43,6 +43,8 @@ macro_rules! on_each_backend {
 mod audit_names;
 mod backup;
 mod derived;
+mod evidence_import;
+mod freshness;
 mod isolation;
 mod permissions;
 mod snapshots;

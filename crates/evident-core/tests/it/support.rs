@@ -65,6 +65,7 @@ pub fn control(code: &str, status: ImplementationStatus) -> Control {
         description: String::new(),
         owner: None,
         frequency: Frequency::Quarterly,
+        max_evidence_age_days: None,
         status,
         retired_at: None,
         created_at: at(),

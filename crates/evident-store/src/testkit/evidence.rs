@@ -184,3 +184,79 @@ pub async fn samples_hold_exceptions_only_for_what_they_drew<S: Store + RawSql>(
     let (globex, _) = new_org(store, "globex").await;
     assert!(store.samples(&globex.id).await.unwrap().is_empty(), "another organisation sees none");
 }
+
+/// How many tasks import the same manifest at once in [`an_import_racing_itself_records_each_item_once`].
+pub const IMPORTERS: usize = 12;
+
+/// Many tasks land the same batch of records at once (the same manifest imported by several
+/// processes), each under its own new ids, as [`EvidenceChange::AddUnlessRecorded`]: whether a
+/// record is already there is checked under the organisation's lock, so each lands exactly once,
+/// the others are told it is unchanged, and the log holds one record per landed item.
+pub async fn an_import_racing_itself_records_each_item_once(stores: Vec<std::sync::Arc<dyn Store>>) {
+    assert!(!stores.is_empty());
+    let (org, actor) = new_org(&*stores[0], "acme").await;
+    let iam = control_id(&*stores[0], &actor, "IAM-01").await;
+    let ops = control_id(&*stores[0], &actor, "OPS-01").await;
+    let manifest: Vec<NewEvidence> = (1..=5)
+        .map(|i| {
+            let links: &[(&ControlId, Option<Period>)] =
+                if i % 2 == 0 { &[(&iam, None), (&ops, None)] } else { &[(&iam, None)] };
+            let mut evidence = record(&format!("check-{i}.json"), day(3, i), links);
+            // As a checked draft gives them: sorted by control id (the ids are random).
+            evidence.links.sort_by(|a, b| a.control.cmp(&b.control));
+            evidence
+        })
+        .collect();
+    let tasks: Vec<_> = (0..IMPORTERS)
+        .map(|n| {
+            let (store, actor, manifest) = (stores[n % stores.len()].clone(), actor.clone(), manifest.clone());
+            tokio::spawn(async move {
+                let changes = manifest
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, evidence)| {
+                        EvidenceChange::AddUnlessRecorded { id: id(&format!("ev-{n}-{i}")), evidence }.into()
+                    })
+                    .collect();
+                store.apply(&actor, changes).await
+            })
+        })
+        .collect();
+    let mut landed = vec![0; manifest.len()];
+    for task in tasks {
+        let applied = task.await.expect("an importer finishes").expect("no importer is refused");
+        assert_eq!(applied.len(), manifest.len());
+        for (i, applied) in applied.iter().enumerate() {
+            assert!(matches!(applied, Applied::Changed | Applied::Unchanged), "{applied:?}");
+            landed[i] += usize::from(applied.changed());
+        }
+    }
+    assert_eq!(landed, [1; 5], "each item lands once, whichever importer lands it");
+
+    let all = EvidenceQuery { superseded: true, ..EvidenceQuery::default() };
+    let records = stores[0].evidence(&org.id, &all).await.unwrap();
+    assert_eq!(records.len(), manifest.len(), "as many records as the manifest has rows");
+    for item in &manifest {
+        assert_eq!(records.iter().filter(|r| r.record.same_as(item)).count(), 1, "{}", item.file_name);
+    }
+    let (log, _) = stores[0].audit_log(&org.id).await.unwrap();
+    assert_eq!(log.iter().filter(|r| r.entry.action == "evidence.add").count(), manifest.len());
+
+    // The same bytes said of another day, or of other controls, are another record.
+    let mut later = manifest[0].clone();
+    later.effective = day(3, 20);
+    let mut wider = manifest[0].clone();
+    wider.links.push(EvidenceLink { control: ops.clone(), period: None });
+    wider.links.sort_by(|a, b| a.control.cmp(&b.control));
+    // The same links in another order are the same record.
+    let mut reordered = manifest[1].clone();
+    reordered.links.reverse();
+    let changes = vec![
+        EvidenceChange::AddUnlessRecorded { id: id("ev-later"), evidence: later }.into(),
+        EvidenceChange::AddUnlessRecorded { id: id("ev-wider"), evidence: wider }.into(),
+        EvidenceChange::AddUnlessRecorded { id: id("ev-again"), evidence: reordered }.into(),
+    ];
+    let applied = stores[0].apply(&actor, changes).await.unwrap();
+    assert_eq!(applied, [Applied::Changed, Applied::Changed, Applied::Unchanged]);
+    assert_eq!(stores[0].evidence(&org.id, &all).await.unwrap().len(), manifest.len() + 2);
+}

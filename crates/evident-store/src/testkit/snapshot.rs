@@ -165,7 +165,7 @@ async fn created(store: &dyn Store, actor: &Actor, code: &str) -> ControlId {
 }
 
 /// An organisation with something in every table: members, an adoption, an imported framework,
-/// controls (edited, retired) and mappings, an SoA decision and an approved version, two
+/// controls (edited, one with its own maximum evidence age, retired) and mappings, an SoA decision and an approved version, two
 /// methodology versions, assets (a child before its parent in key order), risks with treating
 /// controls and an acceptance, and evidence records (one superseded by a record whose id sorts
 /// before it), with times to the microsecond.
@@ -202,6 +202,7 @@ pub async fn fill(store: &dyn Store, slug: &str) -> Organisation {
                     patch: ControlPatch {
                         status: Some(ImplementationStatus::Implemented),
                         owner: Some(Some(email(&format!("owner@{slug}.example")))),
+                        max_evidence_age_days: Some(evident_core::freshness::MaxAge::new(10).ok()),
                         ..ControlPatch::default()
                     },
                     expected_revision: None,

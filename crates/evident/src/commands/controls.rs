@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use evident_app::AppError;
 use evident_app::controls::ControlView;
 use evident_app::imports::controls::{COLUMNS, EXAMPLE, REQUIRED};
+use evident_core::freshness::MaxAge;
 use evident_core::{ControlPatch, Email, NewControl};
 use serde::Serialize;
 
@@ -56,19 +57,35 @@ pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<Ex
         }
         ControlsCommand::List { all, .. } => list(&app.controls(&me, all).await?),
         ControlsCommand::Show { code } => show(global, &app.control(&me, &code).await?)?,
-        ControlsCommand::Create { code, title, description, owner, frequency, status } => {
-            let control =
-                NewControl::new(code, &title, &description, owner, frequency, status).map_err(AppError::from)?;
+        ControlsCommand::Create { code, title, description, owner, frequency, max_evidence_age_days, status } => {
+            let max_age = max_evidence_age_days.as_deref().map(max_age).transpose()?;
+            let control = NewControl::new(code, &title, &description, owner, frequency, status)
+                .map_err(AppError::from)?
+                .with_max_evidence_age(max_age);
             let control = app.create_control(&me, control).await?;
             done(global, &format!("created control {}", control.code), &control)?;
         }
-        ControlsCommand::Edit { code, title, description, owner, frequency, status, revision } => {
+        ControlsCommand::Edit {
+            code,
+            title,
+            description,
+            owner,
+            frequency,
+            max_evidence_age_days,
+            status,
+            revision,
+        } => {
             let owner = match owner.as_deref() {
                 Some("none") => Some(None),
                 Some(email) => Some(Some(Email::parse(email)?)),
                 None => None,
             };
-            let patch = ControlPatch { title, description, owner, frequency, status };
+            let max_evidence_age_days = match max_evidence_age_days.as_deref() {
+                Some("none") => Some(None),
+                Some(days) => Some(Some(max_age(days)?)),
+                None => None,
+            };
+            let patch = ControlPatch { title, description, owner, frequency, max_evidence_age_days, status };
             let applied = app.edit_control(&me, &code, patch, revision).await?;
             let message = if applied.is_empty() {
                 format!("control {code} already says that: nothing changed")
@@ -105,6 +122,11 @@ pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
+/// A maximum evidence age as typed; a bad one is `invalid_input`, like any other bad value.
+fn max_age(days: &str) -> Result<MaxAge, AppError> {
+    MaxAge::parse(days).map_err(|e| AppError::invalid(format!("--max-evidence-age-days: {e}")))
+}
+
 fn done<T: Serialize>(global: &Global, message: &str, value: &T) -> anyhow::Result<()> {
     if global.json {
         output::json(value)
@@ -138,9 +160,10 @@ fn show(global: &Global, view: &ControlView) -> anyhow::Result<()> {
     say!("{} — {}", control.code, control.title);
     say!("{}", control.description);
     say!(
-        "owner: {}   frequency: {}   status: {}{}",
+        "owner: {}   frequency: {}{}   status: {}{}",
         control.owner.as_ref().map_or("-".to_owned(), |o| o.to_string()),
         control.frequency,
+        control.max_evidence_age_days.map(|a| format!("   max evidence age: {a}")).unwrap_or_default(),
         control.status,
         control.retired_at.map(|t| format!("   retired {}", t.date_naive())).unwrap_or_default()
     );

@@ -216,7 +216,7 @@ pub async fn freshness(global: &Global, days: u32) -> anyhow::Result<ExitCode> {
             ["control", "frequency", "state", "last evidence", "next due"],
             report.controls.iter().filter(|c| c.state != evident_core::freshness::State::Fresh).map(|c| [
                 c.code.to_string(),
-                c.frequency.to_string(),
+                cadence(c.frequency, c.max_age),
                 c.state.to_string(),
                 c.last_effective.map(|d| d.to_string()).unwrap_or_else(|| "never".into()),
                 c.next_due.map(|d| d.to_string()).unwrap_or_default(),
@@ -232,7 +232,7 @@ pub async fn freshness(global: &Global, days: u32) -> anyhow::Result<ExitCode> {
             report.calendar.iter().map(|e| [
                 e.due.map(|d| d.to_string()).unwrap_or_else(|| "now".into()),
                 e.code.to_string(),
-                e.frequency.to_string(),
+                cadence(e.frequency, e.max_age),
                 e.state.to_string(),
                 e.recurs
                     .as_ref()
@@ -242,6 +242,15 @@ pub async fn freshness(global: &Global, days: u32) -> anyhow::Result<ExitCode> {
         )
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A control's frequency, and its own limit on the age of its evidence when it has one, which is
+/// what sets its due dates then.
+fn cadence(frequency: evident_core::Frequency, max_age: Option<evident_core::freshness::MaxAge>) -> String {
+    match max_age {
+        Some(age) => format!("{frequency}, max age {age}"),
+        None => frequency.to_string(),
+    }
 }
 
 pub async fn type2(global: &Global, args: Type2Args) -> anyhow::Result<ExitCode> {

@@ -311,7 +311,8 @@ fn a_file_name_with_a_control_character_is_refused_in_a_manifest_and_by_add() {
         let run = import(&evident, &dir, &manifest);
         assert_ne!(run.code, 0, "imported {name:?}");
         assert!(run.stderr.contains("row 2, column file: "), "{name:?}: the row is named:\n{}", run.stderr);
-        assert!(run.stderr.contains(in_manifest), "{name:?}: {}", run.stderr);
+        let line = run.stderr.lines().find(|l| l.contains(in_manifest)).unwrap_or_default();
+        assert_eq!(line.matches("row 2").count(), 1, "{name:?}: the row is named once: {line}");
 
         let path = dir.join(name);
         let path = path.to_str().unwrap();
@@ -590,4 +591,113 @@ fn evidence_on_s3_round_trips_through_the_cli_and_a_lost_store_is_named_without_
         assert_eq!(count(), before, "{}: nothing was recorded", evident.name());
         assert_eq!(stored_files(evident), Vec::<PathBuf>::new());
     }
+}
+
+/// The freshness of one control, from `freshness --json`.
+fn freshness_of(evident: &Evident, code: &str) -> Value {
+    let report = evident.ok(&["freshness", "--json"]).json();
+    report["controls"].as_array().unwrap().iter().find(|c| c["code"] == code).cloned().unwrap()
+}
+
+#[test]
+fn a_control_with_a_10_day_limit_is_overdue_where_its_monthly_frequency_alone_would_be_fresh() {
+    for evident in Evident::every_backend() {
+        evident.ok(&["init", "--create-org", "acme", "--admin", "ada@acme.example"]);
+        let create = |code: &str, extra: &[&str]| {
+            let args =
+                [&["controls", "create", code, "--title", "Backup restore test", "--frequency", "monthly"], extra]
+                    .concat();
+            evident.ok(&args);
+        };
+        create("OPS-10", &["--max-evidence-age-days", "10"]);
+        create("OPS-11", &[]);
+        // Evidence of 12 days ago: a month has not passed (fresh, even with 14 days' lead), but
+        // 10 days have.
+        let effective = days_ago(12);
+        let file = evident.dir.path().join("restore.csv");
+        std::fs::write(&file, "restore,result\nnightly,pass\n").unwrap();
+        add(&evident, &file, "OPS-10", effective);
+        add(&evident, &file, "OPS-11", effective);
+
+        let limited = freshness_of(&evident, "OPS-10");
+        assert_eq!(limited["state"], "overdue", "{}: {limited}", evident.name());
+        assert_eq!(limited["next_due"], (effective + Duration::days(10)).to_string());
+        assert_eq!(limited["max_age"], 10);
+        let monthly = freshness_of(&evident, "OPS-11");
+        assert_eq!(monthly["state"], "fresh", "{}: the same evidence, monthly alone: {monthly}", evident.name());
+        assert_eq!(monthly["next_due"], effective.checked_add_months(Months::new(1)).unwrap().to_string());
+        assert_eq!(monthly["max_age"], Value::Null);
+
+        let text = evident.ok(&["freshness"]).stdout;
+        let line = text.lines().find(|l| l.contains("OPS-10")).unwrap_or_default();
+        assert!(line.contains("monthly, max age 10 days") && line.contains("overdue"), "{text}");
+        assert!(!text.lines().take_while(|l| !l.is_empty()).any(|l| l.contains("OPS-11")), "fresh: {text}");
+        let shown = evident.ok(&["controls", "show", "OPS-10"]).stdout;
+        assert!(shown.contains("frequency: monthly   max evidence age: 10 days"), "{shown}");
+        assert_eq!(evident.ok(&["controls", "show", "OPS-10", "--json"]).json()["max_evidence_age_days"], 10);
+
+        // A bad value is refused with a stable code and changes nothing.
+        for bad in ["0", "1831", "ten", "-3"] {
+            let run = evident.fails(&["controls", "edit", "OPS-10", "--max-evidence-age-days", bad]);
+            assert!(run.stderr.contains("code: invalid_input"), "{bad}: {}", run.stderr);
+            assert!(run.stderr.contains("--max-evidence-age-days"), "{bad}: the flag is named: {}", run.stderr);
+        }
+        let refused = evident.fails(&["controls", "create", "OPS-12", "--title", "X", "--max-evidence-age-days", "0"]);
+        assert!(refused.stderr.contains("code: invalid_input"), "{}", refused.stderr);
+        assert_eq!(evident.ok(&["controls", "show", "OPS-10", "--json"]).json()["revision"], 1);
+        assert_eq!(evident.ok(&["controls", "list", "--json"]).json().as_array().unwrap().len(), 2);
+
+        // Cleared, the monthly frequency decides again; set again, the limit does.
+        evident.ok(&["controls", "edit", "OPS-10", "--max-evidence-age-days", "none"]);
+        assert_eq!(freshness_of(&evident, "OPS-10")["state"], "fresh");
+        assert_eq!(evident.ok(&["controls", "show", "OPS-10", "--json"]).json()["max_evidence_age_days"], Value::Null);
+        evident.ok(&["controls", "edit", "OPS-10", "--max-evidence-age-days", "10"]);
+        assert_eq!(freshness_of(&evident, "OPS-10")["state"], "overdue");
+        evident.ok(&["verify"]);
+
+        // The column edited behind evident's back: verify names it against the audit log.
+        evident.tamper("UPDATE controls SET max_evidence_age_days = 30 WHERE code = 'OPS-10'");
+        let run = evident.fails(&["verify"]);
+        assert!(
+            run.stderr.contains("controls: OPS-10 has max_evidence_age_days 30, the audit log says 10"),
+            "{}: {}",
+            evident.name(),
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn two_imports_of_one_manifest_at_once_record_each_row_once() {
+    let evident = Evident::sqlite();
+    organisation(&evident);
+    let dir = evident.dir.path().join("to-import");
+    std::fs::create_dir(&dir).unwrap();
+    let rows: usize = 40;
+    let mut csv = String::from("file,controls,effective,description\n");
+    for i in 0..rows {
+        std::fs::write(dir.join(format!("check-{i}.csv")), format!("check,result\nrestore-{i},pass\n")).unwrap();
+        let controls = if i % 3 == 0 { "IAM-01;GOV-01" } else { "GOV-01" };
+        csv.push_str(&format!("check-{i}.csv,{controls},{},restore check {i}\n", days_ago(1 + (i % 20) as i64)));
+    }
+    let manifest = evident.dir.path().join("manifest.csv");
+    std::fs::write(&manifest, csv).unwrap();
+    let args = ["evidence", "import", dir.to_str().unwrap(), "--manifest", manifest.to_str().unwrap()];
+
+    // Two processes on one data directory, started together.
+    let mut first = evident.spawn(&args);
+    let mut second = evident.spawn(&args);
+    assert!(first.wait().unwrap().success(), "the first import succeeds");
+    assert!(second.wait().unwrap().success(), "the second import succeeds: what is there is not an error");
+
+    let all = records(&evident);
+    assert_eq!(all.len(), rows, "each row of the manifest is recorded once");
+    let mut names: Vec<&str> = all.iter().map(|r| r["file_name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), rows, "no file is recorded twice");
+    assert_eq!(blob_files(&evident), rows, "and stored once");
+    let again = evident.ok(&[&args[..], &["--json"]].concat()).json();
+    assert_eq!((again["recorded"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(rows as u64)), "{again}");
+    evident.ok(&["verify"]);
 }

@@ -84,17 +84,38 @@ fn every_problem_is_named_with_its_row_and_column() {
 }
 
 #[test]
+fn a_problem_the_reader_finds_names_its_row_and_column_once() {
+    let evident = Evident::sqlite();
+    evident.ok(&["init", "--create-org", "acme", "--admin", "ada@acme.example"]);
+    let file = evident.dir.path().join("controls.csv");
+    std::fs::write(&file, "code,title\nOK-1,Fine\nOK-2,Rings a \u{7} bell\n").unwrap();
+    let run = evident.fails(&["controls", "import", file.to_str().unwrap()]);
+    let lines: Vec<&str> = run.stderr.lines().filter(|l| l.contains("control character")).collect();
+    let expected =
+        format!("error: {}: row 3, column title: the cell contains the control character U+0007", file.display());
+    assert_eq!(lines, [expected], "{}", run.stderr);
+    assert!(run.stderr.contains("code: invalid_row"), "{}", run.stderr);
+    assert_eq!(control_count(&evident), 0);
+}
+
+#[test]
 fn an_export_imports_back_unchanged_in_csv_and_xlsx() {
     let evident = Evident::sqlite();
     evident.ok(&["demo"]);
     evident.ok(&["controls", "edit", "IAM-01", "--description", "=cmd|' /C calc'!A0 is not a formula here"]);
+    evident.ok(&["controls", "edit", "IAM-01", "--max-evidence-age-days", "10"]);
     let before = evident.ok(&["controls", "list", "--json"]).json();
+    let iam = before.as_array().unwrap().iter().find(|c| c["code"] == "IAM-01").unwrap();
+    assert_eq!(iam["max_evidence_age_days"], 10);
     for name in ["export.csv", "export.xlsx"] {
         let file = evident.dir.path().join(name);
         evident.ok(&["controls", "export", file.to_str().unwrap()]);
         if name.ends_with(".csv") {
             let text = std::fs::read_to_string(&file).unwrap();
             assert!(text.contains("'=cmd|"), "the formula is neutralised in the export");
+            assert!(text.lines().next().unwrap().ends_with(",max_evidence_age_days"), "the column is last");
+            let row = text.lines().find(|l| l.starts_with("IAM-01,")).unwrap();
+            assert!(row.ends_with(",10"), "IAM-01's own limit is exported: {row}");
         }
         let imported = evident.ok(&["controls", "import", file.to_str().unwrap(), "--json"]).json();
         assert_eq!(

@@ -518,7 +518,7 @@ fn freshness_of(controls: &[Control], latest: &[LatestEvidence], today: NaiveDat
             control: c.id.clone(),
             code: c.code.clone(),
             frequency: c.frequency,
-            max_age: None,
+            max_age: c.max_evidence_age_days,
             latest: newest.get(&c.id).map(|l| Latest { evidence: Some(l.evidence.clone()), effective: l.effective }),
         })
         .collect();
