@@ -12,7 +12,9 @@
 //!
 //! The head is read before anything the model is computed from, so a model stored under a head
 //! was computed from that state or a later one, and a later state has a later head: a stored model
-//! is never served for records it was not computed from. Storing is best effort: a read-only data
+//! is never served for records it was not computed from. Rows are LZ4-compressed (JSON shrinks
+//! several times, and decompresses at gigabytes a second); a row that does not decompress, or says
+//! it holds more than [`LARGEST`], is recomputed. Storing is best effort: a read-only data
 //! directory, or a writer holding the database longer than [`STORE_WAIT`], leaves it unstored.
 
 use std::sync::OnceLock;
@@ -27,6 +29,19 @@ use crate::principal::Principal;
 
 /// How long a read waits to store what it computed before giving up on storing it.
 const STORE_WAIT: Duration = Duration::from_millis(250);
+
+/// The largest model a stored row may claim to hold once decompressed: a damaged row must not
+/// make a read allocate whatever it says.
+const LARGEST: usize = 256 << 20;
+
+/// A stored row's JSON, if it is a compressed model of at most [`LARGEST`] bytes.
+fn decompressed(row: &[u8]) -> Option<String> {
+    let (size, _) = lz4_flex::block::uncompressed_size(row).ok()?;
+    if size > LARGEST {
+        return None;
+    }
+    String::from_utf8(lz4_flex::decompress_size_prepended(row).ok()?).ok()
+}
 
 /// Whether a read may be answered from a stored model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -73,15 +88,21 @@ impl App {
             None => None,
         };
         if let (Some(key), Reuse::Stored) = (&key, reuse)
-            && let Some(body) = self.store.derived(org, name, key).await?
+            && let Some(row) = self.store.derived(org, name, key).await?
         {
-            tracing::debug!(name, "served the stored model");
-            return Ok(body);
+            match decompressed(&row) {
+                Some(body) => {
+                    tracing::debug!(name, "served the stored model");
+                    return Ok(body);
+                }
+                None => tracing::warn!(name, "a stored model does not decompress: computing it afresh"),
+            }
         }
         let body =
             serde_json::to_string(&compute.await?).map_err(|e| AppError::new(Code::Unexpected, e.to_string()))?;
         if let Some(key) = key {
-            match tokio::time::timeout(STORE_WAIT, self.store.put_derived(org, name, &key, &body)).await {
+            let row = lz4_flex::compress_prepend_size(body.as_bytes());
+            match tokio::time::timeout(STORE_WAIT, self.store.put_derived(org, name, &key, &row)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::debug!(name, error = %e, "the model was not stored"),
                 Err(_) => tracing::debug!(name, "the model was not stored: the database stayed busy"),

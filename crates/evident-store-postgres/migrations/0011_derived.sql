@@ -1,13 +1,12 @@
--- Read models kept as rendered JSON (readiness, the controls list), each under the key of what it
+-- Read models kept as rendered JSON, LZ4-compressed (readiness, the controls list), each under the key of what it
 -- was computed from: the audit chain head, the day and the build. Never organisation state: any
 -- row can be deleted and is recomputed; a row whose key no longer matches is never served.
 CREATE TABLE derived (
     org_id TEXT NOT NULL REFERENCES organisations (id),
     name TEXT NOT NULL,
     key TEXT NOT NULL,
-    body TEXT NOT NULL,
+    body BYTEA NOT NULL,
     PRIMARY KEY (org_id, name)
 );
--- Megabytes of JSON read whole on every hit: stored out of line but uncompressed, so a read is a
--- copy, not a decompression.
+-- Read whole on every hit and compressed already: stored out of line, not compressed again.
 ALTER TABLE derived ALTER COLUMN body SET STORAGE EXTERNAL;

@@ -10,7 +10,7 @@ use crate::Backend;
 #[async_trait]
 impl Derived for Backend {
     #[tracing::instrument(level = "debug", skip_all, fields(org = %org, name))]
-    async fn derived(&self, org: &OrgId, name: &str, key: &str) -> Result<Option<String>> {
+    async fn derived(&self, org: &OrgId, name: &str, key: &str) -> Result<Option<Vec<u8>>> {
         sqlx::query_scalar("SELECT body FROM derived WHERE org_id = $1 AND name = $2 AND key = $3")
             .bind(org.as_str())
             .bind(name)
@@ -23,7 +23,7 @@ impl Derived for Backend {
     /// One statement outside `apply`: no organisation lock and no audit record, as the rows are
     /// not records.
     #[tracing::instrument(level = "debug", skip_all, fields(org = %org, name))]
-    async fn put_derived(&self, org: &OrgId, name: &str, key: &str, body: &str) -> Result<()> {
+    async fn put_derived(&self, org: &OrgId, name: &str, key: &str, body: &[u8]) -> Result<()> {
         sqlx::query(
             "INSERT INTO derived (org_id, name, key, body) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (org_id, name) DO UPDATE SET key = excluded.key, body = excluded.body",

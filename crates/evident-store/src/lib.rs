@@ -285,10 +285,10 @@ pub trait AuditLog: Send + Sync {
 #[async_trait]
 pub trait Derived: Send + Sync {
     /// The body stored as `name` for the organisation, if it was stored with `key`.
-    async fn derived(&self, org: &OrgId, name: &str, key: &str) -> Result<Option<String>>;
+    async fn derived(&self, org: &OrgId, name: &str, key: &str) -> Result<Option<Vec<u8>>>;
 
     /// Stores `body` as `name` with `key`, replacing what was stored as `name` before.
-    async fn put_derived(&self, org: &OrgId, name: &str, key: &str, body: &str) -> Result<()>;
+    async fn put_derived(&self, org: &OrgId, name: &str, key: &str, body: &[u8]) -> Result<()>;
 }
 
 /// The store's traits, for code that calls reads on a backend's concrete type:

@@ -13,6 +13,21 @@ on_each_backend!(a_stored_model_is_served_until_the_records_change, another_day_
 /// What the stored rows are overwritten with, to tell a served model from a computed one.
 const PLANTED: &str = "\"planted\"";
 
+/// Overwrites every stored model with `row`, as it is.
+async fn plant(test: &TestApp, backend: Backend, row: &[u8]) {
+    let hex: String = row.iter().map(|b| format!("{b:02x}")).collect();
+    let literal = match backend {
+        Backend::Sqlite => format!("X'{hex}'"),
+        Backend::Postgres => format!("'\\x{hex}'::bytea"),
+    };
+    test.raw.execute_raw(&format!("UPDATE derived SET body = {literal}")).await.unwrap();
+}
+
+/// [`PLANTED`], compressed as the application stores a model.
+fn planted() -> Vec<u8> {
+    lz4_flex::compress_prepend_size(PLANTED.as_bytes())
+}
+
 async fn a_stored_model_is_served_until_the_records_change(backend: Backend) {
     let Some(test) = spawn(backend).await else { return };
     let org = slug("acme");
@@ -25,14 +40,20 @@ async fn a_stored_model_is_served_until_the_records_change(backend: Backend) {
     assert_eq!(test.controls_json(&viewer, false, Reuse::Stored).await.unwrap(), controls);
 
     // Nothing changed: the stored rows are what is served, whatever they hold.
-    test.raw.execute_raw(&format!("UPDATE derived SET body = '{PLANTED}'")).await.unwrap();
+    plant(&test, backend, &planted()).await;
     assert_eq!(test.readiness_json(&viewer, None, Reuse::Stored).await.unwrap(), PLANTED);
     assert_eq!(test.controls_json(&op, false, Reuse::Stored).await.unwrap(), PLANTED, "any reader of the org");
     assert_eq!(test.readiness_json(&viewer, None, Reuse::Recompute).await.unwrap(), readiness, "unless asked");
     assert_eq!(test.readiness_json(&viewer, None, Reuse::Stored).await.unwrap(), readiness, "and stored again");
 
+    // A damaged row, or one that claims to hold 4 GiB, is computed afresh.
+    for damaged in [&b"\x05\x00\x00\x00junk"[..], &[0xff, 0xff, 0xff, 0xff, 0x00]] {
+        plant(&test, backend, damaged).await;
+        assert_eq!(test.readiness_json(&viewer, None, Reuse::Stored).await.unwrap(), readiness);
+    }
+
     // A change of the records moves the audit chain head: both are computed afresh.
-    test.raw.execute_raw(&format!("UPDATE derived SET body = '{PLANTED}'")).await.unwrap();
+    plant(&test, backend, &planted()).await;
     test.map_control(&op, &code(MINE), &fw(ISO), &req("A.5.15"), Coverage::Partial, "Reviews access.").await.unwrap();
     let changed = test.readiness_json(&viewer, None, Reuse::Stored).await.unwrap();
     assert_ne!(changed, PLANTED);
@@ -55,7 +76,7 @@ async fn another_day_computes_readiness_afresh(backend: Backend) {
     small_org(&test, &org, &email(OWNER)).await;
     let viewer = test.operator(Some(&org), "test", Some(&email(VIEWER))).await.unwrap();
     test.readiness_json(&viewer, None, Reuse::Stored).await.unwrap();
-    test.raw.execute_raw(&format!("UPDATE derived SET body = '{PLANTED}'")).await.unwrap();
+    plant(&test, backend, &planted()).await;
     assert_eq!(test.readiness_json(&viewer, None, Reuse::Stored).await.unwrap(), PLANTED);
 
     let tomorrow = test.app.clone().with_clock(std::sync::Arc::new(|| now() + Duration::days(1)));
