@@ -15,6 +15,10 @@ use url::Url;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// How long opening waits for the pool's first connection before asking the server directly why
+/// it has none.
+const FIRST_CONNECT: Duration = Duration::from_millis(500);
+
 /// How the store connects: the size of its connection pool and how long a request waits for a
 /// free connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,17 +65,29 @@ impl PostgresStore {
             return Err(StoreError::Unavailable("the connection pool size must be at least 1".into()));
         }
         let connect = url.connect_options()?;
-        // One attempt first: the pool would retry an unreachable server until the acquire
-        // timeout, while a person waits for the message.
-        let mut probe = connect.connect().await.map_err(|e| connect_error(&url, e))?;
-        // A schema already current needs no migration run (its advisory lock and several round
-        // trips): one query on the probe's connection says so.
-        let current = schema_current(&mut probe).await;
-        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(options.pool_size)
             .acquire_timeout(options.acquire_timeout)
-            .connect_lazy_with(connect);
+            .connect_lazy_with(connect.clone());
+        // The pool's first connection checks the schema and then serves the reads: one
+        // connection, where a separate probe cost a second one on every command. The pool retries
+        // an unreachable server until its acquire timeout; if the first connection is not there
+        // within FIRST_CONNECT, one direct attempt says why, in our words (or, if the server
+        // answers it, the pool is given its full timeout).
+        let acquire = pool.acquire();
+        tokio::pin!(acquire);
+        let mut first = match tokio::time::timeout(FIRST_CONNECT, &mut acquire).await {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(_)) | Err(_) => {
+                let direct = connect.connect().await.map_err(|e| connect_error(&url, e))?;
+                let _ = direct.close().await;
+                acquire.await.map_err(|e| connect_error(&url, e))?
+            }
+        };
+        // A schema already current needs no migration run (its advisory lock and several round
+        // trips): one query says so.
+        let current = schema_current(&mut first).await;
+        drop(first);
         if !current {
             MIGRATOR.run(&pool).await.map_err(|e| migration_error(&url, e))?;
         }
