@@ -453,6 +453,9 @@ async fn current_state(
     for risk in store.risks(id).await? {
         rows.push((Table::Risks, to_value(&risk)?));
     }
+    for token in store.tokens(id).await? {
+        rows.push((Table::ApiTokens, to_value(&token)?));
+    }
     Ok(rows)
 }
 

@@ -31,6 +31,7 @@ pub enum Table {
     Evidence,
     Samples,
     SampleExceptions,
+    ApiTokens,
 }
 
 impl Table {
@@ -148,6 +149,18 @@ pub const COMPARATORS: &[Comparator] = &[
         fields: &[exact("to"), exact("note")],
     },
     Comparator {
+        table: Table::ApiTokens,
+        name: "api_tokens",
+        key: &["id"],
+        fields: &[
+            exact("name"),
+            exact("role"),
+            exact("created_by"),
+            exact("expires_at"),
+            Field { name: "revoked_at", compare: Compare::Present },
+        ],
+    },
+    Comparator {
         table: Table::Methodologies,
         name: "risk_methodologies",
         key: &["version"],
@@ -258,6 +271,8 @@ const RULES: &[Rule] = &[
     rule("evidence.add", Table::Evidence, Effect::Put, &[]),
     rule("sample.record", Table::Samples, Effect::Put, &[]),
     rule("sample.exception", Table::SampleExceptions, Effect::Put, &[]),
+    rule("token.create", Table::ApiTokens, Effect::Put, &[]),
+    rule("token.revoke", Table::ApiTokens, Effect::Put, &[]),
 ];
 
 /// Something replay found: a row that differs from what the log says, or a record it cannot replay.
@@ -613,6 +628,7 @@ mod tests {
             Table::Evidence,
             Table::Samples,
             Table::SampleExceptions,
+            Table::ApiTokens,
         ];
         for table in tables {
             assert_eq!(COMPARATORS.iter().filter(|c| c.table == table).count(), 1, "{table:?}");
