@@ -21,6 +21,8 @@ pub struct App {
     /// Where evidence bytes are kept, or why there is none (the use cases that need it say so).
     pub(crate) blobs: std::result::Result<evident_evidence::BlobStore, String>,
     clock: Clock,
+    /// Password hashes running at once are bounded (`accounts::App::hashing`).
+    pub(crate) hashing: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for App {
@@ -37,6 +39,7 @@ impl App {
             library: Library::embedded()?,
             blobs: Err("no evidence store is configured".to_owned()),
             clock: Arc::new(Utc::now),
+            hashing: crate::accounts::hashing_permits(),
         })
     }
 

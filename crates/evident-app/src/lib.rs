@@ -7,6 +7,7 @@
 //! - Nothing here prints: use cases return data, front ends render it.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 mod app;
 pub mod backup;
 pub mod controls;
