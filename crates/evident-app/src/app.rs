@@ -79,6 +79,12 @@ impl App {
         Ok(self.library.with_imported(self.store.frameworks(&principal.org.id).await?))
     }
 
+    /// Whether the store answers: what a server's readiness probe asks.
+    pub async fn ready(&self) -> Result<()> {
+        self.store.account_count().await?;
+        Ok(())
+    }
+
     /// Every organisation of the installation, for its operator.
     pub async fn organisations(&self) -> Result<Vec<Organisation>> {
         Ok(self.store.orgs().await?)

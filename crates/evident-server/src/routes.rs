@@ -1,0 +1,370 @@
+//! The routes: each parses its request, calls one use case and renders the answer.
+
+use axum::extract::{Path, Query, State as AxumState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use evident_app::accounts::{Password, csrf_token};
+use evident_app::controls::ControlView;
+use evident_app::derived::Reuse;
+use evident_app::{AppError, Code};
+use evident_core::freshness::MaxAge;
+use evident_core::{ControlCode, ControlPatch, Email, FrameworkId, Frequency, ImplementationStatus, Role};
+use serde::{Deserialize, Deserializer};
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::json::ApiJson;
+use crate::{SESSION_COOKIE, State};
+
+type Result<T, E = ApiError> = std::result::Result<T, E>;
+type AppState = AxumState<State>;
+
+pub(crate) fn routes() -> Router<State> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/errors", get(crate::error::codes))
+        .route("/api/session", post(sign_in).delete(sign_out))
+        .route("/api/me", get(me))
+        .route("/api/me/password", put(change_password))
+        .route("/api/orgs", get(orgs))
+        .route("/api/orgs/{org}/controls", get(controls))
+        .route("/api/orgs/{org}/controls/{code}", get(control).patch(edit_control))
+        .route("/api/orgs/{org}/readiness", get(readiness))
+        .route("/api/orgs/{org}/tokens", post(create_token).get(tokens))
+        .route("/api/orgs/{org}/tokens/{id}", delete(revoke_token))
+        .fallback(|| async { ApiError::new(Code::RouteNotFound, "there is no such route") })
+}
+
+/// A body of JSON text the app rendered already (a stored read model).
+fn json_text(body: String) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+}
+
+/// Answers that carry a secret are never kept by a cache.
+fn no_store() -> (header::HeaderName, HeaderValue) {
+    (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
+}
+
+/// The process is alive.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// The process can serve: its database answers.
+async fn readyz(AxumState(state): AppState) -> Result<Json<serde_json::Value>> {
+    state.app.ready().await?;
+    Ok(Json(json!({"status": "ready"})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignIn {
+    email: String,
+    password: String,
+}
+
+/// Whether the request reached us over TLS: we do not terminate TLS ourselves, so only a trusted
+/// reverse proxy can say so (`X-Forwarded-Proto: https`).
+fn over_tls(state: &State, headers: &HeaderMap) -> bool {
+    state.config.trust_proxy
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').next().is_some_and(|first| first.trim().eq_ignore_ascii_case("https")))
+}
+
+fn session_cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("evident_session=; Max-Age=0"))
+}
+
+/// `POST /api/session`: signs in with e-mail and password; the session's secret goes in the
+/// cookie, its CSRF token in the body.
+async fn sign_in(AxumState(state): AppState, headers: HeaderMap, ApiJson(body): ApiJson<SignIn>) -> Result<Response> {
+    let email = Email::parse(&body.email)
+        .map_err(|_| ApiError::new(Code::InvalidCredentials, "the e-mail or the password is not right"))?;
+    let opened = state.app.log_in(&email, &body.password).await?;
+    let lifetime = (opened.user.expires_at - state.app.now()).num_seconds().max(0);
+    let cookie = session_cookie(opened.secret.expose(), lifetime, over_tls(&state, &headers));
+    let body = json!({
+        "user": {"email": opened.user.email},
+        "session": {"expires_at": opened.user.expires_at},
+        "csrf_token": csrf_token(opened.secret.expose()),
+    });
+    Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie), no_store()], Json(body)).into_response())
+}
+
+/// `DELETE /api/session`: signs out and clears the cookie.
+async fn sign_out(AxumState(state): AppState, headers: HeaderMap, caller: Caller) -> Result<Response> {
+    let Caller::Session { user, .. } = caller else {
+        return Err(ApiError::new(Code::InvalidInput, "an API token has no session: revoke the token instead"));
+    };
+    state.app.log_out(&user).await?;
+    let cookie = session_cookie("", 0, over_tls(&state, &headers));
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+/// `GET /api/me`: the signed-in user, their session's CSRF token and their memberships; or, for
+/// an API token, the token.
+async fn me(AxumState(state): AppState, caller: Caller) -> Result<Response> {
+    let body = match caller {
+        Caller::Session { user, secret } => {
+            let memberships: Vec<_> = state
+                .app
+                .memberships(&user)
+                .await?
+                .into_iter()
+                .map(|m| json!({"organisation": {"slug": m.organisation.slug, "name": m.organisation.name}, "role": m.role, "display_name": m.display_name}))
+                .collect();
+            json!({
+                "user": {"email": user.email},
+                "session": {"expires_at": user.expires_at},
+                "csrf_token": csrf_token(&secret),
+                "memberships": memberships,
+            })
+        }
+        Caller::Token { principal } => {
+            let evident_app::Acting::Token { id, name, member } = &principal.acting else {
+                return Err(ApiError::new(Code::Unexpected, "a token's principal is not a token"));
+            };
+            json!({"token": {"id": id, "name": name, "role": member.role, "created_by": member.email,
+                             "organisation": {"slug": principal.org.slug, "name": principal.org.name}}})
+        }
+    };
+    Ok(([no_store()], Json(body)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+/// `PUT /api/me/password`: a new password; every session of the user ends, this one too.
+async fn change_password(
+    AxumState(state): AppState,
+    caller: Caller,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<StatusCode> {
+    let Caller::Session { user, .. } = caller else {
+        return Err(ApiError::new(Code::PermissionDenied, "an API token cannot change a password"));
+    };
+    state.app.change_own_password(&user, &body.current, Password::parse(body.new)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/orgs`: the organisations the caller may act in, with their role there.
+async fn orgs(AxumState(state): AppState, caller: Caller) -> Result<Json<serde_json::Value>> {
+    let orgs: Vec<_> = match caller {
+        Caller::Session { user, .. } => state
+            .app
+            .memberships(&user)
+            .await?
+            .into_iter()
+            .map(|m| json!({"slug": m.organisation.slug, "name": m.organisation.name, "role": m.role}))
+            .collect(),
+        Caller::Token { principal } => {
+            vec![json!({"slug": principal.org.slug, "name": principal.org.name, "role": principal.role()})]
+        }
+    };
+    Ok(Json(json!({ "items": orgs })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    /// At most this many items (1 to 500; 100 by default).
+    limit: Option<usize>,
+    /// Where the previous page ended (its `next_cursor`).
+    cursor: Option<String>,
+    /// Retired controls too.
+    #[serde(default)]
+    all: bool,
+}
+
+/// A cursor is the last item's code, hex-encoded: opaque to clients, stable across pages.
+fn cursor_code(cursor: &str) -> Result<String> {
+    hex::decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| ApiError::new(Code::InvalidInput, "the cursor is not one this API gave"))
+}
+
+/// `GET /api/orgs/{org}/controls?limit=&cursor=&all=`: controls with their mappings, by code, a
+/// page at a time.
+async fn controls(
+    AxumState(state): AppState,
+    Path(org): Path<String>,
+    Query(page): Query<Page>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>> {
+    let principal = caller.in_org(&state, &org).await?;
+    let limit = page.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::new(Code::InvalidInput, format!("limit is 1 to 500, not {limit}")));
+    }
+    let after = page.cursor.as_deref().map(cursor_code).transpose()?;
+    let mut controls = state.app.controls(&principal, page.all).await?;
+    controls.sort_by(|a, b| a.control.code.as_str().cmp(b.control.code.as_str()));
+    let rest: Vec<ControlView> = controls
+        .into_iter()
+        .filter(|c| after.as_deref().is_none_or(|after| c.control.code.as_str() > after))
+        .take(limit + 1)
+        .collect();
+    let more = rest.len() > limit;
+    let items: Vec<ControlView> = rest.into_iter().take(limit).collect();
+    let next = if more { items.last().map(|c| hex::encode(c.control.code.as_str())) } else { None };
+    Ok(Json(json!({ "items": items, "next_cursor": next })))
+}
+
+fn parse_code(code: &str) -> Result<ControlCode> {
+    ControlCode::parse(code).map_err(|_| ApiError(AppError::not_found(Code::ControlNotFound, "control", code)))
+}
+
+/// A control's revision as its entity tag.
+fn etag(revision: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{revision}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+}
+
+fn control_response(view: ControlView) -> Response {
+    ([(header::ETAG, etag(view.control.revision))], Json(view)).into_response()
+}
+
+/// `GET /api/orgs/{org}/controls/{code}`: the control, its mappings, and its revision as `ETag`.
+async fn control(
+    AxumState(state): AppState,
+    Path((org, code)): Path<(String, String)>,
+    caller: Caller,
+) -> Result<Response> {
+    let principal = caller.in_org(&state, &org).await?;
+    Ok(control_response(state.app.control(&principal, &parse_code(&code)?).await?))
+}
+
+/// Deserialises a field that may be absent (`None`), null (`Some(None)`) or a value.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ControlEdit {
+    title: Option<String>,
+    description: Option<String>,
+    /// null clears the owner.
+    #[serde(default, deserialize_with = "present")]
+    owner: Option<Option<Email>>,
+    frequency: Option<Frequency>,
+    /// null clears the control's own limit.
+    #[serde(default, deserialize_with = "present")]
+    max_evidence_age_days: Option<Option<MaxAge>>,
+    status: Option<ImplementationStatus>,
+}
+
+/// The revision `If-Match` names: `"3"` (as `ETag` gave it), `W/"3"` or `3`.
+fn if_match(headers: &HeaderMap) -> Result<i64> {
+    let value = headers.get(header::IF_MATCH).ok_or_else(|| {
+        ApiError::new(
+            Code::PreconditionRequired,
+            "send If-Match with the control's ETag (its revision), so an edit never overwrites another",
+        )
+    })?;
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .ok_or_else(|| ApiError::new(Code::InvalidInput, "If-Match must be the control's ETag, such as \"3\""))
+}
+
+/// `PATCH /api/orgs/{org}/controls/{code}` with `If-Match`: changes the fields given; refused
+/// with `conflict` (409) when the control changed since that revision.
+async fn edit_control(
+    AxumState(state): AppState,
+    Path((org, code)): Path<(String, String)>,
+    headers: HeaderMap,
+    caller: Caller,
+    ApiJson(edit): ApiJson<ControlEdit>,
+) -> Result<Response> {
+    let principal = caller.in_org(&state, &org).await?;
+    let code = parse_code(&code)?;
+    let revision = if_match(&headers)?;
+    let patch = ControlPatch {
+        title: edit.title,
+        description: edit.description,
+        owner: edit.owner,
+        frequency: edit.frequency,
+        max_evidence_age_days: edit.max_evidence_age_days,
+        status: edit.status,
+    };
+    state.app.edit_control(&principal, &code, patch, Some(revision)).await?;
+    Ok(control_response(state.app.control(&principal, &code).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadinessQuery {
+    framework: Option<String>,
+}
+
+/// `GET /api/orgs/{org}/readiness[?framework=ID]`: per framework, or one in detail; served from
+/// the stored read model while nothing it depends on changed.
+async fn readiness(
+    AxumState(state): AppState,
+    Path(org): Path<String>,
+    Query(query): Query<ReadinessQuery>,
+    caller: Caller,
+) -> Result<Response> {
+    let principal = caller.in_org(&state, &org).await?;
+    let framework = query.framework.as_deref().map(FrameworkId::parse).transpose().map_err(AppError::from)?;
+    Ok(json_text(state.app.readiness_json(&principal, framework.as_ref(), Reuse::Stored).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+    role: String,
+    /// 1 to 366; 90 by default.
+    expires_in_days: Option<u32>,
+}
+
+/// `POST /api/orgs/{org}/tokens`: a token, with its secret shown this once.
+async fn create_token(
+    AxumState(state): AppState,
+    Path(org): Path<String>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewToken>,
+) -> Result<Response> {
+    let principal = caller.in_org(&state, &org).await?;
+    let role = Role::parse(&body.role).map_err(AppError::from)?;
+    let created = state.app.create_token(&principal, &body.name, role, body.expires_in_days).await?;
+    let body = json!({"token": created.token, "secret": created.secret.expose()});
+    Ok((StatusCode::CREATED, [no_store()], Json(body)).into_response())
+}
+
+/// `GET /api/orgs/{org}/tokens`: an administrator sees every token, anyone else their own.
+async fn tokens(
+    AxumState(state): AppState,
+    Path(org): Path<String>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>> {
+    let principal = caller.in_org(&state, &org).await?;
+    Ok(Json(json!({ "items": state.app.tokens(&principal).await? })))
+}
+
+/// `DELETE /api/orgs/{org}/tokens/{id}`: revokes it; it signs nothing in from then on.
+async fn revoke_token(
+    AxumState(state): AppState,
+    Path((org, id)): Path<(String, String)>,
+    caller: Caller,
+) -> Result<StatusCode> {
+    let principal = caller.in_org(&state, &org).await?;
+    state.app.revoke_token(&principal, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

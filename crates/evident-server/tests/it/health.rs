@@ -1,0 +1,26 @@
+use reqwest::{Method, StatusCode};
+
+use crate::support::{TestApp, error_code};
+
+async fn healthz_and_readyz_answer(app: TestApp) {
+    let live = app.request(Method::GET, "/healthz").send().await.unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    let ready = app.request(Method::GET, "/readyz").send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert!(ready.headers().contains_key("x-request-id"), "every answer carries a request id");
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+}
+
+async fn an_unknown_route_and_a_wrong_method_answer_in_the_error_shape(app: TestApp) {
+    let missing = app.request(Method::GET, "/api/nothing-here").send().await.unwrap();
+    assert_eq!(error_code(missing).await, (StatusCode::NOT_FOUND, "route_not_found".into()));
+    let wrong = app.request(Method::PUT, "/healthz").send().await.unwrap();
+    assert!(wrong.headers().contains_key("allow"), "a 405 still says what is allowed");
+    assert_eq!(error_code(wrong).await, (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into()));
+    let codes: serde_json::Value = app.request(Method::GET, "/api/errors").send().await.unwrap().json().await.unwrap();
+    let conflict = codes.as_array().unwrap().iter().find(|c| c["code"] == "conflict").unwrap();
+    assert_eq!(conflict["status"], 409, "the link of every error lists its code and status");
+}
+
+crate::both!(healthz_and_readyz_answer, an_unknown_route_and_a_wrong_method_answer_in_the_error_shape);
