@@ -11,4 +11,5 @@ mod heart;
 mod import;
 mod members;
 mod risks;
+mod serve;
 mod support;
