@@ -82,6 +82,18 @@ fn the_first_start_prints_the_administrators_password_once() {
         let (status, _) = http(&again.address, "POST", "/api/session", Some(&sign_in));
         assert_eq!(status, 201, "the account is still there");
         stop(again);
+
+        // The installation's log (the account, the two sessions) verifies, and a record edited
+        // behind evident's back is named.
+        let verified = evident.ok(&["verify"]);
+        assert!(
+            verified.stdout.contains("installation (accounts and sessions): audit log intact (3 records)"),
+            "{}",
+            verified.stdout
+        );
+        evident.tamper("UPDATE installation_log SET actor = 'mallory' WHERE seq = 2");
+        let tampered = evident.fails(&["verify"]);
+        assert!(tampered.stderr.contains("record_edited"), "{}", tampered.stderr);
     }
 }
 
