@@ -14,6 +14,8 @@ struct Served {
     rest: BufReader<std::process::ChildStdout>,
 }
 
+// The child is handed back in `Served` and waited for by `stop`.
+#[allow(clippy::zombie_processes)]
 fn serve(evident: &Evident, args: &[&str]) -> Served {
     let mut command = evident.command_for_test(&[&["serve", "--bind", "127.0.0.1:0"], args].concat());
     let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
@@ -21,7 +23,10 @@ fn serve(evident: &Evident, args: &[&str]) -> Served {
     let mut printed = Vec::new();
     loop {
         let mut line = String::new();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "serve ended before serving: {printed:?}");
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            let status = child.wait().unwrap();
+            panic!("serve ended ({status}) before serving: {printed:?}");
+        }
         if let Some(rest) = line.split("serving on http://").nth(1) {
             let address = rest.split_whitespace().next().unwrap().to_owned();
             return Served { child, address, printed, rest: stdout };
