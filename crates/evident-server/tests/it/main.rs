@@ -2,6 +2,7 @@
 //! fresh SQLite file and, when `EVIDENT_TEST_DATABASE_URL` is set, a fresh PostgreSQL database.
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod accounts;
 mod bad_input;
 mod controls;
 mod health;
