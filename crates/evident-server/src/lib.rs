@@ -32,6 +32,9 @@ use tower_http::trace::TraceLayer;
 mod auth;
 pub mod error;
 mod json;
+mod openapi;
+// utoipa's `path` macro names the `IntoParams` types of `params(...)` by a qualified path.
+#[allow(unused_qualifications)]
 mod routes;
 
 pub use error::ApiError;

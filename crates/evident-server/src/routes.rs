@@ -13,10 +13,12 @@ use evident_core::freshness::MaxAge;
 use evident_core::{ControlCode, ControlPatch, Email, FrameworkId, Frequency, ImplementationStatus, Role};
 use serde::{Deserialize, Deserializer};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::ApiJson;
+use crate::openapi::{ErrorSchema, Org};
 use crate::{SESSION_COOKIE, State};
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -27,6 +29,7 @@ pub(crate) fn routes() -> Router<State> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/errors", get(crate::error::codes))
+        .route("/api/openapi.json", get(crate::openapi::document))
         .route("/api/session", post(sign_in).delete(sign_out))
         .route("/api/me", get(me))
         .route("/api/me/password", put(change_password))
@@ -50,19 +53,22 @@ fn no_store() -> (header::HeaderName, HeaderValue) {
 }
 
 /// The process is alive.
-async fn healthz() -> Json<serde_json::Value> {
+#[utoipa::path(get, path = "/healthz", tag = "health", security(), responses((status = 200, description = "alive", body = Object)))]
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
 /// The process can serve: its database answers.
-async fn readyz(AxumState(state): AppState) -> Result<Json<serde_json::Value>> {
+#[utoipa::path(get, path = "/readyz", tag = "health", security(),
+    responses((status = 200, description = "ready", body = Object), (status = 503, description = "the database does not answer", body = ErrorSchema)))]
+pub(crate) async fn readyz(AxumState(state): AppState) -> Result<Json<serde_json::Value>> {
     state.app.ready().await?;
     Ok(Json(json!({"status": "ready"})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SignIn {
+pub(crate) struct SignIn {
     email: String,
     password: String,
 }
@@ -85,7 +91,15 @@ fn session_cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
 
 /// `POST /api/session`: signs in with e-mail and password; the session's secret goes in the
 /// cookie, its CSRF token in the body.
-async fn sign_in(AxumState(state): AppState, headers: HeaderMap, ApiJson(body): ApiJson<SignIn>) -> Result<Response> {
+#[utoipa::path(post, path = "/api/session", tag = "session", security(), request_body = SignIn,
+    responses((status = 201, description = "signed in: `Set-Cookie: evident_session=…; HttpOnly; SameSite=Lax`; the body has `csrf_token`", body = Object),
+              (status = 401, description = "invalid_credentials", body = ErrorSchema),
+              (status = 429, description = "account_locked", body = ErrorSchema)))]
+pub(crate) async fn sign_in(
+    AxumState(state): AppState,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SignIn>,
+) -> Result<Response> {
     let email = Email::parse(&body.email)
         .map_err(|_| ApiError::new(Code::InvalidCredentials, "the e-mail or the password is not right"))?;
     let opened = state.app.log_in(&email, &body.password).await?;
@@ -100,7 +114,9 @@ async fn sign_in(AxumState(state): AppState, headers: HeaderMap, ApiJson(body): 
 }
 
 /// `DELETE /api/session`: signs out and clears the cookie.
-async fn sign_out(AxumState(state): AppState, headers: HeaderMap, caller: Caller) -> Result<Response> {
+#[utoipa::path(delete, path = "/api/session", tag = "session", security(("session" = [])),
+    responses((status = 204, description = "signed out"), (status = 401, description = "unauthenticated", body = ErrorSchema)))]
+pub(crate) async fn sign_out(AxumState(state): AppState, headers: HeaderMap, caller: Caller) -> Result<Response> {
     let Caller::Session { user, .. } = caller else {
         return Err(ApiError::new(Code::InvalidInput, "an API token has no session: revoke the token instead"));
     };
@@ -111,7 +127,10 @@ async fn sign_out(AxumState(state): AppState, headers: HeaderMap, caller: Caller
 
 /// `GET /api/me`: the signed-in user, their session's CSRF token and their memberships; or, for
 /// an API token, the token.
-async fn me(AxumState(state): AppState, caller: Caller) -> Result<Response> {
+#[utoipa::path(get, path = "/api/me", tag = "session",
+    responses((status = 200, description = "the user and their memberships, or the token", body = Object),
+              (status = 401, description = "unauthenticated", body = ErrorSchema)))]
+pub(crate) async fn me(AxumState(state): AppState, caller: Caller) -> Result<Response> {
     let body = match caller {
         Caller::Session { user, secret } => {
             let memberships: Vec<_> = state
@@ -139,15 +158,18 @@ async fn me(AxumState(state): AppState, caller: Caller) -> Result<Response> {
     Ok(([no_store()], Json(body)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PasswordChange {
+pub(crate) struct PasswordChange {
     current: String,
     new: String,
 }
 
 /// `PUT /api/me/password`: a new password; every session of the user ends, this one too.
-async fn change_password(
+#[utoipa::path(put, path = "/api/me/password", tag = "session", security(("session" = [])), request_body = PasswordChange,
+    responses((status = 204, description = "changed; every session of the user ended"),
+              (status = 401, description = "invalid_credentials: the current password is not right", body = ErrorSchema)))]
+pub(crate) async fn change_password(
     AxumState(state): AppState,
     caller: Caller,
     ApiJson(body): ApiJson<PasswordChange>,
@@ -160,7 +182,9 @@ async fn change_password(
 }
 
 /// `GET /api/orgs`: the organisations the caller may act in, with their role there.
-async fn orgs(AxumState(state): AppState, caller: Caller) -> Result<Json<serde_json::Value>> {
+#[utoipa::path(get, path = "/api/orgs", tag = "organisations",
+    responses((status = 200, description = "`{\"items\": [{\"slug\", \"name\", \"role\"}]}`", body = Object)))]
+pub(crate) async fn orgs(AxumState(state): AppState, caller: Caller) -> Result<Json<serde_json::Value>> {
     let orgs: Vec<_> = match caller {
         Caller::Session { user, .. } => state
             .app
@@ -176,9 +200,10 @@ async fn orgs(AxumState(state): AppState, caller: Caller) -> Result<Json<serde_j
     Ok(Json(json!({ "items": orgs })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct Page {
+#[into_params(parameter_in = Query)]
+pub(crate) struct Page {
     /// At most this many items (1 to 500; 100 by default).
     limit: Option<usize>,
     /// Where the previous page ended (its `next_cursor`).
@@ -198,7 +223,10 @@ fn cursor_code(cursor: &str) -> Result<String> {
 
 /// `GET /api/orgs/{org}/controls?limit=&cursor=&all=`: controls with their mappings, by code, a
 /// page at a time.
-async fn controls(
+#[utoipa::path(get, path = "/api/orgs/{org}/controls", tag = "controls", params(Org, Page),
+    responses((status = 200, description = "`{\"items\": [control…], \"next_cursor\": string|null}`", body = Object),
+              (status = 404, description = "organisation_not_found (also for one you are not a member of)", body = ErrorSchema)))]
+pub(crate) async fn controls(
     AxumState(state): AppState,
     Path(org): Path<String>,
     Query(page): Query<Page>,
@@ -237,7 +265,10 @@ fn control_response(view: ControlView) -> Response {
 }
 
 /// `GET /api/orgs/{org}/controls/{code}`: the control, its mappings, and its revision as `ETag`.
-async fn control(
+#[utoipa::path(get, path = "/api/orgs/{org}/controls/{code}", tag = "controls", params(Org, ("code" = String, Path, description = "the control's code")),
+    responses((status = 200, description = "the control with its mappings; `ETag` is its revision", body = Object),
+              (status = 404, description = "organisation_not_found, control_not_found", body = ErrorSchema)))]
+pub(crate) async fn control(
     AxumState(state): AppState,
     Path((org, code)): Path<(String, String)>,
     caller: Caller,
@@ -251,18 +282,24 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> R
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ControlEdit {
+pub(crate) struct ControlEdit {
     title: Option<String>,
     description: Option<String>,
-    /// null clears the owner.
+    /// An e-mail of a member; null clears the owner.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     owner: Option<Option<Email>>,
+    /// continuous, daily, weekly, monthly, quarterly, semi_annual, annual, event_driven.
+    #[schema(value_type = Option<String>)]
     frequency: Option<Frequency>,
-    /// null clears the control's own limit.
+    /// 1 to 1830 days; null clears the control's own limit.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
     max_evidence_age_days: Option<Option<MaxAge>>,
+    /// not_started, in_progress, implemented, not_applicable.
+    #[schema(value_type = Option<String>)]
     status: Option<ImplementationStatus>,
 }
 
@@ -284,7 +321,15 @@ fn if_match(headers: &HeaderMap) -> Result<i64> {
 
 /// `PATCH /api/orgs/{org}/controls/{code}` with `If-Match`: changes the fields given; refused
 /// with `conflict` (409) when the control changed since that revision.
-async fn edit_control(
+#[utoipa::path(patch, path = "/api/orgs/{org}/controls/{code}", tag = "controls",
+    params(Org, ("code" = String, Path, description = "the control's code"),
+           ("If-Match" = String, Header, description = "the ETag of the control as read (its revision)")),
+    request_body = ControlEdit,
+    responses((status = 200, description = "changed; the control as it is now, with its new ETag", body = Object),
+              (status = 403, description = "permission_denied", body = ErrorSchema),
+              (status = 409, description = "conflict: the control changed since that revision; nothing was written", body = ErrorSchema),
+              (status = 428, description = "precondition_required: no If-Match", body = ErrorSchema)))]
+pub(crate) async fn edit_control(
     AxumState(state): AppState,
     Path((org, code)): Path<(String, String)>,
     headers: HeaderMap,
@@ -306,15 +351,20 @@ async fn edit_control(
     Ok(control_response(state.app.control(&principal, &code).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ReadinessQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ReadinessQuery {
+    /// One framework in detail (e.g. iso27001:2022).
     framework: Option<String>,
 }
 
 /// `GET /api/orgs/{org}/readiness[?framework=ID]`: per framework, or one in detail; served from
 /// the stored read model while nothing it depends on changed.
-async fn readiness(
+#[utoipa::path(get, path = "/api/orgs/{org}/readiness", tag = "readiness", params(Org, ReadinessQuery),
+    responses((status = 200, description = "readiness, as `evident readiness --json`", body = Object),
+              (status = 404, description = "organisation_not_found, framework_not_found", body = ErrorSchema)))]
+pub(crate) async fn readiness(
     AxumState(state): AppState,
     Path(org): Path<String>,
     Query(query): Query<ReadinessQuery>,
@@ -325,17 +375,23 @@ async fn readiness(
     Ok(json_text(state.app.readiness_json(&principal, framework.as_ref(), Reuse::Stored).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewToken {
+pub(crate) struct NewToken {
+    /// 1 to 64 letters, digits, '-', '_' or '.'; never reused in the organisation.
     name: String,
+    /// admin, compliance_manager, control_owner, auditor or viewer: at most yours.
     role: String,
     /// 1 to 366; 90 by default.
     expires_in_days: Option<u32>,
 }
 
 /// `POST /api/orgs/{org}/tokens`: a token, with its secret shown this once.
-async fn create_token(
+#[utoipa::path(post, path = "/api/orgs/{org}/tokens", tag = "tokens", params(Org), request_body = NewToken,
+    responses((status = 201, description = "`{\"token\": {…}, \"secret\": \"evt_…\"}`: the secret is shown this once", body = Object),
+              (status = 403, description = "permission_denied: a role above yours, or a token making a token", body = ErrorSchema),
+              (status = 409, description = "already_exists: the name was used", body = ErrorSchema)))]
+pub(crate) async fn create_token(
     AxumState(state): AppState,
     Path(org): Path<String>,
     caller: Caller,
@@ -349,7 +405,9 @@ async fn create_token(
 }
 
 /// `GET /api/orgs/{org}/tokens`: an administrator sees every token, anyone else their own.
-async fn tokens(
+#[utoipa::path(get, path = "/api/orgs/{org}/tokens", tag = "tokens", params(Org),
+    responses((status = 200, description = "`{\"items\": [token…]}`, never a secret", body = Object)))]
+pub(crate) async fn tokens(
     AxumState(state): AppState,
     Path(org): Path<String>,
     caller: Caller,
@@ -359,7 +417,9 @@ async fn tokens(
 }
 
 /// `DELETE /api/orgs/{org}/tokens/{id}`: revokes it; it signs nothing in from then on.
-async fn revoke_token(
+#[utoipa::path(delete, path = "/api/orgs/{org}/tokens/{id}", tag = "tokens", params(Org, ("id" = String, Path, description = "the token's id")),
+    responses((status = 204, description = "revoked"), (status = 404, description = "token_not_found", body = ErrorSchema)))]
+pub(crate) async fn revoke_token(
     AxumState(state): AppState,
     Path((org, id)): Path<(String, String)>,
     caller: Caller,

@@ -24,3 +24,40 @@ async fn an_unknown_route_and_a_wrong_method_answer_in_the_error_shape(app: Test
 }
 
 crate::both!(healthz_and_readyz_answer, an_unknown_route_and_a_wrong_method_answer_in_the_error_shape);
+
+/// The OpenAPI document is generated from the routes: every route is in it, with its methods.
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let app = crate::support::spawn_app(crate::support::Backend::Sqlite).await.unwrap();
+    let response = app.request(Method::GET, "/api/openapi.json").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let document: serde_json::Value = response.json().await.unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"), "{}", document["openapi"]);
+    let mut routes: Vec<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |method| format!("{method} {path}")))
+        .collect();
+    routes.sort();
+    let expected = [
+        "delete /api/orgs/{org}/tokens/{id}",
+        "delete /api/session",
+        "get /api/me",
+        "get /api/orgs",
+        "get /api/orgs/{org}/controls",
+        "get /api/orgs/{org}/controls/{code}",
+        "get /api/orgs/{org}/readiness",
+        "get /api/orgs/{org}/tokens",
+        "get /healthz",
+        "get /readyz",
+        "patch /api/orgs/{org}/controls/{code}",
+        "post /api/orgs/{org}/tokens",
+        "post /api/session",
+        "put /api/me/password",
+    ];
+    assert_eq!(routes, expected);
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(schemes["session"]["in"], "cookie");
+}
