@@ -116,6 +116,8 @@ codes! {
     UnsupportedMediaType = "unsupported_media_type",
     /// The request took longer than the server allows.
     Timeout = "timeout",
+    /// The client sent its request's body too slowly, and was cut off.
+    BodyTimeout = "body_timeout",
     /// A bug or an unforeseen failure.
     Unexpected = "unexpected",
 }

@@ -50,6 +50,7 @@ pub fn status_for(code: Code) -> StatusCode {
         | BackupInvalid
         | BackupIncompatible => StatusCode::UNPROCESSABLE_ENTITY,
         PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+        BodyTimeout => StatusCode::REQUEST_TIMEOUT,
         AccountLocked => StatusCode::TOO_MANY_REQUESTS,
         StoreUnavailable | EvidenceStoreUnavailable | Timeout => StatusCode::SERVICE_UNAVAILABLE,
         WriteFailed | StoreIncompatible | EvidenceCorrupt | StoreCorrupt | Unexpected => {
@@ -136,9 +137,8 @@ pub(crate) async fn shape_bare_errors(response: Response) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE => {
             (Code::BodyTooLarge, "the request body is larger than the server accepts".to_owned())
         }
-        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => {
-            (Code::Timeout, "the request took longer than the server allows".to_owned())
-        }
+        StatusCode::REQUEST_TIMEOUT => (Code::BodyTimeout, "the request's body came too slowly".to_owned()),
+        StatusCode::SERVICE_UNAVAILABLE => (Code::Timeout, "the request took longer than the server allows".to_owned()),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             (Code::UnsupportedMediaType, "the request body must be JSON (Content-Type: application/json)".to_owned())
         }
@@ -146,8 +146,18 @@ pub(crate) async fn shape_bare_errors(response: Response) -> Response {
         _ => (Code::Unexpected, String::new()),
     };
     // The layer's own status stands (a slow body is 408, a timeout 503), and so do its headers
-    // (`Allow` on a 405), but not the ones that described the body it had.
-    let (parts, _) = response.into_parts();
+    // (`Allow` on a 405), but not the ones that described the body it had. A refusal of the
+    // path or the query keeps its own words (`limit: invalid digit found in string`).
+    let (parts, body) = response.into_parts();
+    let message = match code {
+        Code::InvalidInput => {
+            match axum::body::to_bytes(body, 1024).await.ok().map(|b| String::from_utf8(b.to_vec())) {
+                Some(Ok(text)) if !text.trim().is_empty() => format!("the request is not valid: {}", text.trim()),
+                _ => message,
+            }
+        }
+        _ => message,
+    };
     let mut headers = parts.headers;
     headers.remove(header::CONTENT_LENGTH);
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));

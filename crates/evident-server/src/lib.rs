@@ -23,6 +23,7 @@ use evident_app::App;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
@@ -107,8 +108,20 @@ pub fn router(app: App, config: Config) -> Router {
                 .layer(SetSensitiveHeadersLayer::from_shared(sensitive))
                 .layer(trace)
                 .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(CompressionLayer::new()),
+                .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(not_secret))),
         )
+}
+
+/// Whether a response may be compressed: not one that carries a secret (`Cache-Control:
+/// no-store`: a sign-in's CSRF token, a new token's secret), whose compressed length could leak it
+/// to someone who sees the traffic and can put text of their own beside it (BREACH).
+fn not_secret(
+    _: axum::http::StatusCode,
+    _: axum::http::Version,
+    headers: &axum::http::HeaderMap,
+    _: &axum::http::Extensions,
+) -> bool {
+    headers.get(header::CACHE_CONTROL).is_none_or(|v| v != "no-store")
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then finishes the requests in flight.

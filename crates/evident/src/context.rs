@@ -97,6 +97,7 @@ pub fn hint(code: Code) -> Option<&'static str> {
         Code::BodyTooLarge => "send a smaller body",
         Code::UnsupportedMediaType => "send JSON with Content-Type: application/json",
         Code::Timeout => "try again; if it persists, the server's log says what took long",
+        Code::BodyTimeout => "send the request's body at once",
         Code::Unexpected => return None,
     })
 }
