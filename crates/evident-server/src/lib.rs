@@ -124,14 +124,59 @@ fn not_secret(
     headers.get(header::CACHE_CONTROL).is_none_or(|v| v != "no-store")
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then finishes the requests in flight.
+/// Serves `router` on `listener` until `shutdown` completes, then lets the connections finish the
+/// requests in flight (for at most [`DRAIN`]).
+///
+/// Each connection is HTTP/1.1 with a [`HEADER_TIMEOUT`]: a client that does not send its request
+/// line and headers in time (slowloris) is disconnected, and holds nothing meanwhile. (The body
+/// has its own timeout, `Config::body_timeout`; the whole request, `Config::request_timeout`.)
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors, or a connection reset before it was accepted: the
+                // listener is still good; a short pause keeps a full table from spinning.
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "a connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+        tracing::warn!("stopped with requests still in flight after {} s", DRAIN.as_secs());
+    }
+    Ok(())
 }
+
+/// How long a client has to send a request's line and headers.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a shutdown waits for the requests in flight.
+pub const DRAIN: Duration = Duration::from_secs(30);
 
 /// Completes on Ctrl-C or SIGTERM: what a terminal or a service manager sends to stop the server.
 pub async fn shutdown_signal() {

@@ -102,3 +102,17 @@ async fn a_body_sent_too_slowly_is_cut_off() {
     assert_eq!(status, 408, "{answer}");
     assert!(answer.contains("\"code\":\"body_timeout\""), "{answer}");
 }
+
+/// A client that never finishes its headers (slowloris) is disconnected after the header timeout.
+#[tokio::test]
+async fn headers_sent_too_slowly_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::support::spawn_app(crate::support::Backend::Sqlite).await.unwrap();
+    let mut slow = tokio::net::TcpStream::connect(&app.address).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    assert_eq!(app.request(Method::GET, "/healthz").send().await.unwrap().status(), StatusCode::OK);
+    let mut answer = Vec::new();
+    let limit = evident_server::HEADER_TIMEOUT + std::time::Duration::from_secs(5);
+    let read = tokio::time::timeout(limit, slow.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the connection was closed by the server");
+}
