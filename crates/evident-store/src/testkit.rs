@@ -570,14 +570,14 @@ pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
         vulnerability: "Untested restores".into(),
         owner: email("admin@acme.example"),
         methodology,
-        inherent: Rating { likelihood: inherent.0, impact: inherent.1 },
+        inherent: Rating::new(inherent.0, inherent.1).unwrap(),
         treatment: Treatment::Modify,
         controls: vec![Treating {
             control: code_of("OPS-1"),
             planned: true,
             due: chrono::NaiveDate::from_ymd_opt(2026, 9, 30),
         }],
-        residual: Rating { likelihood: 1, impact: 2 },
+        residual: Rating::new(1, 2).unwrap(),
         residual_justification: String::new(),
         review_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
         acceptance: None,
@@ -608,7 +608,7 @@ pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
     assert_eq!(risks.iter().map(|r| (r.code.as_str(), r.methodology)).collect::<Vec<_>>(), [("R-1", 1), ("R-2", 2)]);
     assert_eq!(
         risks[0].inherent,
-        Rating { likelihood: 5, impact: 5 },
+        Rating::new(5, 5).unwrap(),
         "the 5x5 assessment keeps its ratings under the 4x4 methodology"
     );
     assert_eq!(risks[0].controls[0].due, chrono::NaiveDate::from_ymd_opt(2026, 9, 30));
@@ -621,7 +621,7 @@ pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
         at: at(4),
         expires: chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap(),
         note: "Within appetite".into(),
-        terms: Some(Terms { residual: Rating { likelihood: 1, impact: 2 }, treatment: Treatment::Modify }),
+        terms: Some(Terms { residual: Rating::new(1, 2).unwrap(), treatment: Treatment::Modify }),
     };
     store
         .apply(
@@ -635,7 +635,11 @@ pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
     reassessed.treatment = Treatment::Retain;
     store.apply(&actor, vec![RiskChange::Put(reassessed).into()]).await.unwrap();
     let r1 = store.risks(&org.id).await.unwrap().remove(0);
-    assert_eq!((r1.inherent.likelihood, r1.controls.len()), (4, 0), "a re-put replaces ratings and treating controls");
+    assert_eq!(
+        (r1.inherent.likelihood(), r1.controls.len()),
+        (4, 0),
+        "a re-put replaces ratings and treating controls"
+    );
     assert_eq!(r1.acceptance, Some(acceptance), "and keeps the acceptance on record");
 
     let mut unknown_asset = risk("R-3", 2, (2, 2));

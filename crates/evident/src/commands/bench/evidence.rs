@@ -27,8 +27,8 @@ use evident_core::synthetic::Type2Synthetic;
 use evident_core::{Control, EvidenceId, OrgSlug, Sha256Digest};
 use evident_evidence::{BlobConfig, BlobStore};
 use evident_store::{Change, EvidenceChange};
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, ReadBuf};
 
@@ -141,16 +141,8 @@ struct Pattern {
 
 impl Pattern {
     fn new(seed: u64) -> Self {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let block = (0..BLOCK)
-            .map(|_| {
-                // xorshift64*
-                state ^= state >> 12;
-                state ^= state << 25;
-                state ^= state >> 27;
-                (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
-            })
-            .collect();
+        let mut block = vec![0; BLOCK];
+        rand_chacha::ChaCha8Rng::seed_from_u64(seed).fill_bytes(&mut block);
         Self { block, number: 0 }
     }
 
