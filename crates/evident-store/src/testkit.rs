@@ -28,7 +28,8 @@ pub mod snapshot;
 pub use applied::{a_long_run_of_mappings_keeps_the_rules_of_one, a_write_that_changes_nothing_leaves_no_record};
 pub use evidence::{
     a_window_reads_evidence_by_its_period, an_import_racing_itself_records_each_item_once,
-    evidence_is_kept_superseded_and_summarised, samples_hold_exceptions_only_for_what_they_drew,
+    evidence_is_kept_superseded_and_summarised, evidence_reads_page_by_page,
+    samples_hold_exceptions_only_for_what_they_drew,
 };
 pub use snapshot::{
     a_refused_import_leaves_the_target_as_it_was, a_snapshot_is_one_moment_while_others_write,
@@ -59,6 +60,7 @@ macro_rules! parity_tests {
             a_long_run_of_mappings_keeps_the_rules_of_one,
             evidence_is_kept_superseded_and_summarised,
             a_window_reads_evidence_by_its_period,
+            evidence_reads_page_by_page,
             samples_hold_exceptions_only_for_what_they_drew,
         );
         $crate::parity_tests!(@shared $store;
