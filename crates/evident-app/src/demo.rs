@@ -2,9 +2,7 @@
 //! library, through the same core checks as user input.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use evident_core::risk::{
-    Acceptance, Asset, AssetKind, Classification, Rating, Risk, Treating, Treatment, check_acceptance,
-};
+use evident_core::risk::{Acceptance, Asset, AssetKind, Classification, Risk, Treating, Treatment, check_acceptance};
 use evident_core::soa::{Decision, Reason};
 use evident_core::{
     Adoption, AssetCode, Control, ControlCode, ControlId, Email, FrameworkId, ImplementationStatus, OrgSlug,
@@ -287,10 +285,10 @@ impl App {
                 vulnerability: name_of(&r.vulnerability, &starter.vulnerabilities),
                 owner: r.owner.clone(),
                 methodology: 1,
-                inherent: Rating { likelihood: r.inherent[0], impact: r.inherent[1] },
+                inherent: methodology.rating(r.inherent[0], r.inherent[1]).map_err(AppError::invalid_from)?,
                 treatment: r.treatment,
                 controls,
-                residual: Rating { likelihood: r.residual[0], impact: r.residual[1] },
+                residual: methodology.rating(r.residual[0], r.residual[1]).map_err(AppError::invalid_from)?,
                 residual_justification: String::new(),
                 review_date: today + Duration::days(r.review_in_days),
                 acceptance: None,

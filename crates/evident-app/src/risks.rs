@@ -26,10 +26,13 @@ pub struct RiskDraft {
     /// Free text, or a starter-list id such as V-03.
     pub vulnerability: String,
     pub owner: Email,
-    pub inherent: Rating,
+    /// (likelihood, impact) as written: [`RiskContext::check`] makes them a [`Rating`] of the
+    /// matrix in force.
+    pub inherent: (u8, u8),
     pub treatment: Treatment,
     pub controls: Vec<Treating>,
-    pub residual: Rating,
+    /// (likelihood, impact) as written.
+    pub residual: (u8, u8),
     pub residual_justification: String,
     pub review_date: NaiveDate,
     pub closed: bool,
@@ -75,27 +78,25 @@ impl RiskContext {
             problems.push(("owner", format!("{} is not a member", draft.owner)));
         }
         let m = &self.methodology.methodology;
-        for (columns, rating) in
-            [(("likelihood", "impact"), draft.inherent), (("residual_likelihood", "residual_impact"), draft.residual)]
-        {
-            for (column, axis, value, max) in [
-                (columns.0, "likelihood", rating.likelihood, m.likelihood.len()),
-                (columns.1, "impact", rating.impact, m.impact.len()),
-            ] {
-                if value == 0 || usize::from(value) > max {
-                    problems.push((
-                        column,
-                        format!(
-                            "{axis} {value} is outside the 1–{max} scale of methodology version {}",
-                            self.methodology.version
-                        ),
-                    ));
+        let mut rate = |(likelihood, impact): (u8, u8), columns: [&'static str; 2]| {
+            for (column, axis, value) in [(columns[0], "likelihood", likelihood), (columns[1], "impact", impact)] {
+                if let Err(risk::RiskError::OutOfScale { max, .. }) = m.on_scale(axis, value) {
+                    let version = self.methodology.version;
+                    let problem =
+                        format!("{axis} {value} is outside the 1–{max} scale of methodology version {version}");
+                    problems.push((column, problem));
                 }
             }
-        }
+            m.rating(likelihood, impact).ok()
+        };
+        let inherent = rate(draft.inherent, ["likelihood", "impact"]);
+        let residual = rate(draft.residual, ["residual_likelihood", "residual_impact"]);
         for treating in draft.controls.iter().filter(|t| !self.controls.contains(&t.control)) {
             problems.push(("controls", format!("control {} does not exist (or is retired)", treating.control)));
         }
+        let (Some(inherent), Some(residual)) = (inherent, residual) else {
+            return Err(problems);
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -108,10 +109,10 @@ impl RiskContext {
             vulnerability,
             owner: draft.owner,
             methodology: self.methodology.version,
-            inherent: draft.inherent,
+            inherent,
             treatment: draft.treatment,
             controls: draft.controls,
-            residual: draft.residual,
+            residual,
             residual_justification: draft.residual_justification.trim().to_owned(),
             review_date: draft.review_date,
             acceptance: None,

@@ -11,16 +11,16 @@
 //!
 //! `anchor` verifies, then appends each organisation's head to the witness file.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use evident_core::audit::{AnchorCheck, ChainBreak, ChainHead, ChainWalker};
-use evident_core::replay::{Replay, Table};
+use evident_core::replay::{Check, Replay, Table};
 use evident_core::{ControlId, FrameworkId, OrgId, OrgSlug, Organisation, Sha256Digest};
 use evident_evidence::{BlobError, BlobStore};
-use evident_store::{EvidenceQuery, Store, StoreError};
+use evident_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -29,6 +29,13 @@ pub const PAGE: u32 = 10_000;
 
 /// How many times verify re-reads an organisation that keeps changing while it is verified.
 const ROUNDS: usize = 5;
+
+/// How many evidence records are read at a time.
+const EVIDENCE_PAGE: u32 = 5_000;
+
+/// How many problems of one code an organisation's verdict lists; the rest are counted in one more
+/// problem of that code (a million records whose bytes are gone need no million lines).
+pub const LISTED: usize = 100;
 
 /// One line of a witness file: an organisation's chain head at the time it was anchored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,11 +158,13 @@ async fn verify_paged(
         None => store.orgs().await?,
     };
     let mut verdicts = Vec::with_capacity(orgs.len());
-    let mut hashed = HashMap::new();
+    let mut hashed = HashSet::new();
     for org in &orgs {
         let mut verdict = verify_org(store, org, witnessed.get(&org.id), page).await?;
         if let Some(blobs) = blobs {
-            verdict.problems.extend(evidence_problems(store, blobs, org, &mut hashed).await?);
+            let mut problems = Listed::default();
+            evidence_problems(store, blobs, org, &mut hashed, &mut problems).await?;
+            verdict.problems.extend(problems.into_problems());
             verdict.ok = verdict.problems.is_empty();
         }
         verdicts.push(verdict);
@@ -311,23 +320,31 @@ async fn verify_org(
         // The state is read between two reads of the head: equal heads and nothing appended
         // since the walk mean the state, the head and the records walked are of one moment.
         let head = store.chain_head(&org.id).await?;
-        let state = current_state(store, org, &replay).await?;
+        let logged: BTreeSet<FrameworkId> = replay
+            .keys(Table::SoaDecisions)
+            .chain(replay.keys(Table::SoaVersions))
+            .filter_map(|key| FrameworkId::parse(key.first()?).ok())
+            .collect();
+        let mut check = replay.check();
+        check_state(store, org, &logged, &mut check).await?;
         let soa = store.soa_version_texts(&org.id).await?;
         if store.chain_head(&org.id).await? == head && store.audit_page(&org.id, after, 1).await?.is_empty() {
-            settled = Some((head, state, soa));
+            settled = Some((head, check.finish(), soa));
             break;
         }
     }
-    let Some((head, state, soa)) = settled else { return Err(VerifyError::KeptChanging(org.slug.to_string())) };
+    let Some((head, findings, soa)) = settled else {
+        return Err(VerifyError::KeptChanging(org.slug.to_string()));
+    };
 
     let records = walker.records();
     let intact = walker.intact_head();
     let chain = walker.finish(&head);
-    let mut problems = Vec::new();
+    let mut problems = Listed::default();
     if let Err(broken) = &chain {
         problems.push(Problem { code: broken.code(), message: broken.to_string() });
     } else {
-        problems.extend(replay.diff(state).into_iter().map(|f| Problem { code: f.code(), message: f.to_string() }));
+        findings.into_iter().for_each(|f| problems.push(Problem { code: f.code(), message: f.to_string() }));
     }
     for version in &soa {
         let rehashed = Sha256Digest::of(version.rows_json.as_bytes());
@@ -341,10 +358,11 @@ async fn verify_org(
             });
         }
     }
-    problems.extend(stale_mappings(store, org).await?);
+    stale_mappings(store, org).await?.into_iter().for_each(|p| problems.push(p));
     if let Some(Err(not_extended)) = anchor.map(AnchorCheck::finish) {
         problems.push(Problem { code: "witness_not_extended", message: not_extended.to_string() });
     }
+    let problems = problems.into_problems();
     Ok(Verdict {
         organisation: org.slug.to_string(),
         organisation_id: Some(org.id.clone()),
@@ -357,61 +375,135 @@ async fn verify_org(
     })
 }
 
-/// What each evidence blob verified to: `None` when it is whole, else the problem's code and what
-/// was found.
-type Hashed = HashMap<Sha256Digest, Option<(&'static str, String)>>;
+/// Problems as a verdict lists them: at most [`LISTED`] of one code, the rest counted.
+#[derive(Debug, Default)]
+struct Listed {
+    problems: Vec<Problem>,
+    counts: BTreeMap<&'static str, usize>,
+}
 
-/// Every evidence record of `org` checked against the store `blobs` and the organisation's controls.
+impl Listed {
+    fn push(&mut self, problem: Problem) {
+        let count = self.counts.entry(problem.code).or_default();
+        *count += 1;
+        if *count <= LISTED {
+            self.problems.push(problem);
+        }
+    }
+
+    fn into_problems(mut self) -> Vec<Problem> {
+        for (code, count) in self.counts.into_iter().filter(|(_, count)| *count > LISTED) {
+            let message = format!("… and {} more {code} problems like the ones above", count - LISTED);
+            self.problems.push(Problem { code, message });
+        }
+        self.problems
+    }
+}
+
+/// The blobs found whole, by the first 16 bytes of their digest (a million in about 32 MB), so
+/// that bytes several records share are hashed once. A blob that is not whole is looked at again
+/// for each record holding it.
+type Hashed = HashSet<[u8; 16]>;
+
+/// What one blob verified to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Blob {
+    Whole,
+    Missing,
+    /// Of this many bytes, not the record's size.
+    Size(u64),
+    /// Hashing to this other digest.
+    Corrupt(Sha256Digest),
+}
+
+impl Blob {
+    /// The problem, for a record of `size` bytes holding `digest`, if the blob is not whole.
+    fn problem(&self, digest: &Sha256Digest, size: u64) -> Option<(&'static str, String)> {
+        Some(match self {
+            Blob::Whole => return None,
+            Blob::Missing => {
+                ("evidence_missing", format!("its bytes (sha256 {digest}) are missing from the evidence store"))
+            }
+            Blob::Size(actual) => (
+                "evidence_size_mismatch",
+                format!("its bytes (sha256 {digest}) are {actual} bytes long; the record says {size}"),
+            ),
+            Blob::Corrupt(actual) => {
+                ("evidence_corrupt", format!("its bytes no longer hash to sha256 {digest}: they hash to {actual}"))
+            }
+        })
+    }
+}
+
+/// A blob's place in [`Hashed`].
+fn hashed_key(digest: &Sha256Digest) -> [u8; 16] {
+    let mut key = [0; 16];
+    key.copy_from_slice(&digest.to_bytes()[..16]);
+    key
+}
+
+/// Every evidence record of `org`, a page at a time, checked against the store `blobs` and the
+/// organisation's controls.
 async fn evidence_problems(
     store: &dyn Store,
     blobs: &BlobStore,
     org: &Organisation,
     hashed: &mut Hashed,
-) -> Result<Vec<Problem>, VerifyError> {
-    let records = store.evidence(&org.id, &EvidenceQuery { superseded: true, ..EvidenceQuery::default() }).await?;
+    problems: &mut Listed,
+) -> Result<(), VerifyError> {
     let controls: BTreeSet<ControlId> = store.controls(&org.id).await?.into_iter().map(|c| c.id).collect();
-    let mut problems = Vec::new();
-    for evidence in &records {
-        let record = &evidence.record;
-        let named = format!("evidence {} ({})", evidence.id, record.file_name);
-        for link in record.links.iter().filter(|l| !controls.contains(&l.control)) {
-            problems.push(Problem {
-                code: "evidence_link_broken",
-                message: format!("{named} proves control id {}, which the organisation does not have", link.control),
-            });
+    let mut after = None;
+    loop {
+        let page = store.evidence_page(&org.id, after.as_ref(), EVIDENCE_PAGE).await?;
+        for evidence in &page {
+            evidence_problems_of(evidence, blobs, &controls, hashed, problems).await?;
         }
-        let digest = &record.digest;
-        if !hashed.contains_key(digest) {
-            let found = match blobs.size(digest).await {
-                Ok(size) if size != record.size => Some((
-                    "evidence_size_mismatch",
-                    format!("its bytes (sha256 {digest}) are {size} bytes long; the record says {}", record.size),
-                )),
-                Ok(_) => match blobs.verify(digest).await {
-                    Ok(()) => None,
-                    Err(BlobError::Corrupt { actual, .. }) => Some((
-                        "evidence_corrupt",
-                        format!("its bytes no longer hash to sha256 {digest}: they hash to {actual}"),
-                    )),
-                    Err(BlobError::Missing { .. }) => Some((
-                        "evidence_missing",
-                        format!("its bytes (sha256 {digest}) are missing from the evidence store"),
-                    )),
-                    Err(e) => return Err(VerifyError::EvidenceStore(e.to_string())),
-                },
-                Err(BlobError::Missing { .. }) => Some((
-                    "evidence_missing",
-                    format!("its bytes (sha256 {digest}) are missing from the evidence store"),
-                )),
-                Err(e) => return Err(VerifyError::EvidenceStore(e.to_string())),
-            };
-            hashed.insert(digest.clone(), found);
-        }
-        if let Some(Some((code, found))) = hashed.get(digest) {
-            problems.push(Problem { code, message: format!("{named}: {found}") });
+        match page.into_iter().last() {
+            Some(last) => after = Some(last.id),
+            None => return Ok(()),
         }
     }
-    Ok(problems)
+}
+
+/// One evidence record checked: its links, and its bytes unless another record's were the same.
+async fn evidence_problems_of(
+    evidence: &evident_core::evidence::Evidence,
+    blobs: &BlobStore,
+    controls: &BTreeSet<ControlId>,
+    hashed: &mut Hashed,
+    problems: &mut Listed,
+) -> Result<(), VerifyError> {
+    let record = &evidence.record;
+    let named = format!("evidence {} ({})", evidence.id, record.file_name);
+    for link in record.links.iter().filter(|l| !controls.contains(&l.control)) {
+        problems.push(Problem {
+            code: "evidence_link_broken",
+            message: format!("{named} proves control id {}, which the organisation does not have", link.control),
+        });
+    }
+    let digest = &record.digest;
+    let key = hashed_key(digest);
+    if hashed.contains(&key) {
+        return Ok(());
+    }
+    let found = match blobs.size(digest).await {
+        Ok(size) if size != record.size => Blob::Size(size),
+        Ok(_) => match blobs.verify(digest).await {
+            Ok(()) => Blob::Whole,
+            Err(BlobError::Corrupt { actual, .. }) => Blob::Corrupt(actual),
+            Err(BlobError::Missing { .. }) => Blob::Missing,
+            Err(e) => return Err(VerifyError::EvidenceStore(e.to_string())),
+        },
+        Err(BlobError::Missing { .. }) => Blob::Missing,
+        Err(e) => return Err(VerifyError::EvidenceStore(e.to_string())),
+    };
+    match found.problem(digest, record.size) {
+        Some((code, found)) => problems.push(Problem { code, message: format!("{named}: {found}") }),
+        None => {
+            hashed.insert(key);
+        }
+    }
+    Ok(())
 }
 
 /// Mappings that point at a requirement the library no longer has as an assessable one: they count
@@ -438,12 +530,14 @@ fn to_value<T: Serialize>(value: &T) -> Result<Value, VerifyError> {
     serde_json::to_value(value).map_err(|e| VerifyError::Store(StoreError::Unexpected(Box::new(e))))
 }
 
-/// Every row of the tables replay checks, as JSON in the shape of the log's after-images.
-async fn current_state(
+/// Feeds `check` every row of the tables replay checks, as JSON in the shape of the log's
+/// after-images; evidence a page at a time. `logged` are the frameworks whose SoA the log names.
+async fn check_state(
     store: &dyn Store,
     org: &Organisation,
-    replay: &Replay,
-) -> Result<Vec<(Table, Value)>, VerifyError> {
+    logged: &BTreeSet<FrameworkId>,
+    check: &mut Check<'_>,
+) -> Result<(), VerifyError> {
     let id = &org.id;
     let mut rows = vec![(Table::Organisations, to_value(org)?)];
     for member in store.members(id).await? {
@@ -459,21 +553,23 @@ async fn current_state(
     let mut frameworks: BTreeSet<FrameworkId> = adoptions.iter().map(|a| a.framework.clone()).collect();
     frameworks.extend(mappings.iter().map(|m| m.framework.clone()));
     frameworks.extend(versions.iter().map(|v| v.framework.clone()));
-    frameworks.extend(
-        replay
-            .keys(Table::SoaDecisions)
-            .chain(replay.keys(Table::SoaVersions))
-            .filter_map(|key| FrameworkId::parse(key.first()?).ok()),
-    );
+    frameworks.extend(logged.iter().cloned());
     for adoption in &adoptions {
         rows.push((Table::Adoptions, to_value(adoption)?));
     }
     for control in store.controls(id).await? {
         rows.push((Table::Controls, to_value(&control)?));
     }
-    let every_record = EvidenceQuery { superseded: true, ..Default::default() };
-    for evidence in store.evidence(id, &every_record).await? {
-        rows.push((Table::Evidence, serde_json::json!({ "id": evidence.id, "evidence": evidence.record })));
+    let mut after = None;
+    loop {
+        let page = store.evidence_page(id, after.as_ref(), EVIDENCE_PAGE).await?;
+        for evidence in &page {
+            check.row(Table::Evidence, &json!({ "id": evidence.id, "evidence": evidence.record }));
+        }
+        match page.into_iter().last() {
+            Some(last) => after = Some(last.id),
+            None => break,
+        }
     }
     for stored in store.samples(id).await? {
         for e in &stored.exceptions {
@@ -512,7 +608,8 @@ async fn current_state(
     for token in store.tokens(id).await? {
         rows.push((Table::ApiTokens, to_value(&token)?));
     }
-    Ok(rows)
+    rows.iter().for_each(|(table, row)| check.row(*table, row));
+    Ok(())
 }
 
 /// The latest head each organisation has in the witness file, by organisation id.

@@ -415,6 +415,14 @@ impl Sha256Digest {
         Self(hex::encode(bytes))
     }
 
+    /// Its 32 raw bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut bytes = [0; 32];
+        // Parsing checked 64 hexadecimal characters: decoding them cannot fail.
+        hex::decode_to_slice(&self.0, &mut bytes).unwrap_or_default();
+        bytes
+    }
+
     pub(crate) fn from_hasher(hasher: Sha256) -> Self {
         Self(hex::encode(hasher.finalize()))
     }
@@ -504,6 +512,7 @@ mod tests {
         assert_eq!(Sha256Digest::parse(&d.as_str().to_uppercase()).unwrap(), d);
         assert!(Sha256Digest::parse("abc").is_err());
         assert_eq!(Sha256Digest::from_bytes(Sha256::digest(b"abc").into()), d);
+        assert_eq!(Sha256Digest::from_bytes(d.to_bytes()), d);
     }
 
     proptest! {

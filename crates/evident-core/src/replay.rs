@@ -6,11 +6,13 @@
 //! `RULES` (per action: the table it sets and how). When an after-image format changes or an
 //! action is added, these tables change; the walk and the diff do not.
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::audit::AuditRecord;
 
@@ -85,6 +87,9 @@ pub struct Comparator {
     /// The fields that together name a row, in the order a finding shows them.
     key: &'static [&'static str],
     fields: &'static [Field],
+    /// A table whose rows are only ever added (a million evidence records): replay keeps a digest
+    /// of each row's fields, not the fields, and a finding says the row differs, not how.
+    sealed: bool,
 }
 
 /// Every table replay checks, with its key and compared fields.
@@ -94,13 +99,21 @@ pub const COMPARATORS: &[Comparator] = &[
         name: "organisations",
         key: &["id"],
         fields: &[exact("slug"), exact("name")],
+        sealed: false,
     },
-    Comparator { table: Table::Memberships, name: "memberships", key: &["email"], fields: &[exact("role")] },
+    Comparator {
+        table: Table::Memberships,
+        name: "memberships",
+        key: &["email"],
+        fields: &[exact("role")],
+        sealed: false,
+    },
     Comparator {
         table: Table::Adoptions,
         name: "adoptions",
         key: &["framework"],
         fields: &[Field { name: "categories", compare: Compare::Unordered }, exact("scope"), exact("target_date")],
+        sealed: false,
     },
     Comparator {
         table: Table::Controls,
@@ -115,38 +128,44 @@ pub const COMPARATORS: &[Comparator] = &[
             exact("status"),
             Field { name: "retired_at", compare: Compare::Present },
         ],
+        sealed: false,
     },
     Comparator {
         table: Table::Mappings,
         name: "mappings",
         key: &["control", "framework", "requirement"],
         fields: &[exact("coverage"), exact("rationale")],
+        sealed: false,
     },
     Comparator {
         table: Table::SoaDecisions,
         name: "soa_decisions",
         key: &["framework", "requirement"],
         fields: &[exact("applicable"), Field { name: "reasons", compare: Compare::Unordered }, exact("justification")],
+        sealed: false,
     },
     Comparator {
         table: Table::SoaVersions,
         name: "soa_versions",
         key: &["framework", "version"],
         fields: &[exact("digest"), exact("rows")],
+        sealed: false,
     },
     Comparator {
         table: Table::ImportedFrameworks,
         name: "imported_frameworks",
         key: &["id"],
         fields: &[exact("name"), exact("version"), exact("title"), exact("requirements")],
+        sealed: false,
     },
-    Comparator { table: Table::Evidence, name: "evidence", key: &["id"], fields: &[exact("evidence")] },
-    Comparator { table: Table::Samples, name: "samples", key: &["id"], fields: &[exact("sample")] },
+    Comparator { table: Table::Evidence, name: "evidence", key: &["id"], fields: &[exact("evidence")], sealed: true },
+    Comparator { table: Table::Samples, name: "samples", key: &["id"], fields: &[exact("sample")], sealed: true },
     Comparator {
         table: Table::SampleExceptions,
         name: "sample_exceptions",
         key: &["sample", "control", "from"],
         fields: &[exact("to"), exact("note")],
+        sealed: true,
     },
     Comparator {
         table: Table::ApiTokens,
@@ -159,12 +178,14 @@ pub const COMPARATORS: &[Comparator] = &[
             exact("expires_at"),
             Field { name: "revoked_at", compare: Compare::Present },
         ],
+        sealed: false,
     },
     Comparator {
         table: Table::Methodologies,
         name: "risk_methodologies",
         key: &["version"],
         fields: &[exact("methodology")],
+        sealed: false,
     },
     Comparator {
         table: Table::Assets,
@@ -180,6 +201,7 @@ pub const COMPARATORS: &[Comparator] = &[
             exact("availability"),
             exact("parent"),
         ],
+        sealed: false,
     },
     Comparator {
         table: Table::Risks,
@@ -202,6 +224,7 @@ pub const COMPARATORS: &[Comparator] = &[
             Field { name: "acceptance", compare: Compare::Without("at") },
             exact("closed"),
         ],
+        sealed: false,
     },
 ];
 
@@ -281,6 +304,9 @@ const RULES: &[Rule] = &[
 pub enum Finding {
     /// A row's field holds another value than the log's last after-image gave it.
     Differs { table: Table, key: String, field: &'static str, actual: Value, expected: Value, seq: i64 },
+    /// A row of a sealed table is not what the log's last after-image wrote (replay keeps only a
+    /// digest of those rows, so it cannot say which field).
+    Altered { table: Table, key: String, seq: i64 },
     /// The log says the row exists; the table has none.
     Missing { table: Table, key: String, seq: i64 },
     /// The table has a row the log never wrote, or deleted.
@@ -295,7 +321,7 @@ impl Finding {
     /// A stable snake_case name for the kind of finding.
     pub fn code(&self) -> &'static str {
         match self {
-            Finding::Differs { .. } => "state_differs",
+            Finding::Differs { .. } | Finding::Altered { .. } => "state_differs",
             Finding::Missing { .. } => "state_missing",
             Finding::Unlogged { .. } => "state_unlogged",
             Finding::UnknownAction { .. } => "unknown_action",
@@ -322,6 +348,9 @@ impl fmt::Display for Finding {
                 shown(actual),
                 shown(expected)
             ),
+            Finding::Altered { table, key, seq } => {
+                write!(f, "{table}: {key} is not what the audit log wrote (record {seq})")
+            }
             Finding::Missing { table, key, seq } => {
                 write!(f, "{table}: {key} has no row, the audit log says it exists (record {seq})")
             }
@@ -341,19 +370,56 @@ impl fmt::Display for Finding {
     }
 }
 
+impl Finding {
+    /// Where a finding about a row sorts: by table, then key. Records replay could not read come
+    /// first, in log order.
+    fn place(&self) -> Option<(Table, &str)> {
+        match self {
+            Finding::Differs { table, key, .. }
+            | Finding::Altered { table, key, .. }
+            | Finding::Missing { table, key, .. }
+            | Finding::Unlogged { table, key, .. } => Some((*table, key)),
+            Finding::UnknownAction { .. } | Finding::Unreadable { .. } => None,
+        }
+    }
+}
+
 /// A row as the log last left it: its compared fields (projected), or gone.
 #[derive(Debug, Clone)]
 struct Expected {
     fields: Option<Vec<Value>>,
     seq: i64,
+    /// The check that last met this row in the current state.
+    checked: u32,
 }
 
+/// A row of a sealed table as a record left it: a digest of its projected fields, or gone.
+#[derive(Debug, Clone)]
+struct Sealed {
+    table: Table,
+    /// The key's parts, joined by [`SEP`].
+    key: Box<str>,
+    digest: Option<[u8; 16]>,
+    seq: i64,
+    checked: u32,
+}
+
+/// The parts of a sealed row's key, joined by a separator no key part holds.
+const SEP: char = '\u{1f}';
+
 /// The state the log says the organisation is in, built one record at a time. It holds one entry
-/// per row the log ever wrote (the state's size, not the log's) and the records it could not replay.
+/// per row the log ever wrote (the state's size, not the log's): the compared fields of most
+/// tables; for sealed tables a 16-byte digest in a flat list sorted when a check starts (about 80
+/// bytes a row with its key, so a million evidence records need tens of megabytes); and the
+/// records it could not replay.
 #[derive(Debug, Default)]
 pub struct Replay {
     rows: BTreeMap<(Table, Vec<String>), Expected>,
+    sealed: Vec<Sealed>,
+    /// Whether `sealed` is sorted by table and key, one entry (the last record's) per row.
+    sorted: bool,
     problems: Vec<Finding>,
+    checks: u32,
 }
 
 impl Replay {
@@ -399,14 +465,29 @@ impl Replay {
             Ok(key) => key,
             Err(reason) => return self.problems.push(unreadable(reason)),
         };
+        if cmp.sealed {
+            let digest = match rule.effect {
+                Effect::Put => Some(digest_of(cmp, &image)),
+                Effect::Delete => None,
+                // A sealed table's rows are put and deleted only (the test
+                // `sealed_tables_are_only_put_or_deleted` holds the rules to it).
+                Effect::SetField(_) | Effect::Rename => {
+                    return self.problems.push(unreadable("it changes a row that is only ever added".into()));
+                }
+            };
+            let key = key.join(&SEP.to_string()).into_boxed_str();
+            self.sealed.push(Sealed { table: rule.table, key, digest, seq: record.seq, checked: 0 });
+            self.sorted = false;
+            return;
+        }
         let slot = (rule.table, key);
         match rule.effect {
             Effect::Put => {
                 let fields = cmp.fields.iter().map(|f| project(f, image.get(f.name))).collect();
-                self.rows.insert(slot, Expected { fields: Some(fields), seq: record.seq });
+                self.rows.insert(slot, Expected { fields: Some(fields), seq: record.seq, checked: 0 });
             }
             Effect::Delete => {
-                self.rows.insert(slot, Expected { fields: None, seq: record.seq });
+                self.rows.insert(slot, Expected { fields: None, seq: record.seq, checked: 0 });
             }
             Effect::Rename => {
                 let old = entry.before.as_deref().map(serde_json::from_str::<Value>);
@@ -420,7 +501,7 @@ impl Replay {
                 self.rows.remove(&(rule.table, old.clone()));
                 let fields = cmp.fields.iter().map(|f| project(f, image.get(f.name))).collect();
                 self.rename(&old, &slot.1);
-                self.rows.insert(slot, Expected { fields: Some(fields), seq: record.seq });
+                self.rows.insert(slot, Expected { fields: Some(fields), seq: record.seq, checked: 0 });
             }
             Effect::SetField(name) => {
                 let existing = self.rows.get_mut(&slot).and_then(|e| Some((e.fields.as_mut()?, &mut e.seq)));
@@ -474,7 +555,7 @@ impl Replay {
         }
     }
 
-    /// The keys of the rows the log says `table` holds now.
+    /// The keys of the rows the log says `table` (one that is not sealed) holds now.
     pub fn keys(&self, table: Table) -> impl Iterator<Item = &[String]> {
         self.rows
             .iter()
@@ -482,54 +563,165 @@ impl Replay {
             .map(|((_, key), _)| key.as_slice())
     }
 
-    /// Compares the current state (rows of every table in [`COMPARATORS`], each as JSON with its
-    /// key fields) with the expected one. Findings come sorted: records replay could not read
-    /// first, then by table and key.
-    pub fn diff(&self, actual: impl IntoIterator<Item = (Table, Value)>) -> Vec<Finding> {
-        let mut findings = self.problems.clone();
-        let mut current: BTreeMap<(Table, Vec<String>), Vec<Value>> = BTreeMap::new();
+    /// Compares the current state, given whole (rows of every table in [`COMPARATORS`], each as
+    /// JSON with its key fields), with the expected one: [`Replay::check`] in one call.
+    pub fn diff(&mut self, actual: impl IntoIterator<Item = (Table, Value)>) -> Vec<Finding> {
+        let mut check = self.check();
         for (table, row) in actual {
-            let cmp = comparator(table);
-            match key_of(cmp, &row) {
-                Ok(key) => {
-                    current.insert((table, key), cmp.fields.iter().map(|f| project(f, row.get(f.name))).collect());
-                }
-                Err(reason) => {
-                    findings.push(Finding::Unreadable { seq: 0, action: format!("{} row", cmp.name), reason })
-                }
-            }
+            check.row(table, &row);
         }
-        let mut slots: Vec<&(Table, Vec<String>)> = self.rows.keys().chain(current.keys()).collect();
-        slots.sort();
-        slots.dedup();
-        for slot in slots {
-            let (table, key) = (slot.0, slot.1.join(" "));
-            match (self.rows.get(slot), current.get(slot)) {
-                (Some(Expected { fields: Some(expected), seq }), Some(actual)) => {
-                    for ((field, expected), actual) in comparator(table).fields.iter().zip(expected).zip(actual) {
-                        if expected != actual {
-                            findings.push(Finding::Differs {
-                                table,
-                                key: key.clone(),
-                                field: field.name,
-                                actual: actual.clone(),
-                                expected: expected.clone(),
-                                seq: *seq,
-                            });
+        check.finish()
+    }
+
+    /// Starts comparing the current state with the expected one, a row at a time, so that a large
+    /// table is never held whole. A check left unfinished (the state moved while it was read) is
+    /// simply dropped: the next one starts afresh.
+    pub fn check(&mut self) -> Check<'_> {
+        self.checks += 1;
+        if !self.sorted {
+            // The last record of each row wins: newest first within a row, then one per row.
+            self.sealed
+                .sort_unstable_by(|a, b| (a.table, &a.key, Reverse(a.seq)).cmp(&(b.table, &b.key, Reverse(b.seq))));
+            self.sealed.dedup_by(|later, kept| (later.table, &later.key) == (kept.table, &kept.key));
+            self.sorted = true;
+        }
+        let findings = self.problems.clone();
+        Check { replay: self, findings }
+    }
+}
+
+/// One comparison of the current state with the state the log says it is in: feed it every row of
+/// every table in [`COMPARATORS`] ([`Check::row`]), then [`Check::finish`].
+#[derive(Debug)]
+pub struct Check<'a> {
+    replay: &'a mut Replay,
+    findings: Vec<Finding>,
+}
+
+impl Check<'_> {
+    /// Compares one current row (as JSON with its key fields) with what the log says.
+    pub fn row(&mut self, table: Table, row: &Value) {
+        let cmp = comparator(table);
+        let round = self.replay.checks;
+        let key = match key_of(cmp, row) {
+            Ok(key) => key,
+            Err(reason) => {
+                let action = format!("{} row", cmp.name);
+                return self.findings.push(Finding::Unreadable { seq: 0, action, reason });
+            }
+        };
+        if cmp.sealed {
+            let joined = key.join(&SEP.to_string());
+            let shown = key.join(" ");
+            let sealed = &mut self.replay.sealed;
+            let found = sealed.binary_search_by(|s| (s.table, &*s.key).cmp(&(table, joined.as_str())));
+            match found.ok().map(|at| &mut sealed[at]) {
+                Some(sealed) => {
+                    sealed.checked = round;
+                    match sealed.digest {
+                        Some(digest) if digest != digest_of(cmp, row) => {
+                            self.findings.push(Finding::Altered { table, key: shown, seq: sealed.seq });
+                        }
+                        Some(_) => {}
+                        None => {
+                            self.findings.push(Finding::Unlogged { table, key: shown, deleted_by: Some(sealed.seq) })
                         }
                     }
                 }
-                (Some(Expected { fields: Some(_), seq }), None) => {
-                    findings.push(Finding::Missing { table, key, seq: *seq });
-                }
-                (Some(Expected { fields: None, seq }), Some(_)) => {
-                    findings.push(Finding::Unlogged { table, key, deleted_by: Some(*seq) });
-                }
-                (None, Some(_)) => findings.push(Finding::Unlogged { table, key, deleted_by: None }),
-                (Some(Expected { fields: None, .. }), None) | (None, None) => {}
+                None => self.findings.push(Finding::Unlogged { table, key: shown, deleted_by: None }),
+            }
+            return;
+        }
+        let shown = key.join(" ");
+        let Some(expected) = self.replay.rows.get_mut(&(table, key)) else {
+            return self.findings.push(Finding::Unlogged { table, key: shown, deleted_by: None });
+        };
+        expected.checked = round;
+        let Some(fields) = &expected.fields else {
+            return self.findings.push(Finding::Unlogged { table, key: shown, deleted_by: Some(expected.seq) });
+        };
+        for (field, expected_value) in cmp.fields.iter().zip(fields) {
+            let actual = project(field, row.get(field.name));
+            if *expected_value != actual {
+                self.findings.push(Finding::Differs {
+                    table,
+                    key: shown.clone(),
+                    field: field.name,
+                    actual,
+                    expected: expected_value.clone(),
+                    seq: expected.seq,
+                });
             }
         }
+    }
+
+    /// Every finding: records replay could not read first, then rows by table and key, each row
+    /// the log says exists but the state did not show among them.
+    pub fn finish(self) -> Vec<Finding> {
+        let round = self.replay.checks;
+        let mut findings = self.findings;
+        for ((table, key), expected) in &self.replay.rows {
+            if expected.fields.is_some() && expected.checked != round {
+                findings.push(Finding::Missing { table: *table, key: key.join(" "), seq: expected.seq });
+            }
+        }
+        for sealed in &self.replay.sealed {
+            if sealed.digest.is_some() && sealed.checked != round {
+                let key = sealed.key.replace(SEP, " ");
+                findings.push(Finding::Missing { table: sealed.table, key, seq: sealed.seq });
+            }
+        }
+        // Stable: unreadable records stay in log order, before every row.
+        findings.sort_by(|a, b| a.place().cmp(&b.place()));
         findings
+    }
+}
+
+/// A sealed row's digest: its projected fields, fed to SHA-256 in a canonical form (object members
+/// in name order), truncated to 128 bits.
+fn digest_of(cmp: &Comparator, row: &Value) -> [u8; 16] {
+    let mut hasher = Sha256::new();
+    for field in cmp.fields {
+        feed(&mut hasher, &project(field, row.get(field.name)));
+    }
+    let digest = hasher.finalize();
+    let mut out = [0; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
+}
+
+/// Feeds a value to a hash unambiguously: each kind tagged, text and lists with their length.
+fn feed(hasher: &mut Sha256, value: &Value) {
+    let text = |hasher: &mut Sha256, text: &str| {
+        hasher.update((text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+    };
+    match value {
+        Value::Null => hasher.update(b"n"),
+        Value::Bool(b) => hasher.update(if *b { b"t" } else { b"f" }),
+        Value::Number(number) => {
+            hasher.update(b"#");
+            text(hasher, &number.to_string());
+        }
+        Value::String(s) => {
+            hasher.update(b"s");
+            text(hasher, s);
+        }
+        Value::Array(items) => {
+            hasher.update(b"[");
+            hasher.update((items.len() as u64).to_le_bytes());
+            items.iter().for_each(|item| feed(hasher, item));
+        }
+        Value::Object(object) => {
+            let mut members: Vec<_> = object.iter().collect();
+            members.sort_by(|a, b| a.0.cmp(b.0));
+            hasher.update(b"{");
+            hasher.update((members.len() as u64).to_le_bytes());
+            for (name, member) in members {
+                text(hasher, name);
+                feed(hasher, member);
+            }
+        }
     }
 }
 
@@ -638,6 +830,57 @@ mod tests {
                 assert!(comparator(rule.table).fields.iter().any(|f| f.name == name), "{}", rule.action);
             }
         }
+    }
+
+    #[test]
+    fn sealed_tables_are_only_put_or_deleted_and_never_renamed() {
+        for rule in RULES.iter().filter(|r| comparator(r.table).sealed) {
+            assert!(matches!(rule.effect, Effect::Put | Effect::Delete), "{}", rule.action);
+        }
+        assert!(RENAMED.iter().all(|(table, _)| !comparator(*table).sealed));
+    }
+
+    fn evidence(id: &str, description: &str) -> Value {
+        json!({"id": id, "evidence": {"file_name": "review.pdf", "size": 10, "description": description,
+                                      "links": [{"control": "c-1", "period": null}]}})
+    }
+
+    #[test]
+    fn an_evidence_record_changed_missing_or_unlogged_is_named_though_only_its_digest_is_kept() {
+        let log = [
+            record(7, "evidence.add", "ev-1", None, Some(evidence("ev-1", "Q1 access review"))),
+            record(8, "evidence.add", "ev-2", None, Some(evidence("ev-2", "Q2 access review"))),
+        ];
+        // The same record with its members in another order is the same record.
+        let reordered = json!({"evidence": {"links": [{"period": null, "control": "c-1"}], "size": 10,
+                                            "description": "Q1 access review", "file_name": "review.pdf"}, "id": "ev-1"});
+        assert_eq!(
+            replay(&log).diff([(Table::Evidence, reordered), (Table::Evidence, evidence("ev-2", "Q2 access review"))]),
+            []
+        );
+        let actual = [
+            (Table::Evidence, evidence("ev-1", "Q1 access review, amended")),
+            (Table::Evidence, evidence("ev-3", "?")),
+        ];
+        let shown: Vec<String> = replay(&log).diff(actual).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "evidence: ev-1 is not what the audit log wrote (record 7)",
+                "evidence: ev-2 has no row, the audit log says it exists (record 8)",
+                "evidence: ev-3 is in the table, but the audit log never wrote it",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_check_left_unfinished_does_not_count_in_the_next() {
+        let log = [record(7, "evidence.add", "ev-1", None, Some(evidence("ev-1", "Q1")))];
+        let mut replay = replay(&log);
+        let mut first = replay.check();
+        first.row(Table::Evidence, &evidence("ev-1", "Q1"));
+        drop(first);
+        assert_eq!(replay.diff([]).len(), 1, "the row met by the abandoned check is missing from this one");
     }
 
     #[test]

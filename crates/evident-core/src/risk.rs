@@ -173,7 +173,7 @@ impl MethodologyDraft {
     /// Why this methodology cannot be used, if it cannot.
     pub fn validate(&self) -> Result<(), RiskError> {
         for (axis, levels) in [("likelihood", &self.likelihood), ("impact", &self.impact)] {
-            if !(3..=5).contains(&levels.len()) {
+            if !(MIN_SCALE..=MAX_SCALE).contains(&levels.len()) {
                 return Err(RiskError::ScaleSize { axis, count: levels.len() });
             }
         }
@@ -235,16 +235,29 @@ impl Methodology {
         self.0.validate()
     }
 
-    /// The score of a rating, or why the rating does not fit this methodology.
+    /// The score of a rating, or why the rating does not fit this methodology's matrix (a rating
+    /// made under a larger one).
     pub fn score(&self, rating: Rating) -> Result<u32, RiskError> {
-        for (axis, value, max) in
-            [("likelihood", rating.likelihood, self.likelihood.len()), ("impact", rating.impact, self.impact.len())]
-        {
-            if value == 0 || usize::from(value) > max {
-                return Err(RiskError::OutOfScale { axis, value, max });
-            }
+        for (axis, value) in [("likelihood", rating.likelihood), ("impact", rating.impact)] {
+            self.on_scale(axis, value)?;
         }
         Ok(self.cell(usize::from(rating.likelihood), usize::from(rating.impact)))
+    }
+
+    /// A rating of this methodology's matrix: each value within its axis's scale.
+    pub fn rating(&self, likelihood: u8, impact: u8) -> Result<Rating, RiskError> {
+        self.on_scale("likelihood", likelihood)?;
+        self.on_scale("impact", impact)?;
+        Ok(Rating { likelihood, impact })
+    }
+
+    /// Whether `value` is a level of the scale of `axis` ("likelihood" or "impact").
+    pub fn on_scale(&self, axis: &'static str, value: u8) -> Result<(), RiskError> {
+        let max = if axis == "impact" { self.impact.len() } else { self.likelihood.len() };
+        if value == 0 || usize::from(value) > max {
+            return Err(RiskError::OutOfScale { axis, value, max });
+        }
+        Ok(())
     }
 
     /// The band a score falls in.
@@ -318,11 +331,53 @@ pub struct MethodologyVersion {
     pub created_at: DateTime<Utc>,
 }
 
-/// Likelihood and impact, each 1-based on the methodology's scales.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The fewest levels a methodology's scale may have.
+pub const MIN_SCALE: usize = 3;
+/// The most levels a methodology's scale may have.
+pub const MAX_SCALE: usize = 5;
+
+/// Likelihood and impact, each 1-based on a methodology's scales: never 0, never beyond the
+/// largest scale a methodology may have. [`Methodology::rating`] makes one within a given matrix;
+/// [`Methodology::score`] says whether a stored one still fits a later version's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RatingParts")]
 pub struct Rating {
-    pub likelihood: u8,
-    pub impact: u8,
+    likelihood: u8,
+    impact: u8,
+}
+
+#[derive(Deserialize)]
+struct RatingParts {
+    likelihood: u8,
+    impact: u8,
+}
+
+impl TryFrom<RatingParts> for Rating {
+    type Error = RiskError;
+
+    fn try_from(parts: RatingParts) -> Result<Self, RiskError> {
+        Rating::new(parts.likelihood, parts.impact)
+    }
+}
+
+impl Rating {
+    /// A rating on some matrix: each value from 1 to [`MAX_SCALE`].
+    pub fn new(likelihood: u8, impact: u8) -> Result<Self, RiskError> {
+        for (axis, value) in [("likelihood", likelihood), ("impact", impact)] {
+            if value == 0 || usize::from(value) > MAX_SCALE {
+                return Err(RiskError::OutOfScale { axis, value, max: MAX_SCALE });
+            }
+        }
+        Ok(Self { likelihood, impact })
+    }
+
+    pub fn likelihood(self) -> u8 {
+        self.likelihood
+    }
+
+    pub fn impact(self) -> u8 {
+        self.impact
+    }
 }
 
 /// A control that treats a risk: in place, or planned with a due date.

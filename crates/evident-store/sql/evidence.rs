@@ -229,17 +229,13 @@ async fn refresh_latest_after_supersede(tx: &mut Tx<'_>, org: &OrgId, old: &Evid
 
 impl Backend {
     /// The records of `rows` with their links, in the order of `rows`.
-    async fn with_links(&self, org: &OrgId, rows: Vec<DbRow>, only: Option<&[EvidenceId]>) -> Result<Vec<Evidence>> {
-        let query = match only {
-            Some(_) => "SELECT * FROM evidence_links WHERE org_id = $1 AND evidence_id = $2",
-            None => "SELECT * FROM evidence_links WHERE org_id = $1",
-        };
+    async fn with_links(&self, org: &OrgId, rows: Vec<DbRow>, scope: Links<'_>) -> Result<Vec<Evidence>> {
         let mut links: HashMap<String, Vec<EvidenceLink>> = HashMap::new();
-        let link_rows = match only {
-            Some(ids) => {
+        let link_rows = match scope {
+            Links::Of(ids) => {
                 let mut all = Vec::new();
                 for id in ids {
-                    let rows = sqlx::query(query)
+                    let rows = sqlx::query("SELECT * FROM evidence_links WHERE org_id = $1 AND evidence_id = $2")
                         .bind(org.as_str())
                         .bind(id.as_str())
                         .fetch_all(self.reader())
@@ -249,7 +245,20 @@ impl Backend {
                 }
                 all
             }
-            None => sqlx::query(query).bind(org.as_str()).fetch_all(self.reader()).await.map_err(map_sqlx)?,
+            Links::Between(after, last) => {
+                sqlx::query("SELECT * FROM evidence_links WHERE org_id = $1 AND evidence_id > $2 AND evidence_id <= $3")
+                    .bind(org.as_str())
+                    .bind(after)
+                    .bind(last)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(map_sqlx)?
+            }
+            Links::All => sqlx::query("SELECT * FROM evidence_links WHERE org_id = $1")
+                .bind(org.as_str())
+                .fetch_all(self.reader())
+                .await
+                .map_err(map_sqlx)?,
         };
         for row in &link_rows {
             let link = EvidenceLink {
@@ -267,6 +276,16 @@ impl Backend {
             })
             .collect()
     }
+}
+
+/// Whose links [`Backend::with_links`] reads.
+enum Links<'a> {
+    /// These records' (a few: one query each).
+    Of(&'a [EvidenceId]),
+    /// The records with ids after the first and up to the second (a page in id order).
+    Between(&'a str, &'a str),
+    /// The organisation's.
+    All,
 }
 
 fn newest_first(records: &mut [Evidence]) {
@@ -299,10 +318,26 @@ impl EvidenceRecords for Backend {
         let rows = select.fetch_all(self.reader()).await.map_err(map_sqlx)?;
         let ids = rows.iter().map(|r| parsed(r, "evidence", "id", EvidenceId::parse)).collect::<Result<Vec<_>>>()?;
         // A few records: their links one by one; many: every link of the organisation at once.
-        let only = (ids.len() <= 50).then_some(ids.as_slice());
-        let mut records = self.with_links(org, rows, only).await?;
+        let scope = if ids.len() <= 50 { Links::Of(&ids) } else { Links::All };
+        let mut records = self.with_links(org, rows, scope).await?;
         newest_first(&mut records);
         Ok(records)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, limit))]
+    async fn evidence_page(&self, org: &OrgId, after: Option<&EvidenceId>, limit: u32) -> Result<Vec<Evidence>> {
+        let after = after.map_or("", EvidenceId::as_str);
+        let rows = sqlx::query(&format!("{SELECT} WHERE e.org_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3"))
+            .bind(org.as_str())
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(self.reader())
+            .await
+            .map_err(map_sqlx)?;
+        let Some(last) = rows.last().map(|row| get::<String>(row, "id")).transpose()? else {
+            return Ok(Vec::new());
+        };
+        self.with_links(org, rows, Links::Between(after, &last)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
@@ -314,7 +349,7 @@ impl EvidenceRecords for Backend {
             .await
             .map_err(map_sqlx)?;
         let Some(row) = row else { return Ok(None) };
-        Ok(self.with_links(org, vec![row], Some(std::slice::from_ref(id))).await?.pop())
+        Ok(self.with_links(org, vec![row], Links::Of(std::slice::from_ref(id))).await?.pop())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(org = %org))]
@@ -329,7 +364,7 @@ impl EvidenceRecords for Backend {
         .await
         .map_err(map_sqlx)?;
         let ids = rows.iter().map(|r| parsed(r, "evidence", "id", EvidenceId::parse)).collect::<Result<Vec<_>>>()?;
-        let mut records = self.with_links(org, rows, Some(&ids)).await?;
+        let mut records = self.with_links(org, rows, Links::Of(&ids)).await?;
         newest_first(&mut records);
         Ok(records)
     }

@@ -20,6 +20,11 @@ fn small_value(table: &str, column: &str, value: i64) -> Result<u8> {
     u8::try_from(value).map_err(|_| StoreError::Corrupt(format!("{table}.{column}: {value} is out of range")))
 }
 
+/// A stored rating, or `Corrupt` naming the table if it is off every scale.
+fn rating(table: &str, likelihood: u8, impact: u8) -> Result<Rating> {
+    Rating::new(likelihood, impact).map_err(|e| StoreError::Corrupt(format!("{table}: {e}")))
+}
+
 fn asset_from_row(row: &DbRow) -> Result<Asset> {
     Ok(Asset {
         code: parsed(row, "assets", "code", AssetCode::parse)?,
@@ -100,10 +105,11 @@ async fn load_risks(
                 );
                 let terms = match residual {
                     (Some(likelihood), Some(impact), Some(treatment)) => Some(Terms {
-                        residual: Rating {
-                            likelihood: small_value("risk_acceptances", "residual_likelihood", likelihood)?,
-                            impact: small_value("risk_acceptances", "residual_impact", impact)?,
-                        },
+                        residual: rating(
+                            "risk_acceptances",
+                            small_value("risk_acceptances", "residual_likelihood", likelihood)?,
+                            small_value("risk_acceptances", "residual_impact", impact)?,
+                        )?,
                         treatment,
                     }),
                     _ => None,
@@ -126,16 +132,18 @@ async fn load_risks(
             vulnerability: get(row, "vulnerability")?,
             owner: parsed(row, "risks", "owner_email", Email::parse)?,
             methodology: get(row, "methodology_version")?,
-            inherent: Rating {
-                likelihood: small(row, "risks", "inherent_likelihood")?,
-                impact: small(row, "risks", "inherent_impact")?,
-            },
+            inherent: rating(
+                "risks",
+                small(row, "risks", "inherent_likelihood")?,
+                small(row, "risks", "inherent_impact")?,
+            )?,
             treatment: parsed(row, "risks", "treatment", Treatment::parse)?,
             controls,
-            residual: Rating {
-                likelihood: small(row, "risks", "residual_likelihood")?,
-                impact: small(row, "risks", "residual_impact")?,
-            },
+            residual: rating(
+                "risks",
+                small(row, "risks", "residual_likelihood")?,
+                small(row, "risks", "residual_impact")?,
+            )?,
             residual_justification: get(row, "residual_justification")?,
             review_date: get(row, "review_date")?,
             acceptance,
@@ -247,11 +255,11 @@ async fn put_risk(tx: &mut Tx<'_>, actor: &Actor, risk: &Risk, only_new: bool) -
     .bind(&risk.vulnerability)
     .bind(risk.owner.as_str())
     .bind(risk.methodology)
-    .bind(i64::from(risk.inherent.likelihood))
-    .bind(i64::from(risk.inherent.impact))
+    .bind(i64::from(risk.inherent.likelihood()))
+    .bind(i64::from(risk.inherent.impact()))
     .bind(risk.treatment.as_str())
-    .bind(i64::from(risk.residual.likelihood))
-    .bind(i64::from(risk.residual.impact))
+    .bind(i64::from(risk.residual.likelihood()))
+    .bind(i64::from(risk.residual.impact()))
     .bind(&risk.residual_justification)
     .bind(risk.review_date)
     .bind(risk.closed)
@@ -322,8 +330,8 @@ async fn accept(tx: &mut Tx<'_>, actor: &Actor, code: &RiskCode, acceptance: &Ac
     .bind(acceptance.at)
     .bind(acceptance.expires)
     .bind(&acceptance.note)
-    .bind(acceptance.terms.map(|t| i64::from(t.residual.likelihood)))
-    .bind(acceptance.terms.map(|t| i64::from(t.residual.impact)))
+    .bind(acceptance.terms.map(|t| i64::from(t.residual.likelihood())))
+    .bind(acceptance.terms.map(|t| i64::from(t.residual.impact())))
     .bind(acceptance.terms.map(|t| t.treatment.as_str()))
     .execute(&mut **tx)
     .await

@@ -226,6 +226,10 @@ pub trait EvidenceRecords: Send + Sync {
     /// the record that superseded it, if any.
     async fn evidence(&self, org: &OrgId, query: &EvidenceQuery) -> Result<Vec<Evidence>>;
 
+    /// Up to `limit` records with ids after `after` (every record, superseded ones too), in id
+    /// order, each with its links: every record read a page at a time, never held whole.
+    async fn evidence_page(&self, org: &OrgId, after: Option<&EvidenceId>, limit: u32) -> Result<Vec<Evidence>>;
+
     async fn evidence_by_id(&self, org: &OrgId, id: &EvidenceId) -> Result<Option<Evidence>>;
 
     /// The current records holding these bytes: what an import checks before recording a file again.

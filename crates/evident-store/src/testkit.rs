@@ -30,7 +30,8 @@ pub mod snapshot;
 pub use applied::{a_long_run_of_mappings_keeps_the_rules_of_one, a_write_that_changes_nothing_leaves_no_record};
 pub use evidence::{
     a_window_reads_evidence_by_its_period, an_import_racing_itself_records_each_item_once,
-    evidence_is_kept_superseded_and_summarised, samples_hold_exceptions_only_for_what_they_drew,
+    evidence_is_kept_superseded_and_summarised, evidence_reads_page_by_page,
+    samples_hold_exceptions_only_for_what_they_drew,
 };
 pub use snapshot::{
     a_refused_import_leaves_the_target_as_it_was, a_snapshot_is_one_moment_while_others_write,
@@ -61,6 +62,7 @@ macro_rules! parity_tests {
             a_long_run_of_mappings_keeps_the_rules_of_one,
             evidence_is_kept_superseded_and_summarised,
             a_window_reads_evidence_by_its_period,
+            evidence_reads_page_by_page,
             samples_hold_exceptions_only_for_what_they_drew,
             accounts_sessions_and_tokens,
         );
@@ -573,14 +575,14 @@ pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
         vulnerability: "Untested restores".into(),
         owner: email("admin@acme.example"),
         methodology,
-        inherent: Rating { likelihood: inherent.0, impact: inherent.1 },
+        inherent: Rating::new(inherent.0, inherent.1).unwrap(),
         treatment: Treatment::Modify,
         controls: vec![Treating {
             control: code_of("OPS-1"),
             planned: true,
             due: chrono::NaiveDate::from_ymd_opt(2026, 9, 30),
         }],
-        residual: Rating { likelihood: 1, impact: 2 },
+        residual: Rating::new(1, 2).unwrap(),
         residual_justification: String::new(),
         review_date: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
         acceptance: None,
@@ -611,7 +613,7 @@ pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
     assert_eq!(risks.iter().map(|r| (r.code.as_str(), r.methodology)).collect::<Vec<_>>(), [("R-1", 1), ("R-2", 2)]);
     assert_eq!(
         risks[0].inherent,
-        Rating { likelihood: 5, impact: 5 },
+        Rating::new(5, 5).unwrap(),
         "the 5x5 assessment keeps its ratings under the 4x4 methodology"
     );
     assert_eq!(risks[0].controls[0].due, chrono::NaiveDate::from_ymd_opt(2026, 9, 30));
@@ -624,7 +626,7 @@ pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
         at: at(4),
         expires: chrono::NaiveDate::from_ymd_opt(2027, 3, 1).unwrap(),
         note: "Within appetite".into(),
-        terms: Some(Terms { residual: Rating { likelihood: 1, impact: 2 }, treatment: Treatment::Modify }),
+        terms: Some(Terms { residual: Rating::new(1, 2).unwrap(), treatment: Treatment::Modify }),
     };
     store
         .apply(
@@ -638,7 +640,11 @@ pub async fn the_risk_register_keeps_its_history<S: Store + RawSql>(store: &S) {
     reassessed.treatment = Treatment::Retain;
     store.apply(&actor, vec![RiskChange::Put(reassessed).into()]).await.unwrap();
     let r1 = store.risks(&org.id).await.unwrap().remove(0);
-    assert_eq!((r1.inherent.likelihood, r1.controls.len()), (4, 0), "a re-put replaces ratings and treating controls");
+    assert_eq!(
+        (r1.inherent.likelihood(), r1.controls.len()),
+        (4, 0),
+        "a re-put replaces ratings and treating controls"
+    );
     assert_eq!(r1.acceptance, Some(acceptance), "and keeps the acceptance on record");
 
     let mut unknown_asset = risk("R-3", 2, (2, 2));

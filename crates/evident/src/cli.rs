@@ -412,9 +412,6 @@ pub enum BenchCommand {
         /// Internal: ingest one generated input of this size and print the peak memory as JSON.
         #[arg(long, hide = true, value_parser = parse_size)]
         one_big_file: Option<u64>,
-        /// Internal: readiness with freshness of the --org organisation, as JSON, for timing.
-        #[arg(long, hide = true)]
-        readiness_once: bool,
     },
 }
 

@@ -220,3 +220,18 @@ async fn a_witness_for_a_vanished_organisation_or_a_broken_witness_file_fails() 
         assert_eq!(missing.code(), "witness_unreadable");
     }
 }
+
+#[test]
+fn a_verdict_lists_a_hundred_problems_of_a_code_and_counts_the_rest() {
+    let mut listed = Listed::default();
+    for n in 0..130 {
+        listed.push(Problem { code: "evidence_missing", message: format!("evidence ev-{n}: its bytes are missing") });
+    }
+    listed.push(Problem { code: "state_differs", message: "controls: OPS-1 differs".into() });
+    let problems = listed.into_problems();
+    let missing: Vec<&Problem> = problems.iter().filter(|p| p.code == "evidence_missing").collect();
+    assert_eq!(missing.len(), LISTED + 1, "a hundred listed, and one that counts the rest");
+    assert_eq!(missing[LISTED - 1].message, "evidence ev-99: its bytes are missing", "the first ones, in order");
+    assert_eq!(missing[LISTED].message, "… and 30 more evidence_missing problems like the ones above");
+    assert_eq!(problems.iter().filter(|p| p.code == "state_differs").count(), 1, "another code keeps its own");
+}

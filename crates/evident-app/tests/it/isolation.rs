@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chrono::NaiveDate;
 use evident_app::soa::SoaSelector;
 use evident_app::{App, Code, Principal};
-use evident_core::risk::{Methodology, Rating, Treating, Treatment};
+use evident_core::risk::{Methodology, Treating, Treatment};
 use evident_core::{ControlPatch, Coverage, OrgSlug, Role};
 
 use crate::support::*;
@@ -36,10 +36,10 @@ async fn globex(app: &App) -> OrgSlug {
     let mut risk = risk("R-001", email(GLOBEX_ADMIN));
     risk.title = "Globex ledger tampering".into();
     risk.assets = vec![asset_code("AST-DB")];
-    risk.inherent = Rating { likelihood: 3, impact: 3 };
+    risk.inherent = (3, 3);
     risk.treatment = Treatment::Modify;
     risk.controls = vec![Treating { control: code("GLX-01"), planned: false, due: None }];
-    risk.residual = Rating { likelihood: 1, impact: 2 };
+    risk.residual = (1, 2);
     app.create_risk(&gina, risk).await.unwrap();
     app.approve_soa(&gina, None).await.unwrap();
     globex

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use evident_app::risks::RiskDraft;
 use evident_app::{App, AppError, Clock, Code, Principal};
 use evident_core::audit::ChainHead;
-use evident_core::risk::{Asset, AssetKind, Classification, Methodology, Rating, Treatment};
+use evident_core::risk::{Asset, AssetKind, Classification, Methodology, Treatment};
 use evident_core::{
     AssetCode, ControlCode, Coverage, Email, FrameworkId, Frequency, ImplementationStatus, NewControl, OrgSlug,
     RequirementRef, RiskCode, Role,
@@ -196,10 +196,10 @@ pub fn risk(text: &str, owner: Email) -> RiskDraft {
         threat: "T-01".into(),
         vulnerability: "V-01".into(),
         owner,
-        inherent: Rating { likelihood: 2, impact: 2 },
+        inherent: (2, 2),
         treatment: Treatment::Retain,
         controls: Vec::new(),
-        residual: Rating { likelihood: 2, impact: 2 },
+        residual: (2, 2),
         residual_justification: String::new(),
         review_date: today() + chrono::Duration::days(90),
         closed: false,

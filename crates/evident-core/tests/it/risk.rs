@@ -19,10 +19,10 @@ fn risk(inherent: (u8, u8), residual: (u8, u8)) -> Risk {
         vulnerability: "Untested backups".into(),
         owner: Email::parse("owner@acme.example").unwrap(),
         methodology: 1,
-        inherent: Rating { likelihood: inherent.0, impact: inherent.1 },
+        inherent: Rating::new(inherent.0, inherent.1).unwrap(),
         treatment: Treatment::Modify,
         controls: vec![Treating { control: ControlCode::parse("OPS-01").unwrap(), planned: false, due: None }],
-        residual: Rating { likelihood: residual.0, impact: residual.1 },
+        residual: Rating::new(residual.0, residual.1).unwrap(),
         residual_justification: String::new(),
         review_date: day(2026, 12, 31),
         acceptance: None,
@@ -37,13 +37,26 @@ fn the_presets_are_valid_and_a_4x4_and_5x5_both_score() {
     }
     let four = Methodology::four_by_four();
     let five = Methodology::five_by_five();
-    assert_eq!(four.score(Rating { likelihood: 4, impact: 4 }), Ok(16));
-    assert_eq!(five.score(Rating { likelihood: 5, impact: 5 }), Ok(25));
+    assert_eq!(four.score(Rating::new(4, 4).unwrap()), Ok(16));
+    assert_eq!(five.score(Rating::new(5, 5).unwrap()), Ok(25));
     assert_eq!(four.level(16).name, "High");
     assert_eq!(five.level(4).name, "Low");
     assert_eq!(five.level(12).name, "High");
-    let outside = four.score(Rating { likelihood: 5, impact: 1 });
+    let outside = four.score(Rating::new(5, 1).unwrap());
     assert_eq!(outside.unwrap_err().to_string(), "likelihood 5 is outside the 1–4 scale of the methodology");
+}
+
+#[test]
+fn a_rating_is_made_within_a_matrix_and_never_read_off_every_scale() {
+    let three = Methodology::three_by_three();
+    assert_eq!(three.rating(4, 1).unwrap_err().to_string(), "likelihood 4 is outside the 1–3 scale of the methodology");
+    assert_eq!(three.rating(2, 0).unwrap_err().to_string(), "impact 0 is outside the 1–3 scale of the methodology");
+    assert_eq!(Methodology::five_by_five().rating(4, 5).map(|r| (r.likelihood(), r.impact())), Ok((4, 5)));
+    assert!(Rating::new(0, 1).is_err() && Rating::new(1, 6).is_err());
+    let stored = serde_json::to_string(&Rating::new(2, 3).unwrap()).unwrap();
+    assert_eq!(stored, r#"{"likelihood":2,"impact":3}"#, "the audit log's shape is unchanged");
+    let off = serde_json::from_str::<Rating>(r#"{"likelihood":9,"impact":1}"#).unwrap_err();
+    assert!(off.to_string().contains("likelihood 9 is outside the 1–5 scale"), "{off}");
 }
 
 #[test]
@@ -157,14 +170,15 @@ proptest! {
             let n = m.likelihood.len() as u8;
             let (l, i) = (l.min(n), i.min(n));
             let (l2, i2) = ((l + dl).min(n), (i + di).min(n));
-            let low = m.score(Rating { likelihood: l, impact: i }).unwrap();
-            let high = m.score(Rating { likelihood: l2, impact: i2 }).unwrap();
+            let low = m.score(Rating::new(l, i).unwrap()).unwrap();
+            let high = m.score(Rating::new(l2, i2).unwrap()).unwrap();
             prop_assert!(high >= low);
             prop_assert!(m.level(high).min_score >= m.level(low).min_score);
-            let zero = Rating { likelihood: 0, impact: i };
-            let beyond = Rating { likelihood: l, impact: n + 1 };
-            prop_assert!(m.score(zero).is_err(), "likelihood 0 is off the scale");
-            prop_assert!(m.score(beyond).is_err(), "impact {} is off the scale", n + 1);
+            prop_assert!(Rating::new(0, i).is_err(), "likelihood 0 is off every scale");
+            prop_assert!(m.rating(l, n + 1).is_err(), "impact {} is off the scale", n + 1);
+            if let Ok(beyond) = Rating::new(l, n + 1) {
+                prop_assert!(m.score(beyond).is_err(), "a rating of a larger matrix does not score on this one");
+            }
         }
     }
 
@@ -198,7 +212,7 @@ fn an_acceptance_lapses_when_the_risk_is_re_rated_its_treatment_changes_or_it_le
     );
 
     let mut rerated = r.clone();
-    rerated.residual = Rating { likelihood: 5, impact: 5 };
+    rerated.residual = Rating::new(5, 5).unwrap();
     let lapsed = due(&rerated, Some(&m), today);
     assert!(lapsed.iter().any(|d| matches!(d, Due::AcceptanceLapsed { lapse: Lapse::Rerated { .. } })), "{lapsed:?}");
 

@@ -4,6 +4,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use rand::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, ReadBuf};
 
@@ -23,16 +24,8 @@ pub struct Generated {
 
 impl Generated {
     pub fn new(seed: u64, len: u64) -> Self {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let block = (0..BLOCK)
-            .map(|_| {
-                // xorshift64*
-                state ^= state >> 12;
-                state ^= state << 25;
-                state ^= state >> 27;
-                (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
-            })
-            .collect();
+        let mut block = vec![0; BLOCK];
+        rand_chacha::ChaCha8Rng::seed_from_u64(seed).fill_bytes(&mut block);
         Self { remaining: len, block, position: BLOCK, number: 0, trigger: None, produced: 0 }
     }
 

@@ -135,6 +135,46 @@ pub async fn a_window_reads_evidence_by_its_period<S: Store + RawSql>(store: &S)
     assert!(in_april.is_empty(), "a record with a period proves its period, not its effective date");
 }
 
+/// Every record, superseded ones too, read a page at a time in id order with its links, once each;
+/// another organisation's records never on a page.
+pub async fn evidence_reads_page_by_page<S: Store + RawSql>(store: &S) {
+    let (org, actor) = new_org(store, "acme").await;
+    let iam = control_id(store, &actor, "IAM-01").await;
+    let ops = control_id(store, &actor, "OPS-01").await;
+    for n in 0..7 {
+        let links: &[(&ControlId, Option<Period>)] =
+            if n % 2 == 0 { &[(&iam, None), (&ops, None)] } else { &[(&iam, None)] };
+        add(store, &actor, &format!("ev-{n}"), record(&format!("r{n}.pdf"), day(1, n + 1), links)).await.unwrap();
+    }
+    let mut correction = record("r3-fixed.pdf", day(2, 1), &[(&ops, None)]);
+    correction.supersedes = Some(id("ev-3"));
+    add(store, &actor, "ev-7", correction).await.unwrap();
+    let (globex, globex_actor) = new_org(store, "globex").await;
+    let theirs = control_id(store, &globex_actor, "IAM-01").await;
+    add(store, &globex_actor, "ev-35", record("theirs.pdf", day(1, 1), &[(&theirs, None)])).await.unwrap();
+
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.evidence_page(&org.id, after.as_ref(), 3).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        pages.push(page);
+    }
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [3, 3, 2], "eight records in pages of three");
+    let read: Vec<&crate::Evidence> = pages.iter().flatten().collect();
+    let ids: Vec<&str> = read.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["ev-0", "ev-1", "ev-2", "ev-3", "ev-4", "ev-5", "ev-6", "ev-7"], "in id order, once each");
+    for evidence in &read {
+        let whole = store.evidence_by_id(&org.id, &evidence.id).await.unwrap().unwrap();
+        assert_eq!(**evidence, whole, "{}: a page holds the whole record, links included", evidence.id);
+    }
+    assert_eq!(read[3].superseded_by, Some(id("ev-7")), "superseded records are on the pages too");
+    let theirs = store.evidence_page(&globex.id, None, 10).await.unwrap();
+    assert_eq!(theirs.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["ev-35"]);
+}
+
 /// A recorded sample never changes; an exception lands only against an occurrence it drew, the
 /// same note again writes nothing, and another organisation sees neither.
 pub async fn samples_hold_exceptions_only_for_what_they_drew<S: Store + RawSql>(store: &S) {

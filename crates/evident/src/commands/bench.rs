@@ -29,12 +29,9 @@ pub async fn run(global: &Global, command: BenchCommand) -> anyhow::Result<ExitC
     match command {
         BenchCommand::Readiness { iterations } => engines(iterations),
         BenchCommand::Store { controls, mappings, runs, keep } => store(global, controls, mappings, runs, keep).await,
-        BenchCommand::Evidence { size, jobs, records, runs, keep, skip_ingest, one_big_file, readiness_once } => {
+        BenchCommand::Evidence { size, jobs, records, runs, keep, skip_ingest, one_big_file } => {
             if let Some(size) = one_big_file {
                 return evidence::one_big_file(size).await;
-            }
-            if readiness_once {
-                return evidence::readiness_once(global).await;
             }
             let options = evidence::Options { size, jobs, records, runs, keep, skip_ingest };
             evidence::run(global, options).await

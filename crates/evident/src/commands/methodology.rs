@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use evident_core::risk::{Methodology, MethodologyVersion, Rating};
+use evident_core::risk::{Methodology, MethodologyVersion};
 
 use crate::cli::{Global, MethodologyCommand};
 use crate::context::{self, failure};
@@ -78,8 +78,7 @@ fn print_methodology(current: &MethodologyVersion) {
         .map(|l| {
             let mut row = vec![format!("{l} {}", m.likelihood[l - 1].name)];
             row.extend((1..=m.impact.len()).map(|i| {
-                let rating = Rating { likelihood: l as u8, impact: i as u8 };
-                let score = m.score(rating).unwrap_or_default();
+                let score = m.rating(l as u8, i as u8).and_then(|rating| m.score(rating)).unwrap_or_default();
                 format!("{score} {}", m.level(score).name)
             }));
             row
