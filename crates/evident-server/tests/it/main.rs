@@ -6,6 +6,7 @@ mod accounts;
 mod bad_input;
 mod controls;
 mod health;
+mod instances;
 mod session;
 mod support;
 mod tokens;
