@@ -115,7 +115,8 @@ pub(crate) async fn sign_in(
 
 /// `DELETE /api/session`: signs out and clears the cookie.
 #[utoipa::path(delete, path = "/api/session", tag = "session", security(("session" = [])),
-    responses((status = 204, description = "signed out"), (status = 401, description = "unauthenticated", body = ErrorSchema)))]
+    responses((status = 204, description = "signed out"), (status = 400, description = "invalid_input: an API token has no session", body = ErrorSchema),
+              (status = 401, description = "unauthenticated", body = ErrorSchema)))]
 pub(crate) async fn sign_out(AxumState(state): AppState, headers: HeaderMap, caller: Caller) -> Result<Response> {
     let Caller::Session { user, .. } = caller else {
         return Err(ApiError::new(Code::InvalidInput, "an API token has no session: revoke the token instead"));
