@@ -61,6 +61,12 @@ impl Modify for Security {
         routes::me,
         routes::change_password,
         routes::orgs,
+        routes::frameworks::library,
+        routes::frameworks::frameworks,
+        routes::frameworks::framework,
+        routes::frameworks::adopt,
+        routes::frameworks::gap,
+        routes::frameworks::accept_gap,
         routes::controls,
         routes::control,
         routes::edit_control,
@@ -69,7 +75,8 @@ impl Modify for Security {
         routes::tokens,
         routes::revoke_token,
     ),
-    components(schemas(ErrorSchema, routes::SignIn, routes::PasswordChange, routes::ControlEdit, routes::NewToken)),
+    components(schemas(ErrorSchema, routes::SignIn, routes::PasswordChange, routes::ControlEdit, routes::NewToken,
+        routes::frameworks::NewAdoption, routes::frameworks::GapAccept)),
     modifiers(&Security),
     security(("bearer" = []), ("session" = []))
 )]

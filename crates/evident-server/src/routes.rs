@@ -21,6 +21,8 @@ use crate::json::ApiJson;
 use crate::openapi::{ErrorSchema, Org};
 use crate::{SESSION_COOKIE, State};
 
+pub(crate) mod frameworks;
+
 type Result<T, E = ApiError> = std::result::Result<T, E>;
 type AppState = AxumState<State>;
 
@@ -34,6 +36,12 @@ pub(crate) fn routes() -> Router<State> {
         .route("/api/me", get(me))
         .route("/api/me/password", put(change_password))
         .route("/api/orgs", get(orgs))
+        .route("/api/frameworks", get(frameworks::library))
+        .route("/api/orgs/{org}/frameworks", get(frameworks::frameworks))
+        .route("/api/orgs/{org}/frameworks/{id}", get(frameworks::framework))
+        .route("/api/orgs/{org}/adoptions", post(frameworks::adopt))
+        .route("/api/orgs/{org}/gap", get(frameworks::gap))
+        .route("/api/orgs/{org}/gap/accept", post(frameworks::accept_gap))
         .route("/api/orgs/{org}/controls", get(controls))
         .route("/api/orgs/{org}/controls/{code}", get(control).patch(edit_control))
         .route("/api/orgs/{org}/readiness", get(readiness))
@@ -213,12 +221,40 @@ pub(crate) struct Page {
     all: bool,
 }
 
-/// A cursor is the last item's code, hex-encoded: opaque to clients, stable across pages.
-fn cursor_code(cursor: &str) -> Result<String> {
+/// A cursor is the last item's key, hex-encoded: opaque to clients, stable across pages.
+fn cursor_key(cursor: &str) -> Result<String> {
     hex::decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or_else(|| ApiError::new(Code::InvalidInput, "the cursor is not one this API gave"))
+}
+
+/// One page of `items` after `cursor`, ordered by `key` (every list pages this way): at most
+/// `limit` (1 to 500, 100 by default) items, and the cursor of the next page if there is one.
+pub(crate) fn paged<T>(
+    mut items: Vec<T>,
+    limit: Option<usize>,
+    cursor: Option<&str>,
+    key: impl Fn(&T) -> String,
+) -> Result<serde_json::Value>
+where
+    T: serde::Serialize,
+{
+    let limit = limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::new(Code::InvalidInput, format!("limit is 1 to 500, not {limit}")));
+    }
+    let after = cursor.map(cursor_key).transpose()?;
+    items.sort_by_key(|item| key(item));
+    let rest: Vec<T> = items
+        .into_iter()
+        .filter(|item| after.as_deref().is_none_or(|after| key(item).as_str() > after))
+        .take(limit + 1)
+        .collect();
+    let more = rest.len() > limit;
+    let items: Vec<T> = rest.into_iter().take(limit).collect();
+    let next = if more { items.last().map(|item| hex::encode(key(item))) } else { None };
+    Ok(json!({ "items": items, "next_cursor": next }))
 }
 
 /// `GET /api/orgs/{org}/controls?limit=&cursor=&all=`: controls with their mappings, by code, a
@@ -233,22 +269,9 @@ pub(crate) async fn controls(
     caller: Caller,
 ) -> Result<Json<serde_json::Value>> {
     let principal = caller.in_org(&state, &org).await?;
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::new(Code::InvalidInput, format!("limit is 1 to 500, not {limit}")));
-    }
-    let after = page.cursor.as_deref().map(cursor_code).transpose()?;
-    let mut controls = state.app.controls(&principal, page.all).await?;
-    controls.sort_by(|a, b| a.control.code.as_str().cmp(b.control.code.as_str()));
-    let rest: Vec<ControlView> = controls
-        .into_iter()
-        .filter(|c| after.as_deref().is_none_or(|after| c.control.code.as_str() > after))
-        .take(limit + 1)
-        .collect();
-    let more = rest.len() > limit;
-    let items: Vec<ControlView> = rest.into_iter().take(limit).collect();
-    let next = if more { items.last().map(|c| hex::encode(c.control.code.as_str())) } else { None };
-    Ok(Json(json!({ "items": items, "next_cursor": next })))
+    let controls = state.app.controls(&principal, page.all).await?;
+    let key = |c: &ControlView| c.control.code.as_str().to_owned();
+    Ok(Json(paged(controls, page.limit, page.cursor.as_deref(), key)?))
 }
 
 fn parse_code(code: &str) -> Result<ControlCode> {

@@ -5,7 +5,9 @@
 mod accounts;
 mod bad_input;
 mod controls;
+mod frameworks;
 mod health;
+mod matrix;
 mod session;
 mod support;
 mod tokens;

@@ -1,0 +1,97 @@
+//! The role × endpoint matrix: every route this API added for the organisation's records, called
+//! by no one, by an administrator of another organisation, and by each role of `acme`, lowest role
+//! first (so a refused write never changes what a later caller meets), with the status expected.
+
+use evident_core::{ControlCode, Coverage, FrameworkId, RequirementRef};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, send};
+
+/// Who calls, in the order the matrix calls them.
+const CALLERS: [Option<&str>; 7] = [
+    None,
+    Some("gus@globex.example"),
+    Some("vic@acme.example"),
+    Some("aud@acme.example"),
+    Some("olu@acme.example"),
+    Some("cora@acme.example"),
+    Some("ada@acme.example"),
+];
+
+/// A route, its body, and the status for each of [`CALLERS`]: nobody, another organisation's
+/// administrator, viewer, auditor, control owner, compliance manager, administrator.
+struct Row {
+    method: Method,
+    path: &'static str,
+    body: Option<Value>,
+    expected: [u16; 7],
+}
+
+fn row(method: Method, path: &'static str, body: Option<Value>, expected: [u16; 7]) -> Row {
+    Row { method, path, body, expected }
+}
+
+fn table() -> Vec<Row> {
+    use Method as M;
+    const READ: [u16; 7] = [401, 404, 200, 200, 200, 200, 200];
+    vec![
+        row(M::GET, "/api/frameworks", None, [401, 200, 200, 200, 200, 200, 200]),
+        row(M::GET, "/api/orgs/acme/frameworks", None, READ),
+        row(M::GET, "/api/orgs/acme/frameworks/iso27001:2022", None, READ),
+        row(
+            M::POST,
+            "/api/orgs/acme/adoptions",
+            Some(json!({"framework": "iso27001:2022", "scope": "Production"})),
+            [401, 404, 403, 403, 403, 201, 201],
+        ),
+        row(M::GET, "/api/orgs/acme/gap?from=soc2:2017&to=iso27001:2022", None, READ),
+        // OPS-01 is not the control owner's, so accepting its suggestions is not theirs to do.
+        row(
+            M::POST,
+            "/api/orgs/acme/gap/accept",
+            Some(json!({"from": "soc2:2017", "to": "iso27001:2022", "all": true})),
+            [401, 404, 403, 403, 403, 200, 200],
+        ),
+    ]
+}
+
+async fn every_route_answers_each_role_as_the_table_says(app: TestApp) {
+    let operator = app.operator("acme", None).await;
+    let (soc2, cc61) = (FrameworkId::parse("soc2:2017").unwrap(), RequirementRef::parse("CC6.1").unwrap());
+    let ops01 = ControlCode::parse("OPS-01").unwrap();
+    app.app.map_control(&operator, &ops01, &soc2, &cc61, Coverage::Full, "operations").await.unwrap();
+
+    let mut browsers = Vec::new();
+    for caller in CALLERS {
+        browsers.push(match caller {
+            Some(email) => Some(app.browser(email).await),
+            None => None,
+        });
+    }
+    let mut wrong = Vec::new();
+    for row in table() {
+        for ((caller, browser), expected) in CALLERS.iter().zip(&browsers).zip(row.expected) {
+            let request = match browser {
+                Some(browser) => app.as_browser(browser, row.method.clone(), row.path),
+                None => app.request(row.method.clone(), row.path),
+            };
+            let request = match &row.body {
+                Some(body) => request.json(body),
+                None => request,
+            };
+            let (status, body) = send(request).await;
+            if status != StatusCode::from_u16(expected).unwrap() {
+                wrong.push(format!(
+                    "{} {} as {}: {status}, not {expected}: {body}",
+                    row.method,
+                    row.path,
+                    caller.unwrap_or("nobody")
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+crate::both!(every_route_answers_each_role_as_the_table_says);
