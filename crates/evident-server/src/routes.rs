@@ -21,6 +21,7 @@ use crate::json::ApiJson;
 use crate::openapi::{ErrorSchema, Org};
 use crate::{SESSION_COOKIE, State};
 
+pub(crate) mod controls;
 pub(crate) mod frameworks;
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -42,8 +43,11 @@ pub(crate) fn routes() -> Router<State> {
         .route("/api/orgs/{org}/adoptions", post(frameworks::adopt))
         .route("/api/orgs/{org}/gap", get(frameworks::gap))
         .route("/api/orgs/{org}/gap/accept", post(frameworks::accept_gap))
-        .route("/api/orgs/{org}/controls", get(controls))
+        .route("/api/orgs/{org}/controls", get(controls).post(controls::create))
         .route("/api/orgs/{org}/controls/{code}", get(control).patch(edit_control))
+        .route("/api/orgs/{org}/controls/{code}/retire", post(controls::retire))
+        .route("/api/orgs/{org}/controls/{code}/mappings", post(controls::map))
+        .route("/api/orgs/{org}/controls/{code}/mappings/{framework}/{ref}", delete(controls::unmap))
         .route("/api/orgs/{org}/readiness", get(readiness))
         .route("/api/orgs/{org}/tokens", post(create_token).get(tokens))
         .route("/api/orgs/{org}/tokens/{id}", delete(revoke_token))

@@ -41,6 +41,7 @@ async fn the_openapi_document_lists_every_route() {
         .collect();
     routes.sort();
     let expected = [
+        "delete /api/orgs/{org}/controls/{code}/mappings/{framework}/{ref}",
         "delete /api/orgs/{org}/tokens/{id}",
         "delete /api/session",
         "get /api/frameworks",
@@ -57,6 +58,9 @@ async fn the_openapi_document_lists_every_route() {
         "get /readyz",
         "patch /api/orgs/{org}/controls/{code}",
         "post /api/orgs/{org}/adoptions",
+        "post /api/orgs/{org}/controls",
+        "post /api/orgs/{org}/controls/{code}/mappings",
+        "post /api/orgs/{org}/controls/{code}/retire",
         "post /api/orgs/{org}/gap/accept",
         "post /api/orgs/{org}/tokens",
         "post /api/session",

@@ -7,6 +7,7 @@ mod bad_input;
 mod controls;
 mod frameworks;
 mod health;
+mod mappings;
 mod matrix;
 mod session;
 mod support;

@@ -53,6 +53,38 @@ fn table() -> Vec<Row> {
             Some(json!({"from": "soc2:2017", "to": "iso27001:2022", "all": true})),
             [401, 404, 403, 403, 403, 200, 200],
         ),
+        row(
+            M::POST,
+            "/api/orgs/acme/controls",
+            Some(json!({"code": "NET-01", "title": "Firewall", "frequency": "monthly"})),
+            [401, 404, 403, 403, 403, 201, 409],
+        ),
+        // The control owner owns IAM-01; mapping again changes nothing and still answers 200.
+        row(
+            M::POST,
+            "/api/orgs/acme/controls/IAM-01/mappings",
+            Some(json!({"framework": "iso27001:2022", "requirement": "A.8.2", "rationale": "endpoints"})),
+            [401, 404, 403, 403, 200, 200, 200],
+        ),
+        row(
+            M::POST,
+            "/api/orgs/acme/controls/IAM-02/mappings",
+            Some(json!({"framework": "iso27001:2022", "requirement": "A.8.2", "rationale": "endpoints"})),
+            [401, 404, 403, 403, 403, 200, 200],
+        ),
+        row(
+            M::DELETE,
+            "/api/orgs/acme/controls/IAM-01/mappings/iso27001:2022/A.8.2",
+            None,
+            [401, 404, 403, 403, 204, 404, 404],
+        ),
+        row(
+            M::DELETE,
+            "/api/orgs/acme/controls/IAM-02/mappings/iso27001:2022/A.8.2",
+            None,
+            [401, 404, 403, 403, 403, 204, 404],
+        ),
+        row(M::POST, "/api/orgs/acme/controls/NET-01/retire", None, [401, 404, 403, 403, 403, 200, 409]),
     ]
 }
 
