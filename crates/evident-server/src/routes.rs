@@ -23,6 +23,7 @@ use crate::{SESSION_COOKIE, State};
 
 pub(crate) mod controls;
 pub(crate) mod frameworks;
+pub(crate) mod soa;
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
 type AppState = AxumState<State>;
@@ -49,6 +50,11 @@ pub(crate) fn routes() -> Router<State> {
         .route("/api/orgs/{org}/controls/{code}/mappings", post(controls::map))
         .route("/api/orgs/{org}/controls/{code}/mappings/{framework}/{ref}", delete(controls::unmap))
         .route("/api/orgs/{org}/readiness", get(readiness))
+        .route("/api/orgs/{org}/soa", get(soa::draft))
+        .route("/api/orgs/{org}/soa/versions", get(soa::versions))
+        .route("/api/orgs/{org}/soa/versions/{version}", get(soa::version))
+        .route("/api/orgs/{org}/soa/diff", get(soa::diff))
+        .route("/api/orgs/{org}/soa/approve", post(soa::approve))
         .route("/api/orgs/{org}/tokens", post(create_token).get(tokens))
         .route("/api/orgs/{org}/tokens/{id}", delete(revoke_token))
         .fallback(|| async { ApiError::new(Code::RouteNotFound, "there is no such route") })
@@ -231,6 +237,27 @@ fn cursor_key(cursor: &str) -> Result<String> {
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or_else(|| ApiError::new(Code::InvalidInput, "the cursor is not one this API gave"))
+}
+
+/// A key that orders references as people read them: each run of digits padded, so A.5.9 comes
+/// before A.5.10.
+pub(crate) fn natural_key(text: &str) -> String {
+    let mut key = String::with_capacity(text.len() + 16);
+    let mut digits = String::new();
+    for c in text.chars().chain(std::iter::once('\0')) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        if !digits.is_empty() {
+            key.push_str(&format!("{digits:0>12}"));
+            digits.clear();
+        }
+        if c != '\0' {
+            key.push(c);
+        }
+    }
+    key
 }
 
 /// One page of `items` after `cursor`, ordered by `key` (every list pages this way): at most
@@ -454,4 +481,16 @@ pub(crate) async fn revoke_token(
     let principal = caller.in_org(&state, &org).await?;
     state.app.revoke_token(&principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_key;
+
+    #[test]
+    fn references_order_as_people_read_them() {
+        let mut refs = ["A.5.10", "A.5.9", "A.8.1", "A.5.1", "CC10.1", "CC2.1"];
+        refs.sort_by_key(|r| natural_key(r));
+        assert_eq!(refs, ["A.5.1", "A.5.9", "A.5.10", "A.8.1", "CC2.1", "CC10.1"]);
+    }
 }

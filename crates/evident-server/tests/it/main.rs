@@ -10,5 +10,6 @@ mod health;
 mod mappings;
 mod matrix;
 mod session;
+mod soa;
 mod support;
 mod tokens;

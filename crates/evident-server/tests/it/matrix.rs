@@ -85,6 +85,12 @@ fn table() -> Vec<Row> {
             [401, 404, 403, 403, 403, 204, 404],
         ),
         row(M::POST, "/api/orgs/acme/controls/NET-01/retire", None, [401, 404, 403, 403, 403, 200, 409]),
+        row(M::GET, "/api/orgs/acme/soa", None, READ),
+        // The first approval makes version 1; the next, with nothing changed, keeps it.
+        row(M::POST, "/api/orgs/acme/soa/approve", None, [401, 404, 403, 403, 403, 201, 200]),
+        row(M::GET, "/api/orgs/acme/soa/versions", None, READ),
+        row(M::GET, "/api/orgs/acme/soa/versions/1", None, READ),
+        row(M::GET, "/api/orgs/acme/soa/diff?from=1&to=draft", None, READ),
     ]
 }
 
