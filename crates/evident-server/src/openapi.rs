@@ -75,6 +75,13 @@ impl Modify for Security {
         routes::controls::map,
         routes::controls::unmap,
         routes::readiness,
+        routes::risks::list,
+        routes::risks::one,
+        routes::risks::create,
+        routes::risks::accept,
+        routes::risks::heat_map,
+        routes::risks::treatment_plan,
+        routes::risks::methodology,
         routes::soa::draft,
         routes::soa::versions,
         routes::soa::version,
@@ -86,7 +93,8 @@ impl Modify for Security {
     ),
     components(schemas(ErrorSchema, routes::SignIn, routes::PasswordChange, routes::ControlEdit, routes::NewToken,
         routes::frameworks::NewAdoption, routes::frameworks::GapAccept,
-        routes::controls::ControlCreate, routes::controls::NewMapping)),
+        routes::controls::ControlCreate, routes::controls::NewMapping,
+        routes::risks::NewRisk, routes::risks::Planned, routes::risks::RiskAcceptance)),
     modifiers(&Security),
     security(("bearer" = []), ("session" = []))
 )]

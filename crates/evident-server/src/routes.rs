@@ -23,6 +23,7 @@ use crate::{SESSION_COOKIE, State};
 
 pub(crate) mod controls;
 pub(crate) mod frameworks;
+pub(crate) mod risks;
 pub(crate) mod soa;
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -50,6 +51,12 @@ pub(crate) fn routes() -> Router<State> {
         .route("/api/orgs/{org}/controls/{code}/mappings", post(controls::map))
         .route("/api/orgs/{org}/controls/{code}/mappings/{framework}/{ref}", delete(controls::unmap))
         .route("/api/orgs/{org}/readiness", get(readiness))
+        .route("/api/orgs/{org}/risks", get(risks::list).post(risks::create))
+        .route("/api/orgs/{org}/risks/{code}", get(risks::one))
+        .route("/api/orgs/{org}/risks/{code}/accept", post(risks::accept))
+        .route("/api/orgs/{org}/heatmap", get(risks::heat_map))
+        .route("/api/orgs/{org}/treatment-plan", get(risks::treatment_plan))
+        .route("/api/orgs/{org}/methodology", get(risks::methodology))
         .route("/api/orgs/{org}/soa", get(soa::draft))
         .route("/api/orgs/{org}/soa/versions", get(soa::versions))
         .route("/api/orgs/{org}/soa/versions/{version}", get(soa::version))

@@ -176,6 +176,10 @@ async fn sees_only_its_own(app: &App, p: &Principal, own: &Own) {
 
     let risks = app.risks(p).await.unwrap();
     assert_eq!(set(risks.iter().map(|r| (r.code.to_string(), r.title.clone()))), own.risk_titles, "risks, {who}");
+    for (code, title) in &own.risk_titles {
+        let one = app.risk(p, &evident_core::RiskCode::parse(code).unwrap()).await.unwrap();
+        assert_eq!(&one.title, title, "risk {code}, {who}");
+    }
     let assets = app.assets(p).await.unwrap();
     assert_eq!(set(assets.iter().map(|a| (a.code.to_string(), a.name.clone()))), own.asset_names, "assets, {who}");
 

@@ -9,6 +9,7 @@ mod frameworks;
 mod health;
 mod mappings;
 mod matrix;
+mod risks;
 mod session;
 mod soa;
 mod support;

@@ -32,7 +32,8 @@ fn row(method: Method, path: &'static str, body: Option<Value>, expected: [u16; 
     Row { method, path, body, expected }
 }
 
-fn table() -> Vec<Row> {
+/// `expires`: a date an acceptance may run to (half a year from the server's today).
+fn table(expires: &str) -> Vec<Row> {
     use Method as M;
     const READ: [u16; 7] = [401, 404, 200, 200, 200, 200, 200];
     vec![
@@ -85,6 +86,27 @@ fn table() -> Vec<Row> {
             [401, 404, 403, 403, 403, 204, 404],
         ),
         row(M::POST, "/api/orgs/acme/controls/NET-01/retire", None, [401, 404, 403, 403, 403, 200, 409]),
+        row(M::GET, "/api/orgs/acme/risks", None, READ),
+        row(M::GET, "/api/orgs/acme/risks/R-001", None, READ),
+        row(
+            M::POST,
+            "/api/orgs/acme/risks",
+            Some(json!({"code": "R-100", "title": "Laptops are stolen", "assets": ["AST-01"], "threat": "T-02",
+                        "vulnerability": "V-03", "owner": "olu@acme.example", "likelihood": 3, "impact": 3,
+                        "treatment": "retain", "residual_likelihood": 3, "residual_impact": 3,
+                        "review_date": "2027-06-30"})),
+            [401, 404, 403, 403, 201, 409, 409],
+        ),
+        // R-001 is the control owner's: they and an administrator accept it, nobody else.
+        row(
+            M::POST,
+            "/api/orgs/acme/risks/R-001/accept",
+            Some(json!({"expires": expires})),
+            [401, 404, 403, 403, 201, 403, 201],
+        ),
+        row(M::GET, "/api/orgs/acme/heatmap", None, READ),
+        row(M::GET, "/api/orgs/acme/treatment-plan", None, [401, 404, 403, 200, 200, 200, 200]),
+        row(M::GET, "/api/orgs/acme/methodology", None, READ),
         row(M::GET, "/api/orgs/acme/soa", None, READ),
         // The first approval makes version 1; the next, with nothing changed, keeps it.
         row(M::POST, "/api/orgs/acme/soa/approve", None, [401, 404, 403, 403, 403, 201, 200]),
@@ -99,6 +121,7 @@ async fn every_route_answers_each_role_as_the_table_says(app: TestApp) {
     let (soc2, cc61) = (FrameworkId::parse("soc2:2017").unwrap(), RequirementRef::parse("CC6.1").unwrap());
     let ops01 = ControlCode::parse("OPS-01").unwrap();
     app.app.map_control(&operator, &ops01, &soc2, &cc61, Coverage::Full, "operations").await.unwrap();
+    crate::risks::register(&app).await;
 
     let mut browsers = Vec::new();
     for caller in CALLERS {
@@ -108,7 +131,8 @@ async fn every_route_answers_each_role_as_the_table_says(app: TestApp) {
         });
     }
     let mut wrong = Vec::new();
-    for row in table() {
+    let expires = (app.app.now().date_naive() + chrono::Duration::days(180)).to_string();
+    for row in table(&expires) {
         for ((caller, browser), expected) in CALLERS.iter().zip(&browsers).zip(row.expected) {
             let request = match browser {
                 Some(browser) => app.as_browser(browser, row.method.clone(), row.path),
