@@ -75,6 +75,8 @@ impl Modify for Security {
         routes::controls::map,
         routes::controls::unmap,
         routes::readiness,
+        routes::audit::log,
+        routes::audit::verify,
         routes::risks::list,
         routes::risks::one,
         routes::risks::create,

@@ -21,6 +21,7 @@ use crate::json::ApiJson;
 use crate::openapi::{ErrorSchema, Org};
 use crate::{SESSION_COOKIE, State};
 
+pub(crate) mod audit;
 pub(crate) mod controls;
 pub(crate) mod frameworks;
 pub(crate) mod risks;
@@ -51,6 +52,8 @@ pub(crate) fn routes() -> Router<State> {
         .route("/api/orgs/{org}/controls/{code}/mappings", post(controls::map))
         .route("/api/orgs/{org}/controls/{code}/mappings/{framework}/{ref}", delete(controls::unmap))
         .route("/api/orgs/{org}/readiness", get(readiness))
+        .route("/api/orgs/{org}/audit", get(audit::log))
+        .route("/api/orgs/{org}/verify", get(audit::verify))
         .route("/api/orgs/{org}/risks", get(risks::list).post(risks::create))
         .route("/api/orgs/{org}/risks/{code}", get(risks::one))
         .route("/api/orgs/{org}/risks/{code}/accept", post(risks::accept))
@@ -239,7 +242,7 @@ pub(crate) struct Page {
 }
 
 /// A cursor is the last item's key, hex-encoded: opaque to clients, stable across pages.
-fn cursor_key(cursor: &str) -> Result<String> {
+pub(crate) fn cursor_key(cursor: &str) -> Result<String> {
     hex::decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())

@@ -167,6 +167,13 @@ async fn sees_only_its_own(app: &App, p: &Principal, own: &Own) {
     let missing = app.soa_document(p, None, SoaSelector::Version(2)).await;
     assert_eq!(code_of(&missing), Some(Code::SoaVersionNotFound), "soa_document version 2, {who}");
 
+    let log = app.audit_log(p, 0, evident_app::audit::MAX_PAGE).await.unwrap();
+    let (stored, _) = app.store().audit_log(&p.org.id).await.unwrap();
+    let first_page: Vec<_> = stored.into_iter().take(evident_app::audit::MAX_PAGE as usize).collect();
+    assert_eq!(log, first_page, "audit_log, {who}");
+    let verdict = app.verify_organisation(p).await.unwrap();
+    assert_eq!((verdict.organisation.as_str(), verdict.ok), (p.org.slug.as_str(), true), "verify_organisation, {who}");
+
     let members = app.members(p).await.unwrap();
     assert_eq!(set(members.iter().map(|m| m.email.to_string())), own.members, "members, {who}");
     let platform = members.iter().find(|m| m.email == email(DEMO_OWNER)).unwrap();

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod accounts;
+mod audit;
 mod bad_input;
 mod controls;
 mod frameworks;

@@ -108,6 +108,8 @@ fn table(expires: &str) -> Vec<Row> {
         row(M::GET, "/api/orgs/acme/treatment-plan", None, [401, 404, 403, 200, 200, 200, 200]),
         row(M::GET, "/api/orgs/acme/methodology", None, READ),
         row(M::GET, "/api/orgs/acme/soa", None, READ),
+        row(M::GET, "/api/orgs/acme/audit", None, [401, 404, 403, 200, 200, 200, 200]),
+        row(M::GET, "/api/orgs/acme/verify", None, [401, 404, 403, 200, 200, 200, 200]),
         // The first approval makes version 1; the next, with nothing changed, keeps it.
         row(M::POST, "/api/orgs/acme/soa/approve", None, [401, 404, 403, 403, 403, 201, 200]),
         row(M::GET, "/api/orgs/acme/soa/versions", None, READ),
