@@ -241,6 +241,17 @@ pub(crate) struct Page {
     all: bool,
 }
 
+/// The page of a list with no filters of its own.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Cursor {
+    /// At most this many items (1 to 500; 100 by default).
+    limit: Option<usize>,
+    /// Where the previous page ended (its `next_cursor`).
+    cursor: Option<String>,
+}
+
 /// A cursor is the last item's key, hex-encoded: opaque to clients, stable across pages.
 pub(crate) fn cursor_key(cursor: &str) -> Result<String> {
     hex::decode(cursor)

@@ -11,21 +11,11 @@ use evident_core::{FrameworkId, RequirementRef};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{AppState, Result, paged};
+use super::{AppState, Cursor, Result, paged};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::ApiJson;
 use crate::openapi::{ErrorSchema, Org};
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct Cursor {
-    /// At most this many items (1 to 500; 100 by default).
-    limit: Option<usize>,
-    /// Where the previous page ended (its `next_cursor`).
-    cursor: Option<String>,
-}
 
 /// A framework id in a path: one that does not parse names no framework.
 fn path_framework(id: &str) -> Result<FrameworkId> {

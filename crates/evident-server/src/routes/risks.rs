@@ -12,7 +12,7 @@ use evident_core::{AssetCode, ControlCode, Email, RiskCode};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{AppState, Result, natural_key, paged};
+use super::{AppState, Cursor, Result, natural_key, paged};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::ApiJson;
@@ -196,25 +196,15 @@ pub(crate) async fn heat_map(state: AppState, Path(org): Path<String>, caller: C
     Ok(Json(state.app.heat_map(&principal).await?))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct PlanPage {
-    /// At most this many items (1 to 500; 100 by default).
-    limit: Option<usize>,
-    /// Where the previous page ended (its `next_cursor`).
-    cursor: Option<String>,
-}
-
 /// `GET /api/orgs/{org}/treatment-plan?limit=&cursor=`: each open risk with its treating controls,
 /// their status and due dates, by risk and control.
-#[utoipa::path(get, path = "/api/orgs/{org}/treatment-plan", tag = "risks", params(Org, PlanPage),
+#[utoipa::path(get, path = "/api/orgs/{org}/treatment-plan", tag = "risks", params(Org, Cursor),
     responses((status = 200, description = "`{\"items\": [{\"risk\", \"title\", \"owner\", \"residual_level\", \"treatment\", \"control\", \"control_title\", \"control_status\", \"planned\", \"due\", \"control_owner\"}…], \"next_cursor\"}`", body = Object),
               (status = 403, description = "permission_denied: the plan is an export", body = ErrorSchema)))]
 pub(crate) async fn treatment_plan(
     state: AppState,
     Path(org): Path<String>,
-    Query(page): Query<PlanPage>,
+    Query(page): Query<Cursor>,
     caller: Caller,
 ) -> Result<Json<serde_json::Value>> {
     let principal = caller.in_org(&state, &org).await?;
