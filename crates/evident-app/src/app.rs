@@ -23,6 +23,10 @@ pub struct App {
     clock: Clock,
     /// Password hashes running at once are bounded (`accounts::App::hashing`).
     pub(crate) hashing: Arc<tokio::sync::Semaphore>,
+    /// Read models served lately, kept in memory for the next read after no change
+    /// (`derived::Recent`), when [`App::remembering`]; shared by every clone, as a server's
+    /// requests share one `App`.
+    pub(crate) recent: Option<Arc<crate::derived::Recent>>,
 }
 
 impl std::fmt::Debug for App {
@@ -40,6 +44,7 @@ impl App {
             blobs: Err("no evidence store is configured".to_owned()),
             clock: Arc::new(Utc::now),
             hashing: crate::accounts::hashing_permits(),
+            recent: None,
         })
     }
 
@@ -51,6 +56,12 @@ impl App {
     /// The same application without an evidence store, and why (it could not be opened).
     pub fn without_blobs(self, reason: String) -> App {
         App { blobs: Err(reason), ..self }
+    }
+
+    /// The same application keeping the read models it serves in memory for the next read after
+    /// no change: what a long-lived process (the server) wants; a command run once gains nothing.
+    pub fn remembering(self) -> App {
+        App { recent: Some(Arc::default()), ..self }
     }
 
     /// The same application with another clock (tests, reproducible demos).

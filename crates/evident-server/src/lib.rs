@@ -82,7 +82,8 @@ pub(crate) struct State {
 /// limit and a body timeout, and the one error shape for whatever those refuse.
 pub fn router(app: App, config: Config) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    let state = State { app, config: Arc::new(config) };
+    // Requests share one application: a read model served to one is kept for the next.
+    let state = State { app: app.remembering(), config: Arc::new(config) };
     let config = state.config.clone();
     let sensitive: Arc<[HeaderName]> = Arc::new([header::AUTHORIZATION, header::COOKIE, header::SET_COOKIE]);
     let trace = TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<axum::body::Body>| {

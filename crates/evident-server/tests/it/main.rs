@@ -8,6 +8,7 @@ mod bad_input;
 mod controls;
 mod frameworks;
 mod health;
+mod instances;
 mod mappings;
 mod matrix;
 mod risks;

@@ -167,16 +167,47 @@ pub async fn spawn_with(backend: Backend, config: evident_server::Config) -> Opt
         .unwrap()
         .with_clock(Arc::new(move || Utc::now() + Duration::seconds(offset.load(Ordering::SeqCst))));
     fixture(&app).await;
+    let (address, stop) = listen(app.clone(), config).await;
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Some(TestApp { address, client, app, clock_offset, stop: Some(stop), _database: database, _dir: dir })
+}
 
+/// Serves `app` on 127.0.0.1:0: its address, and what stops it.
+async fn listen(app: App, config: evident_server::Config) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let router = evident_server::router(app.clone(), config);
+    let router = evident_server::router(app, config);
     tokio::spawn(evident_server::serve(listener, router, async {
         let _ = stopped.await;
     }));
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Some(TestApp { address, client, app, clock_offset, stop: Some(stop), _database: database, _dir: dir })
+    (address, stop)
+}
+
+impl TestApp {
+    /// Another instance of the server over the same database, as a second process behind the same
+    /// load balancer would be: its own store connections, application and listener, sharing
+    /// nothing with this one but the database. Drop it before this one.
+    pub async fn beside(&self) -> TestApp {
+        let store: Arc<dyn evident_store::Store> = match &self._database {
+            Some(database) => Arc::new(PostgresStore::connect(&database.url).await.unwrap()),
+            None => Arc::new(SqliteStore::open(&self._dir.path().join("evident.db")).await.unwrap()),
+        };
+        let offset = self.clock_offset.clone();
+        let app = App::new(store)
+            .unwrap()
+            .with_clock(Arc::new(move || Utc::now() + Duration::seconds(offset.load(Ordering::SeqCst))));
+        let (address, stop) = listen(app.clone(), evident_server::Config::default()).await;
+        TestApp {
+            address,
+            client: self.client.clone(),
+            app,
+            clock_offset: self.clock_offset.clone(),
+            stop: Some(stop),
+            _database: None,
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
 }
 
 fn email(text: &str) -> Email {
