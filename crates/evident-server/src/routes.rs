@@ -21,6 +21,12 @@ use crate::json::ApiJson;
 use crate::openapi::{ErrorSchema, Org};
 use crate::{SESSION_COOKIE, State};
 
+pub(crate) mod audit;
+pub(crate) mod controls;
+pub(crate) mod frameworks;
+pub(crate) mod risks;
+pub(crate) mod soa;
+
 type Result<T, E = ApiError> = std::result::Result<T, E>;
 type AppState = AxumState<State>;
 
@@ -34,9 +40,31 @@ pub(crate) fn routes() -> Router<State> {
         .route("/api/me", get(me))
         .route("/api/me/password", put(change_password))
         .route("/api/orgs", get(orgs))
-        .route("/api/orgs/{org}/controls", get(controls))
+        .route("/api/frameworks", get(frameworks::library))
+        .route("/api/orgs/{org}/frameworks", get(frameworks::frameworks))
+        .route("/api/orgs/{org}/frameworks/{id}", get(frameworks::framework))
+        .route("/api/orgs/{org}/adoptions", post(frameworks::adopt))
+        .route("/api/orgs/{org}/gap", get(frameworks::gap))
+        .route("/api/orgs/{org}/gap/accept", post(frameworks::accept_gap))
+        .route("/api/orgs/{org}/controls", get(controls).post(controls::create))
         .route("/api/orgs/{org}/controls/{code}", get(control).patch(edit_control))
+        .route("/api/orgs/{org}/controls/{code}/retire", post(controls::retire))
+        .route("/api/orgs/{org}/controls/{code}/mappings", post(controls::map))
+        .route("/api/orgs/{org}/controls/{code}/mappings/{framework}/{ref}", delete(controls::unmap))
         .route("/api/orgs/{org}/readiness", get(readiness))
+        .route("/api/orgs/{org}/audit", get(audit::log))
+        .route("/api/orgs/{org}/verify", get(audit::verify))
+        .route("/api/orgs/{org}/risks", get(risks::list).post(risks::create))
+        .route("/api/orgs/{org}/risks/{code}", get(risks::one))
+        .route("/api/orgs/{org}/risks/{code}/accept", post(risks::accept))
+        .route("/api/orgs/{org}/heatmap", get(risks::heat_map))
+        .route("/api/orgs/{org}/treatment-plan", get(risks::treatment_plan))
+        .route("/api/orgs/{org}/methodology", get(risks::methodology))
+        .route("/api/orgs/{org}/soa", get(soa::draft))
+        .route("/api/orgs/{org}/soa/versions", get(soa::versions))
+        .route("/api/orgs/{org}/soa/versions/{version}", get(soa::version))
+        .route("/api/orgs/{org}/soa/diff", get(soa::diff))
+        .route("/api/orgs/{org}/soa/approve", post(soa::approve))
         .route("/api/orgs/{org}/tokens", post(create_token).get(tokens))
         .route("/api/orgs/{org}/tokens/{id}", delete(revoke_token))
         .fallback(|| async { ApiError::new(Code::RouteNotFound, "there is no such route") })
@@ -214,12 +242,72 @@ pub(crate) struct Page {
     all: bool,
 }
 
-/// A cursor is the last item's code, hex-encoded: opaque to clients, stable across pages.
-fn cursor_code(cursor: &str) -> Result<String> {
+/// The page of a list with no filters of its own.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Cursor {
+    /// At most this many items (1 to 500; 100 by default).
+    limit: Option<usize>,
+    /// Where the previous page ended (its `next_cursor`).
+    cursor: Option<String>,
+}
+
+/// A cursor is the last item's key, hex-encoded: opaque to clients, stable across pages.
+pub(crate) fn cursor_key(cursor: &str) -> Result<String> {
     hex::decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .ok_or_else(|| ApiError::new(Code::InvalidInput, "the cursor is not one this API gave"))
+}
+
+/// A key that orders references as people read them: each run of digits padded, so A.5.9 comes
+/// before A.5.10.
+pub(crate) fn natural_key(text: &str) -> String {
+    let mut key = String::with_capacity(text.len() + 16);
+    let mut digits = String::new();
+    for c in text.chars().chain(std::iter::once('\0')) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        if !digits.is_empty() {
+            key.push_str(&format!("{digits:0>12}"));
+            digits.clear();
+        }
+        if c != '\0' {
+            key.push(c);
+        }
+    }
+    key
+}
+
+/// One page of `items` after `cursor`, ordered by `key` (every list pages this way): at most
+/// `limit` (1 to 500, 100 by default) items, and the cursor of the next page if there is one.
+pub(crate) fn paged<T>(
+    mut items: Vec<T>,
+    limit: Option<usize>,
+    cursor: Option<&str>,
+    key: impl Fn(&T) -> String,
+) -> Result<serde_json::Value>
+where
+    T: serde::Serialize,
+{
+    let limit = limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::new(Code::InvalidInput, format!("limit is 1 to 500, not {limit}")));
+    }
+    let after = cursor.map(cursor_key).transpose()?;
+    items.sort_by_key(|item| key(item));
+    let rest: Vec<T> = items
+        .into_iter()
+        .filter(|item| after.as_deref().is_none_or(|after| key(item).as_str() > after))
+        .take(limit + 1)
+        .collect();
+    let more = rest.len() > limit;
+    let items: Vec<T> = rest.into_iter().take(limit).collect();
+    let next = if more { items.last().map(|item| hex::encode(key(item))) } else { None };
+    Ok(json!({ "items": items, "next_cursor": next }))
 }
 
 /// `GET /api/orgs/{org}/controls?limit=&cursor=&all=`: controls with their mappings, by code, a
@@ -234,22 +322,9 @@ pub(crate) async fn controls(
     caller: Caller,
 ) -> Result<Json<serde_json::Value>> {
     let principal = caller.in_org(&state, &org).await?;
-    let limit = page.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::new(Code::InvalidInput, format!("limit is 1 to 500, not {limit}")));
-    }
-    let after = page.cursor.as_deref().map(cursor_code).transpose()?;
-    let mut controls = state.app.controls(&principal, page.all).await?;
-    controls.sort_by(|a, b| a.control.code.as_str().cmp(b.control.code.as_str()));
-    let rest: Vec<ControlView> = controls
-        .into_iter()
-        .filter(|c| after.as_deref().is_none_or(|after| c.control.code.as_str() > after))
-        .take(limit + 1)
-        .collect();
-    let more = rest.len() > limit;
-    let items: Vec<ControlView> = rest.into_iter().take(limit).collect();
-    let next = if more { items.last().map(|c| hex::encode(c.control.code.as_str())) } else { None };
-    Ok(Json(json!({ "items": items, "next_cursor": next })))
+    let controls = state.app.controls(&principal, page.all).await?;
+    let key = |c: &ControlView| c.control.code.as_str().to_owned();
+    Ok(Json(paged(controls, page.limit, page.cursor.as_deref(), key)?))
 }
 
 fn parse_code(code: &str) -> Result<ControlCode> {
@@ -428,4 +503,16 @@ pub(crate) async fn revoke_token(
     let principal = caller.in_org(&state, &org).await?;
     state.app.revoke_token(&principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_key;
+
+    #[test]
+    fn references_order_as_people_read_them() {
+        let mut refs = ["A.5.10", "A.5.9", "A.8.1", "A.5.1", "CC10.1", "CC2.1"];
+        refs.sort_by_key(|r| natural_key(r));
+        assert_eq!(refs, ["A.5.1", "A.5.9", "A.5.10", "A.8.1", "CC2.1", "CC10.1"]);
+    }
 }

@@ -3,10 +3,16 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod accounts;
+mod audit;
 mod bad_input;
 mod controls;
+mod frameworks;
 mod health;
 mod instances;
+mod mappings;
+mod matrix;
+mod risks;
 mod session;
+mod soa;
 mod support;
 mod tokens;

@@ -99,6 +99,13 @@ impl TestApp {
         (response.status(), response.json().await.unwrap())
     }
 
+    /// A principal of `org` for arranging a story behind the API: the operator, or the operator
+    /// acting as `member`.
+    pub async fn operator(&self, org: &str, member: Option<&str>) -> evident_app::Principal {
+        let member = member.map(email);
+        self.app.operator(Some(&OrgSlug::parse(org).unwrap()), "test", member.as_ref()).await.unwrap()
+    }
+
     /// Moves the server's clock forward.
     pub fn advance(&self, by: Duration) {
         self.clock_offset.fetch_add(by.num_seconds(), Ordering::SeqCst);
@@ -110,6 +117,13 @@ impl TestApp {
         let (log, _) = self.app.store().audit_log(&org.id).await.unwrap();
         log.into_iter().map(|r| (r.entry.actor, r.entry.action)).collect()
     }
+}
+
+/// Sends `request` and reads its JSON answer, whatever the status (`null` for none).
+pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 /// The `Set-Cookie` header of a response.
@@ -134,8 +148,8 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// A server with `config` on `backend`, or `None` when PostgreSQL is not configured (outside CI).
 ///
-/// The fixture: `acme` (ada admin, cora compliance manager, olu control owner of IAM-01, vic
-/// viewer; controls IAM-01, IAM-02, OPS-01, OPS-02, OPS-03) and `globex` (gus admin; GLX-01).
+/// The fixture: `acme` (ada admin, cora compliance manager, olu control owner of IAM-01, aud
+/// auditor, vic viewer; SOC 2 adopted; controls IAM-01, IAM-02, OPS-01, OPS-02, OPS-03) and `globex` (gus admin; GLX-01).
 /// Every one of them has an account with [`PASSWORD`].
 pub async fn spawn_with(backend: Backend, config: evident_server::Config) -> Option<TestApp> {
     let dir = tempfile::tempdir().unwrap();
@@ -202,10 +216,11 @@ fn email(text: &str) -> Email {
 
 async fn fixture(app: &App) {
     let operator = Operator::new("test");
-    let people: [(&str, &str, Role); 5] = [
+    let people: [(&str, &str, Role); 6] = [
         ("acme", "ada@acme.example", Role::Admin),
         ("acme", "cora@acme.example", Role::ComplianceManager),
         ("acme", "olu@acme.example", Role::ControlOwner),
+        ("acme", "aud@acme.example", Role::Auditor),
         ("acme", "vic@acme.example", Role::Viewer),
         ("globex", "gus@globex.example", Role::Admin),
     ];
