@@ -12,6 +12,7 @@ mod app;
 pub mod audit;
 pub mod backup;
 pub mod controls;
+pub mod dashboard;
 pub mod demo;
 mod demo_evidence;
 pub mod derived;

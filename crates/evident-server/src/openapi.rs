@@ -140,6 +140,7 @@ impl Modify for CommonErrors {
         routes::controls::map,
         routes::controls::unmap,
         routes::readiness,
+        routes::dashboard,
         routes::audit::log,
         routes::audit::verify,
         routes::risks::list,

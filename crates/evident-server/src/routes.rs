@@ -52,6 +52,7 @@ pub(crate) fn routes() -> Router<State> {
         .route("/api/orgs/{org}/controls/{code}/mappings", post(controls::map))
         .route("/api/orgs/{org}/controls/{code}/mappings/{framework}/{ref}", delete(controls::unmap))
         .route("/api/orgs/{org}/readiness", get(readiness))
+        .route("/api/orgs/{org}/dashboard", get(dashboard))
         .route("/api/orgs/{org}/audit", get(audit::log))
         .route("/api/orgs/{org}/verify", get(audit::verify))
         .route("/api/orgs/{org}/risks", get(risks::list).post(risks::create))
@@ -433,6 +434,17 @@ pub(crate) async fn edit_control(
 pub(crate) struct ReadinessQuery {
     /// One framework in detail (e.g. iso27001:2022).
     framework: Option<String>,
+}
+
+/// `GET /api/orgs/{org}/dashboard`: the organisation at a glance (scores per framework, evidence
+/// freshness, risk items due), a few hundred bytes; served from the stored read model while nothing
+/// it depends on changed.
+#[utoipa::path(get, path = "/api/orgs/{org}/dashboard", tag = "readiness", params(Org),
+    responses((status = 200, description = "`on`, `overall`, `frameworks` (each with its score), `freshness` (fresh, due_soon, overdue, never_evidenced), `risks_due`, `stale_mappings`", body = Object),
+              (status = 404, description = "organisation_not_found", body = ErrorSchema)))]
+pub(crate) async fn dashboard(AxumState(state): AppState, Path(org): Path<String>, caller: Caller) -> Result<Response> {
+    let principal = caller.in_org(&state, &org).await?;
+    Ok(json_text(state.app.dashboard_json(&principal, Reuse::Stored).await?))
 }
 
 /// `GET /api/orgs/{org}/readiness[?framework=ID]`: per framework, or one in detail; served from

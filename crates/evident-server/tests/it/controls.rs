@@ -124,7 +124,40 @@ async fn readiness_is_served_as_json(app: TestApp) {
     assert_eq!(error_code(unknown).await.0, StatusCode::NOT_FOUND);
 }
 
+/// The dashboard's scores are readiness's own, per framework, without the drill-down; its
+/// freshness counts every active control once; a change shows on the next read.
+async fn the_dashboard_sums_up_readiness_and_follows_a_change(app: TestApp) {
+    let vic = app.browser("vic@acme.example").await;
+    let get = |path: &'static str| app.as_browser(&vic, Method::GET, path).send();
+    let dashboard: Value = get("/api/orgs/acme/dashboard").await.unwrap().json().await.unwrap();
+    let readiness: Value = get("/api/orgs/acme/readiness").await.unwrap().json().await.unwrap();
+    assert_eq!(dashboard["overall"], readiness["overall"]);
+    let soc2 = &dashboard["frameworks"][0];
+    assert_eq!(soc2["framework"], "soc2:2017");
+    assert_eq!(soc2["percent"], readiness["frameworks"][0]["percent"]);
+    assert!(soc2.get("requirements").is_none(), "no drill-down: {soc2}");
+    let freshness = &dashboard["freshness"];
+    let counted: u64 =
+        ["fresh", "due_soon", "overdue", "never_evidenced"].iter().map(|k| freshness[k].as_u64().unwrap()).sum();
+    assert_eq!(counted, 5, "acme's five active controls, each counted once: {freshness}");
+    assert_eq!(freshness["never_evidenced"], 5, "none has evidence yet");
+
+    let cora = app.browser("cora@acme.example").await;
+    let mapped = app
+        .as_browser(&cora, Method::POST, "/api/orgs/acme/controls/OPS-01/mappings")
+        .json(&json!({"framework": "soc2:2017", "requirement": "CC6.1", "coverage": "full", "rationale": "Firewalls."}))
+        .send()
+        .await
+        .unwrap();
+    assert!(mapped.status().is_success(), "{}", mapped.text().await.unwrap());
+    let after: Value = get("/api/orgs/acme/dashboard").await.unwrap().json().await.unwrap();
+    let readiness: Value = get("/api/orgs/acme/readiness").await.unwrap().json().await.unwrap();
+    assert_ne!(after["overall"], dashboard["overall"], "the new mapping counts");
+    assert_eq!(after["overall"], readiness["overall"], "the dashboard follows the change");
+}
+
 crate::both!(
+    the_dashboard_sums_up_readiness_and_follows_a_change,
     controls_come_a_page_at_a_time_by_cursor,
     a_control_answers_with_its_revision_as_etag,
     a_viewer_reads_but_may_not_patch,

@@ -39,6 +39,7 @@ fn table(expires: &str) -> Vec<Row> {
     vec![
         row(M::GET, "/api/frameworks", None, [401, 200, 200, 200, 200, 200, 200]),
         row(M::GET, "/api/orgs/acme/frameworks", None, READ),
+        row(M::GET, "/api/orgs/acme/dashboard", None, READ),
         row(M::GET, "/api/orgs/acme/frameworks/iso27001:2022", None, READ),
         row(
             M::POST,
