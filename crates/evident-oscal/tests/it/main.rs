@@ -1,3 +1,6 @@
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+mod resolve;
 mod validate;
 
 use std::path::PathBuf;
