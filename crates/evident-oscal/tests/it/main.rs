@@ -1,5 +1,7 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+mod framework;
+mod fuzz;
 mod resolve;
 mod validate;
 
