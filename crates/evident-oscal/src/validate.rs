@@ -81,15 +81,15 @@ pub fn schema_violations(model: Model, value: &Value) -> Vec<Violation> {
     let mut violations = Vec::new();
     let mut more = 0usize;
     for error in validator(model).iter_errors(value) {
-        if violations.len() == MAX_VIOLATIONS {
-            more += 1;
-            continue;
+        let mut found = Vec::new();
+        innermost(&error, &mut found);
+        for (path, message) in found {
+            if violations.len() == MAX_VIOLATIONS {
+                more += 1;
+                continue;
+            }
+            violations.push(Violation { path, rule: "schema", message: shorten(&message) });
         }
-        violations.push(Violation {
-            path: error.instance_path().to_string(),
-            rule: "schema",
-            message: shorten(&error.to_string()),
-        });
     }
     if more > 0 {
         violations.push(Violation {
@@ -99,6 +99,32 @@ pub fn schema_violations(model: Model, value: &Value) -> Vec<Violation> {
         });
     }
     violations
+}
+
+/// The errors that say what is wrong. OSCAL's schema writes a group as `anyOf` (groups or
+/// controls), so a control broken deep inside a group fails the group as a whole, quoting all of
+/// it; the alternative whose errors reach deepest into the document is the one the author meant,
+/// and its errors are the ones to show.
+fn innermost(error: &jsonschema::ValidationError<'_>, found: &mut Vec<(String, String)>) {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    let depth = |e: &jsonschema::ValidationError<'_>| e.instance_path().to_string().matches('/').count();
+    let alternatives = match error.kind() {
+        Kind::AnyOf { context } | Kind::OneOfNotValid { context } => context,
+        _ => {
+            found.push((error.instance_path().to_string(), error.to_string()));
+            return;
+        }
+    };
+    let best = alternatives
+        .iter()
+        .filter(|errors| !errors.is_empty())
+        .max_by_key(|errors| (errors.iter().map(depth).max().unwrap_or_default(), std::cmp::Reverse(errors.len())));
+    match best {
+        Some(errors) if errors.iter().map(depth).max().unwrap_or_default() > depth(error) => {
+            errors.iter().for_each(|e| innermost(e, found));
+        }
+        _ => found.push((error.instance_path().to_string(), error.to_string())),
+    }
 }
 
 /// A violation quotes the offending value, which may be a whole control: keep it readable.

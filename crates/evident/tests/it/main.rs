@@ -10,5 +10,6 @@ mod frameworks;
 mod heart;
 mod import;
 mod members;
+mod oscal;
 mod risks;
 mod support;
