@@ -511,7 +511,15 @@ fn remove_from_control(control: &mut Control, remove: &Remove) {
 fn remove_from_parts(parts: &mut Option<Vec<Part>>, remove: &Remove) {
     let item = remove.by_item_name.as_deref();
     if item.is_none_or(|i| i == "part") {
-        retain(parts, |p| !removes(remove, Some(&p.name), p.class.as_deref(), p.id.as_deref(), p.ns.as_deref()));
+        retain(parts, |p| {
+            !removes(
+                remove,
+                Some(&p.name),
+                p.class.as_deref(),
+                p.id.as_deref(),
+                Some(p.ns.as_deref().unwrap_or(NIST_NS)),
+            )
+        });
     }
     for part in parts.iter_mut().flatten() {
         if item.is_none_or(|i| i == "prop") {
@@ -524,8 +532,12 @@ fn remove_from_parts(parts: &mut Option<Vec<Part>>, remove: &Remove) {
     }
 }
 
+/// The namespace of a property or part that names none.
+const NIST_NS: &str = "http://csrc.nist.gov/ns/oscal";
+
 fn removes_prop(remove: &Remove, prop: &Property) -> bool {
-    removes(remove, Some(&prop.name), prop.class.as_deref(), prop.uuid.as_deref(), prop.ns.as_deref())
+    let ns = prop.ns.as_deref().unwrap_or(NIST_NS);
+    removes(remove, Some(&prop.name), prop.class.as_deref(), prop.uuid.as_deref(), Some(ns))
 }
 
 /// Whether an item matches every criterion a `remove` gives (and it gives at least one).

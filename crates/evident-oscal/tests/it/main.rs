@@ -3,6 +3,7 @@
 mod framework;
 mod fuzz;
 mod resolve;
+mod suite;
 mod validate;
 
 use std::path::PathBuf;
