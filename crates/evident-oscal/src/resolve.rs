@@ -311,16 +311,18 @@ impl Output {
             let groups = self.keep_groups(catalog.groups.as_deref().unwrap_or_default(), selected);
             merge_groups(&mut self.groups, groups);
         } else {
-            let index = Index::of(catalog);
-            let mut by_id = HashMap::new();
-            collect(catalog, &mut by_id);
-            for id in index.order.iter().filter(|id| selected.contains(*id)) {
-                if let Some(control) = by_id.get(id.as_str())
-                    && self.first(id)
-                {
-                    self.controls.push(Control { controls: None, ..(*control).clone() });
+            // Flat: no groups, but a control keeps its selected child controls, as NIST's
+            // expected results show.
+            fn groups(out: &mut Output, list: &[Group], selected: &HashSet<String>) {
+                for group in list {
+                    let kept = out.keep(group.controls.as_deref().unwrap_or_default(), selected);
+                    out.controls.extend(kept);
+                    groups(out, group.groups.as_deref().unwrap_or_default(), selected);
                 }
             }
+            let kept = self.keep(catalog.controls.as_deref().unwrap_or_default(), selected);
+            self.controls.extend(kept);
+            groups(self, catalog.groups.as_deref().unwrap_or_default(), selected);
         }
     }
 
@@ -389,23 +391,6 @@ fn merge_groups(into: &mut Vec<Group>, groups: Vec<Group>) {
             None => into.push(group),
         }
     }
-}
-
-fn collect<'a>(catalog: &'a Catalog, by_id: &mut HashMap<&'a str, &'a Control>) {
-    fn controls<'a>(list: &'a [Control], by_id: &mut HashMap<&'a str, &'a Control>) {
-        for control in list {
-            by_id.insert(&control.id, control);
-            controls(control.controls.as_deref().unwrap_or_default(), by_id);
-        }
-    }
-    fn groups<'a>(list: &'a [Group], by_id: &mut HashMap<&'a str, &'a Control>) {
-        for group in list {
-            controls(group.controls.as_deref().unwrap_or_default(), by_id);
-            groups(group.groups.as_deref().unwrap_or_default(), by_id);
-        }
-    }
-    controls(catalog.controls.as_deref().unwrap_or_default(), by_id);
-    groups(catalog.groups.as_deref().unwrap_or_default(), by_id);
 }
 
 /// Every control of a catalog, mutably, for `modify`.
@@ -540,11 +525,13 @@ fn removes_prop(remove: &Remove, prop: &Property) -> bool {
     removes(remove, Some(&prop.name), prop.class.as_deref(), prop.uuid.as_deref(), Some(ns))
 }
 
-/// Whether an item matches every criterion a `remove` gives (and it gives at least one).
+/// Whether an item matches every criterion a `remove` gives. A `remove` naming only the kind of
+/// item (`by-item-name`) removes every item of that kind; the caller has checked the kind.
 fn removes(remove: &Remove, name: Option<&str>, class: Option<&str>, id: Option<&str>, ns: Option<&str>) -> bool {
     let criteria = [(&remove.by_name, name), (&remove.by_class, class), (&remove.by_id, id), (&remove.by_ns, ns)];
     let given = criteria.iter().filter(|(wanted, _)| wanted.is_some()).count();
-    given > 0 && criteria.iter().all(|(wanted, have)| wanted.as_deref().is_none_or(|w| Some(w) == *have))
+    (given > 0 || remove.by_item_name.is_some())
+        && criteria.iter().all(|(wanted, have)| wanted.as_deref().is_none_or(|w| Some(w) == *have))
 }
 
 fn retain<T>(list: &mut Option<Vec<T>>, keep: impl FnMut(&T) -> bool) {

@@ -287,4 +287,4 @@ fn nists_profile_resolution_suite() {
 }
 
 /// How many scenarios passed when this test was last changed: it may only go up.
-const PASSING: usize = 15;
+const PASSING: usize = 19;
