@@ -22,6 +22,9 @@ use crate::model::{
 use crate::read::{Limits, read_file};
 use crate::validate::{Document, validate};
 
+/// The longest chain of profiles importing profiles followed (NIST's baselines are one deep).
+pub const MAX_CHAIN: usize = 32;
+
 /// A resolved profile: the catalog it makes, and what resolution noticed but did not refuse
 /// (a selected id no catalog holds, a parameter or control that `modify` names and no import kept).
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +61,12 @@ impl Resolver {
             return Err(OscalError::Unresolvable {
                 file: self.name(&self.stack[0]),
                 message: format!("circular import: {}", chain.join(" → ")),
+            });
+        }
+        if self.stack.len() >= MAX_CHAIN {
+            return Err(OscalError::Unresolvable {
+                file: self.name(&self.stack[0]),
+                message: format!("profiles import profiles more than {MAX_CHAIN} deep: at {}", self.name(path)),
             });
         }
         let bytes = read_file(path, &self.limits)?;

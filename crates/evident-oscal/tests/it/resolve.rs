@@ -190,6 +190,17 @@ fn bad_imports_are_refused_with_a_clear_error() {
 }
 
 #[test]
+fn a_long_chain_of_profiles_is_refused() {
+    let mut files: Vec<(String, String)> = (0..40)
+        .map(|i| (format!("p{i}.json"), profile(&format!(r#"{{"href": "p{}.json", "include-all": {{}}}}"#, i + 1), "")))
+        .collect();
+    files.push(("p40.json".into(), CATALOG.into()));
+    let files: Vec<(&str, String)> = files.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+    let error = resolve(&files).unwrap_err();
+    assert!(error.to_string().contains("more than 32 deep"), "{error}");
+}
+
+#[test]
 fn an_import_may_name_a_back_matter_resource() {
     let catalog = resolve(&[(
         "a.json",
