@@ -100,3 +100,24 @@ fn a_damaged_nist_catalog_names_every_problem() {
     let error = validate("800-53.json", damaged.as_bytes(), &Limits::default()).unwrap_err();
     assert_eq!(error.violations().len(), 3, "{error}");
 }
+
+#[test]
+fn the_models_round_trip_nists_files() {
+    let files = [
+        "NIST_SP-800-53_rev5_catalog.json",
+        "NIST_SP-800-53_rev5_HIGH-baseline-resolved-profile_catalog.json",
+        "NIST_SP-800-53_rev5_MODERATE-baseline_profile.json",
+        "NIST_SP-800-53_rev5_PRIVACY-baseline_profile.json",
+    ];
+    let paths =
+        files.iter().map(|f| format!("{SP800_53}/{f}")).chain(["csf-2.0/NIST_CSF_v2.0_catalog-min.json".into()]);
+    for path in paths {
+        let bytes = read(&path);
+        let original: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let again = match check(&path).unwrap() {
+            Document::Catalog(c) => serde_json::to_value(&c).unwrap(),
+            Document::Profile(p) => serde_json::to_value(&p).unwrap(),
+        };
+        assert!(original == again, "{path} reads back as it was written");
+    }
+}
