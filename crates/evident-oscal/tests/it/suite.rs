@@ -56,6 +56,7 @@ fn parse(path: &Path) -> Node {
     let mut reader = quick_xml::Reader::from_str(&text);
     let mut stack: Vec<Node> =
         vec![Node { name: String::new(), attributes: vec![], children: vec![], text: String::new() }];
+    let decoder = reader.decoder();
     let start = |e: &BytesStart| Node {
         name: String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
         attributes: e
@@ -68,7 +69,7 @@ fn parse(path: &Path) -> Node {
             .map(|a| {
                 (
                     String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned(),
-                    a.unescape_value().unwrap().into_owned(),
+                    a.decode_and_unescape_value(decoder).unwrap().into_owned(),
                 )
             })
             .collect(),

@@ -41,6 +41,8 @@ fn sp800_53_moderate_is_imported_adopted_mapped_and_assessed() {
         let catalog = evident.ok(&["frameworks", "import-oscal", &nist("catalog.json"), "--json"]).json();
         assert_eq!(catalog["id"], "oscal/nist-special-publication-800-53:5.0.1", "{backend}");
         assert_eq!((catalog["assessable"].as_u64(), catalog["withdrawn"].as_u64()), (Some(1007), Some(182)));
+        let verified = evident.ok(&["verify", "--json"]).json();
+        assert_eq!(verified[0]["ok"], true, "{backend}: the log replays the imports: {verified}");
     }
 }
 
