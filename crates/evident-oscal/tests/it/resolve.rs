@@ -213,3 +213,33 @@ fn an_import_may_name_a_back_matter_resource() {
     .unwrap();
     assert_eq!(ids(&catalog).len(), 4);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+    /// Whatever a profile names and selects, resolution answers with a catalog or an error.
+    #[test]
+    fn any_import_resolves_or_is_refused(
+        href in "(catalog\\.json|catalog\\.xml|\\.\\./x\\.json|/etc/passwd|https://h/c\\.json|#[0-9a-f-]{0,36}|p\\.json|[a-z./]{0,12})",
+        ids in proptest::collection::vec("[a-z0-9.*?-]{0,6}", 0..4),
+        children in proptest::option::of("(yes|no)"),
+        merge in "(|, \"merge\": \\{\"as-is\": true\\}|, \"merge\": \\{\"flat\": \\{\\}\\})",
+    ) {
+        let mut fields = Vec::new();
+        let quoted: Vec<String> = ids.iter().map(|i| format!("{i:?}")).collect();
+        if !quoted.is_empty() {
+            fields.push(format!(r#""with-ids": [{}]"#, quoted.join(", ")));
+        }
+        let patterns: Vec<String> =
+            ids.iter().filter(|i| !i.is_empty()).map(|i| format!(r#"{{"pattern": {i:?}}}"#)).collect();
+        if !patterns.is_empty() {
+            fields.push(format!(r#""matching": [{}]"#, patterns.join(", ")));
+        }
+        if let Some(children) = children {
+            fields.push(format!(r#""with-child-controls": "{children}""#));
+        }
+        let selector = format!("{{{}}}", fields.join(", "));
+        let import = format!(r#"{{"href": {href:?}, "include-controls": [{selector}], "exclude-controls": [{{"with-ids": ["ac-2"]}}]}}"#);
+        let _ = resolve(&[("p.json", profile(&import, &merge))]);
+    }
+}
