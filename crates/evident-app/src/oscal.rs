@@ -127,8 +127,7 @@ impl App {
         id: Option<FrameworkId>,
         limits: &Limits,
     ) -> Result<OscalImport> {
-        principal.authorize(evident_core::Permission::Import)?;
-        principal.authorize(evident_core::Permission::FrameworkAdopt)?;
+        authorize(principal)?;
         let file = path.display().to_string();
         let bytes = evident_oscal::read::read_file(path, limits).map_err(app_error)?;
         let document = evident_oscal::validate(&file, &bytes, limits).map_err(app_error)?;
@@ -139,19 +138,58 @@ impl App {
                 (resolved.catalog, true, resolved.warnings)
             }
         };
+        let report = self.import_catalog(principal, &file, &catalog, id).await?;
+        Ok(OscalImport { resolved_profile, warnings, ..report })
+    }
+
+    /// Imports an uploaded OSCAL catalog (the web server's path): the bytes of a catalog, not a
+    /// profile, whose imports would name files beside it.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug, file = %name))]
+    pub async fn import_oscal_catalog_bytes(
+        &self,
+        principal: &Principal,
+        name: &str,
+        bytes: &[u8],
+        id: Option<FrameworkId>,
+        limits: &Limits,
+    ) -> Result<OscalImport> {
+        authorize(principal)?;
+        match evident_oscal::validate(name, bytes, limits).map_err(app_error)? {
+            Document::Catalog(catalog) => self.import_catalog(principal, name, &catalog, id).await,
+            Document::Profile(_) => Err(AppError::new(
+                Code::InvalidFile,
+                format!(
+                    "{name}: a profile imports catalogs from files beside it: resolve it first (evident oscal resolve)"
+                ),
+            )),
+        }
+    }
+
+    async fn import_catalog(
+        &self,
+        principal: &Principal,
+        file: &str,
+        catalog: &CatalogDocument,
+        id: Option<FrameworkId>,
+    ) -> Result<OscalImport> {
         let id = match id {
             Some(id) => id,
             None => default_id(&catalog.catalog).map_err(AppError::invalid)?,
         };
         let converted = to_framework(&catalog.catalog, id)
-            .map_err(|v| app_error(OscalError::Invalid { file: file.clone(), violations: v }))?;
+            .map_err(|v| app_error(OscalError::Invalid { file: file.to_owned(), violations: v }))?;
         let withdrawn = converted.withdrawn;
         let framework = Framework::from_data(converted.data).map_err(|e| {
             AppError::new(Code::OscalInvalid, format!("{file}: the catalog does not make a framework: {e}"))
         })?;
         let import = self.import_framework(principal, framework).await?;
-        Ok(OscalImport { import, resolved_profile, withdrawn, warnings })
+        Ok(OscalImport { import, resolved_profile: false, withdrawn, warnings: Vec::new() })
     }
+}
+
+fn authorize(principal: &Principal) -> Result<()> {
+    principal.authorize(evident_core::Permission::Import)?;
+    principal.authorize(evident_core::Permission::FrameworkAdopt)
 }
 
 /// Resolves a profile and writes its catalog (pretty JSON) to `out`, atomically: a file already
