@@ -3,9 +3,13 @@
 //! description (parameters shown as `[Assignment: …]` or `[Selection: …]`), its guidance as the
 //! note, and its parameters and parts kept as data in its attributes.
 //!
-//! An enhancement is placed beside its control, under the same group, and names the control in
-//! its `enhancement_of` attribute: evident assesses the leaves of a tree, and SP 800-53 assesses a
-//! control and each of its enhancements alike, so neither may be the other's parent. Withdrawn
+//! An enhancement (a child control whose class says so, as SP 800-53's `SP800-53-enhancement`) is
+//! placed beside its control, under the same group, and names the control in its `enhancement_of`
+//! attribute: evident assesses the leaves of a tree, and SP 800-53 assesses a control and each of
+//! its enhancements alike, so neither may be the other's parent. Other child controls (CSF 2.0's
+//! subcategories under their category) stay under their parent, which then groups them. A
+//! requirement's kind is the catalog's own class where it is one evident can hold (`family`,
+//! `category`, `subcategory`), else `group`, `control` or `enhancement`. Withdrawn
 //! controls (`status: withdrawn`) are left out: nothing can be implemented against them.
 //!
 //! The text is the catalog's own, kept as the data of the organisation's imported framework.
@@ -66,7 +70,7 @@ pub fn to_framework(catalog: &Catalog, id: FrameworkId) -> Result<Converted, Vec
     let mut params = HashMap::new();
     collect_params(catalog, &mut params);
     let mut builder = Builder { params, requirements: Vec::new(), violations: Vec::new(), withdrawn: 0, empty: 0 };
-    builder.controls("/catalog", catalog.controls.as_deref().unwrap_or_default(), None, None);
+    builder.controls("/catalog", catalog.controls.as_deref().unwrap_or_default(), None);
     builder.groups("/catalog", catalog.groups.as_deref().unwrap_or_default(), None);
     if builder.requirements.is_empty() {
         builder.violations.push(Violation {
@@ -160,14 +164,14 @@ impl Builder {
                 reference: reference.clone(),
                 label: group.prop("label").map(str::to_owned),
                 parent: parent.cloned(),
-                kind: kind("group"),
+                kind: kind_of(group.class.as_deref(), "group"),
                 title: group.title.clone(),
                 description: if description.trim().is_empty() { group.title.clone() } else { description },
                 category: None,
                 note: None,
                 attributes,
             });
-            self.controls(&path, group.controls.as_deref().unwrap_or_default(), Some(&reference), None);
+            self.controls(&path, group.controls.as_deref().unwrap_or_default(), Some(&reference));
             self.groups(&path, group.groups.as_deref().unwrap_or_default(), Some(&reference));
             if self.requirements.len() == at_start + 1 {
                 // Every control in it was withdrawn: an empty group would be assessed as a leaf.
@@ -177,49 +181,61 @@ impl Builder {
         }
     }
 
-    /// Controls of a group (or the catalog), and their enhancements beside them.
-    fn controls(&mut self, at: &str, controls: &[Control], parent: Option<&RequirementRef>, base: Option<&str>) {
+    /// Controls of a group (or the catalog).
+    fn controls(&mut self, at: &str, controls: &[Control], parent: Option<&RequirementRef>) {
         for (i, control) in controls.iter().enumerate() {
-            let path = format!("{at}/controls/{i}");
-            if control.is_withdrawn() {
-                self.withdrawn += 1 + count(control.controls.as_deref().unwrap_or_default());
-                continue;
+            self.control(&format!("{at}/controls/{i}"), control, parent, None);
+        }
+    }
+
+    /// A control, then its child controls: an enhancement (its class says so, as SP 800-53's
+    /// `SP800-53-enhancement`) beside it, any other child (CSF 2.0's subcategories) under it.
+    fn control(&mut self, path: &str, control: &Control, parent: Option<&RequirementRef>, base: Option<&str>) {
+        if control.is_withdrawn() {
+            self.withdrawn += 1 + count(control.controls.as_deref().unwrap_or_default());
+            return;
+        }
+        let Some(reference) = self.reference(path, &control.id) else { return };
+        let mut attributes = BTreeMap::new();
+        if let Some(class) = &control.class {
+            attributes.insert("oscal_class".into(), AttrValue::Text(class.clone()));
+        }
+        if let Some(sort) = control.prop("sort-id") {
+            attributes.insert("sort_id".into(), AttrValue::Text(sort.to_owned()));
+        }
+        if let Some(base) = base {
+            attributes.insert("enhancement_of".into(), AttrValue::Text(base.to_owned()));
+        }
+        if let Some(params) = &control.params {
+            let params = params.iter().map(|p| serde_json::to_string(p).unwrap_or_default()).collect();
+            attributes.insert("oscal_params".into(), AttrValue::List(params));
+        }
+        if let Some(parts) = &control.parts {
+            attributes.insert("oscal_parts".into(), AttrValue::Text(serde_json::to_string(parts).unwrap_or_default()));
+        }
+        let parts = control.parts.as_deref().unwrap_or_default();
+        let statement: Vec<&Part> = parts.iter().filter(|p| p.name == "statement").collect();
+        let description = statement.iter().map(|p| self.render(p, 0)).collect::<Vec<_>>().join("\n");
+        let guidance = parts.iter().filter(|p| p.name == "guidance").map(|p| self.render(p, 0)).collect::<Vec<_>>();
+        let fallback = if base.is_some() { "enhancement" } else { "control" };
+        self.requirements.push(Requirement {
+            reference: reference.clone(),
+            label: control.prop("label").map(str::to_owned),
+            parent: parent.cloned(),
+            kind: kind_of(control.class.as_deref(), fallback),
+            title: control.title.clone(),
+            description: if description.trim().is_empty() { control.title.clone() } else { description },
+            category: None,
+            note: Some(guidance.join("\n")).filter(|g| !g.trim().is_empty()),
+            attributes,
+        });
+        for (i, child) in control.controls.iter().flatten().enumerate() {
+            let path = format!("{path}/controls/{i}");
+            if is_enhancement(child) {
+                self.control(&path, child, parent, Some(&control.id));
+            } else {
+                self.control(&path, child, Some(&reference), None);
             }
-            let Some(reference) = self.reference(&path, &control.id) else { continue };
-            let mut attributes = BTreeMap::new();
-            if let Some(class) = &control.class {
-                attributes.insert("oscal_class".into(), AttrValue::Text(class.clone()));
-            }
-            if let Some(sort) = control.prop("sort-id") {
-                attributes.insert("sort_id".into(), AttrValue::Text(sort.to_owned()));
-            }
-            if let Some(base) = base {
-                attributes.insert("enhancement_of".into(), AttrValue::Text(base.to_owned()));
-            }
-            if let Some(params) = &control.params {
-                let params = params.iter().map(|p| serde_json::to_string(p).unwrap_or_default()).collect();
-                attributes.insert("oscal_params".into(), AttrValue::List(params));
-            }
-            if let Some(parts) = &control.parts {
-                attributes
-                    .insert("oscal_parts".into(), AttrValue::Text(serde_json::to_string(parts).unwrap_or_default()));
-            }
-            let parts = control.parts.as_deref().unwrap_or_default();
-            let statement: Vec<&Part> = parts.iter().filter(|p| p.name == "statement").collect();
-            let description = statement.iter().map(|p| self.render(p, 0)).collect::<Vec<_>>().join("\n");
-            let guidance = parts.iter().filter(|p| p.name == "guidance").map(|p| self.render(p, 0)).collect::<Vec<_>>();
-            self.requirements.push(Requirement {
-                reference,
-                label: control.prop("label").map(str::to_owned),
-                parent: parent.cloned(),
-                kind: kind(if base.is_some() { "enhancement" } else { "control" }),
-                title: control.title.clone(),
-                description: if description.trim().is_empty() { control.title.clone() } else { description },
-                category: None,
-                note: Some(guidance.join("\n")).filter(|g| !g.trim().is_empty()),
-                attributes,
-            });
-            self.controls(&path, control.controls.as_deref().unwrap_or_default(), parent, Some(&control.id));
         }
     }
 
@@ -281,7 +297,15 @@ fn count(controls: &[Control]) -> usize {
     controls.iter().map(|c| 1 + count(c.controls.as_deref().unwrap_or_default())).sum()
 }
 
-fn kind(name: &str) -> RequirementKind {
-    // The names above are constants that parse.
-    RequirementKind::parse(name).unwrap_or_else(|_| unreachable!("{name} is a requirement kind"))
+/// The catalog's own class when it is a kind evident can hold (`family`, `subcategory`), else
+/// `fallback`.
+fn kind_of(class: Option<&str>, fallback: &str) -> RequirementKind {
+    class
+        .and_then(|c| RequirementKind::parse(c).ok())
+        .or_else(|| RequirementKind::parse(fallback).ok())
+        .unwrap_or_else(|| unreachable!("{fallback} is a requirement kind"))
+}
+
+fn is_enhancement(control: &Control) -> bool {
+    control.class.as_deref().is_some_and(|c| c.to_ascii_lowercase().contains("enhancement"))
 }

@@ -12,7 +12,7 @@ const CATALOG: &str = r##"{"catalog": {
   "groups": [{"id": "ac", "title": "Access", "controls": [
     {"id": "ac-1", "title": "Policy", "props": [{"name": "label", "value": "AC-1"}],
      "parts": [{"id": "ac-1_smt", "name": "statement", "prose": "Have a policy."}],
-     "controls": [{"id": "ac-1.1", "title": "Reviewed", "props": [{"name": "label", "value": "AC-1(1)"}]}]}]}]
+     "controls": [{"id": "ac-1.1", "class": "SP800-53-enhancement", "title": "Reviewed", "props": [{"name": "label", "value": "AC-1(1)"}]}]}]}]
 }}"##;
 
 async fn uploads_land_once_and_bad_ones_write_nothing(backend: Backend) {

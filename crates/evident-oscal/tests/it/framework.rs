@@ -63,3 +63,16 @@ fn ids_evident_cannot_use_are_named() {
         Err(violations) => assert!(violations.iter().all(|v| v.rule == "unusable_id"), "{violations:?}"),
     }
 }
+
+#[test]
+fn csf_2_subcategories_are_assessed_under_their_categories() {
+    let catalog = catalog("csf-2.0/NIST_CSF_v2.0_catalog-min.json");
+    let converted = to_framework(&catalog, FrameworkId::parse("nist/csf:2.0").unwrap()).unwrap();
+    let framework = Framework::from_data(converted.data.clone()).unwrap();
+    let by_ref = |r: &str| converted.data.requirements.iter().find(|q| q.reference.as_str() == r).unwrap();
+    assert_eq!(by_ref("GV.OC-01").parent.as_ref().map(|p| p.as_str()), Some("GV.OC"));
+    assert_eq!(by_ref("GV.OC-01").kind.as_str(), "subcategory");
+    assert_eq!(by_ref("GV.OC").kind.as_str(), "category");
+    assert_eq!(framework.requirements().iter().filter(|r| r.parent.is_none()).count(), 6, "six functions");
+    assert_eq!(framework.leaves().count(), 106, "CSF 2.0 has 106 subcategories");
+}
