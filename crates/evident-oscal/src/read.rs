@@ -45,6 +45,10 @@ impl Model {
 pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, OscalError> {
     let file = path.display().to_string();
     let unreadable = |e: std::io::Error| OscalError::Unreadable { file: file.clone(), message: e.to_string() };
+    // Checked before opening too: opening a named pipe would wait for a writer.
+    if !std::fs::metadata(path).map_err(unreadable)?.is_file() {
+        return Err(OscalError::Unreadable { file, message: "not a regular file".into() });
+    }
     let opened = std::fs::File::open(path).map_err(unreadable)?;
     let metadata = opened.metadata().map_err(unreadable)?;
     if !metadata.is_file() {

@@ -121,3 +121,15 @@ fn the_models_round_trip_nists_files() {
         assert!(original == again, "{path} reads back as it was written");
     }
 }
+
+#[test]
+fn special_files_are_refused_without_being_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.json");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    for path in [dir.path().to_path_buf(), fifo].iter().filter(|p| p.exists()) {
+        let error = evident_oscal::read::read_file(path, &Limits::default()).unwrap_err();
+        assert!(error.to_string().contains("not a regular file"), "{error}");
+    }
+    assert!(made.is_ok_and(|s| s.success()) || cfg!(not(unix)), "mkfifo is there on Unix");
+}
