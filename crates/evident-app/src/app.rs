@@ -21,6 +21,12 @@ pub struct App {
     /// Where evidence bytes are kept, or why there is none (the use cases that need it say so).
     pub(crate) blobs: std::result::Result<evident_evidence::BlobStore, String>,
     clock: Clock,
+    /// Password hashes running at once are bounded (`accounts::App::hashing`).
+    pub(crate) hashing: Arc<tokio::sync::Semaphore>,
+    /// Read models served lately, kept in memory for the next read after no change
+    /// (`derived::Recent`), when [`App::remembering`]; shared by every clone, as a server's
+    /// requests share one `App`.
+    pub(crate) recent: Option<Arc<crate::derived::Recent>>,
 }
 
 impl std::fmt::Debug for App {
@@ -37,6 +43,8 @@ impl App {
             library: Library::embedded()?,
             blobs: Err("no evidence store is configured".to_owned()),
             clock: Arc::new(Utc::now),
+            hashing: crate::accounts::hashing_permits(),
+            recent: None,
         })
     }
 
@@ -48,6 +56,12 @@ impl App {
     /// The same application without an evidence store, and why (it could not be opened).
     pub fn without_blobs(self, reason: String) -> App {
         App { blobs: Err(reason), ..self }
+    }
+
+    /// The same application keeping the read models it serves in memory for the next read after
+    /// no change: what a long-lived process (the server) wants; a command run once gains nothing.
+    pub fn remembering(self) -> App {
+        App { recent: Some(Arc::default()), ..self }
     }
 
     /// The same application with another clock (tests, reproducible demos).
@@ -74,6 +88,12 @@ impl App {
     pub async fn library_for(&self, principal: &Principal) -> Result<Library> {
         principal.authorize(evident_core::Permission::Read)?;
         Ok(self.library.with_imported(self.store.frameworks(&principal.org.id).await?))
+    }
+
+    /// Whether the store answers: what a server's readiness probe asks.
+    pub async fn ready(&self) -> Result<()> {
+        self.store.account_count().await?;
+        Ok(())
     }
 
     /// Every organisation of the installation, for its operator.

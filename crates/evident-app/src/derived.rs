@@ -16,8 +16,14 @@
 //! several times, and decompresses at gigabytes a second); a row that does not decompress, or says
 //! it holds more than [`LARGEST`], is recomputed. Storing is best effort: a read-only data
 //! directory, or a writer holding the database longer than [`STORE_WAIT`], leaves it unstored.
+//!
+//! A long-lived process (the server, through [`App::remembering`]) also keeps the models it served
+//! lately in memory ([`Recent`]), under the same key: a read after no change then costs the head's read and a copy,
+//! not the row's read and its decompression. Another instance's change moves the head, so it is
+//! never served stale from memory either.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use evident_core::Permission;
@@ -33,6 +39,40 @@ const STORE_WAIT: Duration = Duration::from_millis(250);
 /// The largest model a stored row may claim to hold once decompressed: a damaged row must not
 /// make a read allocate whatever it says.
 const LARGEST: usize = 256 << 20;
+
+/// How many bytes of models [`Recent`] keeps in memory at most.
+const RECENT_BYTES: usize = 64 << 20;
+
+/// A model kept in memory: the key it holds for, and its JSON.
+type Kept = (String, Arc<str>);
+
+/// The models served lately, by organisation id and name.
+#[derive(Debug, Default)]
+pub(crate) struct Recent {
+    models: Mutex<HashMap<(String, String), Kept>>,
+}
+
+impl Recent {
+    fn get(&self, org: &str, name: &str, key: &str) -> Option<Arc<str>> {
+        let models = self.models.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (held, body) = models.get(&(org.to_owned(), name.to_owned()))?;
+        (held == key).then(|| body.clone())
+    }
+
+    /// Keeps `body` for `key`, in place of whatever was kept for the model; forgets every other
+    /// model first if keeping it would pass [`RECENT_BYTES`].
+    fn put(&self, org: &str, name: &str, key: &str, body: Arc<str>) {
+        if body.len() > RECENT_BYTES {
+            return;
+        }
+        let mut models = self.models.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let held: usize = models.values().map(|(_, b)| b.len()).sum();
+        if held + body.len() > RECENT_BYTES {
+            models.clear();
+        }
+        models.insert((org.to_owned(), name.to_owned()), (key.to_owned(), body));
+    }
+}
 
 /// A stored row's JSON, if it is a compressed model of at most [`LARGEST`] bytes.
 fn decompressed(row: &[u8]) -> Option<String> {
@@ -87,20 +127,30 @@ impl App {
             }
             None => None,
         };
-        if let (Some(key), Reuse::Stored) = (&key, reuse)
-            && let Some(row) = self.store.derived(org, name, key).await?
-        {
-            match decompressed(&row) {
-                Some(body) => {
-                    tracing::debug!(name, "served the stored model");
-                    return Ok(body);
+        if let (Some(key), Reuse::Stored) = (&key, reuse) {
+            if let Some(body) = self.recent.as_ref().and_then(|recent| recent.get(org.as_str(), name, key)) {
+                tracing::debug!(name, "served the model kept in memory");
+                return Ok(body.to_string());
+            }
+            if let Some(row) = self.store.derived(org, name, key).await? {
+                match decompressed(&row) {
+                    Some(body) => {
+                        tracing::debug!(name, "served the stored model");
+                        if let Some(recent) = &self.recent {
+                            recent.put(org.as_str(), name, key, Arc::from(body.as_str()));
+                        }
+                        return Ok(body);
+                    }
+                    None => tracing::warn!(name, "a stored model does not decompress: computing it afresh"),
                 }
-                None => tracing::warn!(name, "a stored model does not decompress: computing it afresh"),
             }
         }
         let body =
             serde_json::to_string(&compute.await?).map_err(|e| AppError::new(Code::Unexpected, e.to_string()))?;
         if let Some(key) = key {
+            if let Some(recent) = &self.recent {
+                recent.put(org.as_str(), name, &key, Arc::from(body.as_str()));
+            }
             let row = lz4_flex::compress_prepend_size(body.as_bytes());
             match tokio::time::timeout(STORE_WAIT, self.store.put_derived(org, name, &key, &row)).await {
                 Ok(Ok(())) => {}

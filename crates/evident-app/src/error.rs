@@ -96,6 +96,32 @@ codes! {
     EvidenceCorrupt = "evidence_corrupt",
     /// Stored data does not parse: run verify, restore from a backup.
     StoreCorrupt = "store_corrupt",
+    /// No valid session or API token came with the request.
+    Unauthenticated = "unauthenticated",
+    /// A sign-in with an e-mail or a password that is not right (which one is not said).
+    InvalidCredentials = "invalid_credentials",
+    /// Too many failed sign-ins with this e-mail: refused for a while.
+    AccountLocked = "account_locked",
+    /// A state-changing request authenticated by a session cookie lacks its `X-CSRF-Token`.
+    CsrfTokenInvalid = "csrf_token_invalid",
+    /// No account for that e-mail.
+    AccountNotFound = "account_not_found",
+    /// No API token with that id (in this organisation, visible to this principal).
+    TokenNotFound = "token_not_found",
+    /// An edit through the API must name the revision it is based on (`If-Match`).
+    PreconditionRequired = "precondition_required",
+    /// No such route.
+    RouteNotFound = "route_not_found",
+    /// The route exists, not with this method.
+    MethodNotAllowed = "method_not_allowed",
+    /// The request's body is larger than the server accepts.
+    BodyTooLarge = "body_too_large",
+    /// The request's body is not of a type the route accepts (JSON routes need `application/json`).
+    UnsupportedMediaType = "unsupported_media_type",
+    /// The request took longer than the server allows.
+    Timeout = "timeout",
+    /// The client sent its request's body too slowly, and was cut off.
+    BodyTimeout = "body_timeout",
     /// A bug or an unforeseen failure.
     Unexpected = "unexpected",
 }
@@ -154,6 +180,9 @@ impl From<StoreError> for AppError {
                 "organisation" => Code::OrganisationNotFound,
                 "evidence" => Code::EvidenceNotFound,
                 "sample" => Code::SampleNotFound,
+                "token" => Code::TokenNotFound,
+                "account" => Code::AccountNotFound,
+                "session" => Code::Unauthenticated,
                 _ => Code::InvalidInput,
             },
             StoreError::Conflict { .. } => Code::AlreadyExists,

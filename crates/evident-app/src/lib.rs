@@ -7,7 +7,9 @@
 //! - Nothing here prints: use cases return data, front ends render it.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 mod app;
+pub mod audit;
 pub mod backup;
 pub mod controls;
 pub mod demo;

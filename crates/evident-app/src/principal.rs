@@ -3,7 +3,9 @@
 //! A principal is a member of one organisation, or an operator: someone who runs evident directly
 //! on the database (the CLI without a server). An operator is not a member; the audit log records
 //! the operator as `operator:NAME`, and, acting as a member, `operator:NAME as EMAIL` with that
-//! member's role. Later: an API token, the system itself.
+//! member's role. A server's principals are a member signed in with a session (`Member`, logged
+//! by e-mail) and an API token (`Token`, logged as `token:NAME by EMAIL`: the token's name, unique
+//! forever in its organisation, and the member who created it, whose role bounds the token's).
 
 use evident_core::{Email, Member, Organisation, Permission, Role};
 use evident_store::Actor;
@@ -15,8 +17,11 @@ use crate::error::{AppError, Code, Result};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Acting {
-    /// A member of the organisation (a server session, later).
+    /// A member of the organisation, signed in (a server session).
     Member { member: Member },
+    /// An API token of the organisation: `member` is its creator with the token's role (at most
+    /// the creator's). It acts for a program, so it is accountable for nothing.
+    Token { id: String, name: String, member: Member },
     /// The operator of this installation, with every permission, and no e-mail.
     Operator { name: String },
     /// The operator acting as a member: that member's role applies.
@@ -54,7 +59,9 @@ impl Principal {
     /// The member acting, if any; an operator alone is no member.
     pub fn member(&self) -> Option<&Member> {
         match &self.acting {
-            Acting::Member { member } | Acting::OperatorAs { member, .. } => Some(member),
+            Acting::Member { member } | Acting::OperatorAs { member, .. } | Acting::Token { member, .. } => {
+                Some(member)
+            }
             Acting::Operator { .. } => None,
         }
     }
@@ -74,6 +81,7 @@ impl Principal {
             Acting::Member { member } => member.email.to_string(),
             Acting::Operator { name } => format!("operator:{name}"),
             Acting::OperatorAs { name, member } => format!("operator:{name} as {}", member.email),
+            Acting::Token { name, member, .. } => format!("token:{name} by {}", member.email),
         }
     }
 
@@ -118,6 +126,14 @@ impl Principal {
 
     /// The member who is accountable for a decision (a risk acceptance): an operator must act as one.
     pub fn accountable(&self) -> Result<&Member> {
+        if let Acting::Token { name, .. } = &self.acting {
+            return Err(AppError::new(
+                Code::MemberRequired,
+                format!(
+                    "token {name} acts for a program: a decision someone is accountable for needs a person signed in"
+                ),
+            ));
+        }
         self.member().ok_or_else(|| {
             AppError::new(Code::MemberRequired, "this records who is accountable: act as a member (--as EMAIL)")
         })

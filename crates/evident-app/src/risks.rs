@@ -152,6 +152,23 @@ pub struct PlanRow {
     pub control_owner: Option<Email>,
 }
 
+/// Which risks a list shows: each field given must match; none given, every risk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RiskFilter {
+    pub owner: Option<Email>,
+    pub treatment: Option<Treatment>,
+    /// Closed risks only (`true`) or open ones only (`false`).
+    pub closed: Option<bool>,
+}
+
+impl RiskFilter {
+    pub fn matches(&self, risk: &Risk) -> bool {
+        self.owner.as_ref().is_none_or(|owner| &risk.owner == owner)
+            && self.treatment.is_none_or(|treatment| risk.treatment == treatment)
+            && self.closed.is_none_or(|closed| risk.closed == closed)
+    }
+}
+
 /// A score and its level under the methodology a risk was assessed with.
 pub fn scored(methodologies: &[MethodologyVersion], risk: &Risk, rating: Rating) -> Option<(u32, String)> {
     let m = &methodologies.iter().find(|v| v.version == risk.methodology)?.methodology;
@@ -218,6 +235,20 @@ impl App {
     pub async fn risks(&self, principal: &Principal) -> Result<Vec<Risk>> {
         principal.authorize(Permission::Read)?;
         Ok(self.store.risks(&principal.org.id).await?)
+    }
+
+    /// The risks `filter` selects.
+    pub async fn risks_where(&self, principal: &Principal, filter: &RiskFilter) -> Result<Vec<Risk>> {
+        Ok(self.risks(principal).await?.into_iter().filter(|r| filter.matches(r)).collect())
+    }
+
+    /// One risk of the organisation.
+    pub async fn risk(&self, principal: &Principal, code: &RiskCode) -> Result<Risk> {
+        self.risks(principal)
+            .await?
+            .into_iter()
+            .find(|r| &r.code == code)
+            .ok_or_else(|| AppError::not_found(Code::RiskNotFound, "risk", code))
     }
 
     /// What a risk is checked against: members, assets, active controls, the methodology in force.

@@ -196,6 +196,62 @@ async fn verify_paged(
     Ok(verdicts)
 }
 
+/// Verifies the installation's own log (accounts, sessions, lockouts: no organisation's) as a
+/// hash chain up to its recorded head. `None` when it has no record yet. Its state is not replayed:
+/// what it records (a session opened, a password set) is not state a decision is compared with.
+pub async fn verify_installation(store: &dyn Store) -> Result<Option<Verdict>, VerifyError> {
+    verify_installation_paged(store, PAGE).await
+}
+
+async fn verify_installation_paged(store: &dyn Store, page_size: u32) -> Result<Option<Verdict>, VerifyError> {
+    let mut walker = ChainWalker::new(evident_store::accounts::installation_chain());
+    let mut after = 0;
+    let mut settled = None;
+    for _ in 0..ROUNDS {
+        loop {
+            let (page, _) = store.installation_log(after, page_size).await?;
+            page.iter().for_each(|record| walker.push(record));
+            match page.last() {
+                Some(last) => after = last.seq,
+                None => break,
+            }
+            if page.len() < page_size as usize {
+                break;
+            }
+        }
+        // The head is read after the walk, the records after the head: none past the walk means
+        // the head is the walk's.
+        let (more, head) = store.installation_log(after, 1).await?;
+        if more.is_empty() {
+            settled = Some(head);
+            break;
+        }
+    }
+    let Some(head) = settled else { return Err(VerifyError::KeptChanging("the installation".to_owned())) };
+    if head.seq == 0 && walker.records() == 0 {
+        return Ok(None);
+    }
+    let records = walker.records();
+    let intact = walker.intact_head();
+    let chain = walker.finish(&head);
+    let problems: Vec<Problem> = chain
+        .as_ref()
+        .err()
+        .map(|broken| Problem { code: broken.code(), message: broken.to_string() })
+        .into_iter()
+        .collect();
+    Ok(Some(Verdict {
+        organisation: "installation".to_owned(),
+        organisation_id: None,
+        records,
+        ok: problems.is_empty(),
+        problem: chain.err(),
+        problems,
+        head: Some(intact),
+        witnessed: None,
+    }))
+}
+
 /// Verifies every organisation against `witness` (when the file exists), then appends each one's
 /// verified head to it. Refuses, writing nothing, when any organisation fails: anchoring a
 /// tampered log would launder it.
@@ -548,6 +604,9 @@ async fn check_state(
     }
     for risk in store.risks(id).await? {
         rows.push((Table::Risks, to_value(&risk)?));
+    }
+    for token in store.tokens(id).await? {
+        rows.push((Table::ApiTokens, to_value(&token)?));
     }
     rows.iter().for_each(|(table, row)| check.row(*table, row));
     Ok(())

@@ -42,6 +42,12 @@ impl Role {
     pub fn permissions(self) -> Vec<Permission> {
         Permission::ALL.iter().copied().filter(|p| self.can(*p)).collect()
     }
+
+    /// Whether `other` may do everything this role may: a role "no higher" than `other`. An API
+    /// token's role must be within its creator's.
+    pub fn within(self, other: Role) -> bool {
+        Permission::ALL.iter().all(|p| !self.can(*p) || other.can(*p))
+    }
 }
 
 named_enum! {
@@ -117,6 +123,16 @@ mod tests {
         assert_eq!(managers, [Role::Admin]);
         let approvers: Vec<_> = Role::ALL.iter().copied().filter(|r| r.can(Permission::SoaApprove)).collect();
         assert_eq!(approvers, [Role::Admin, Role::ComplianceManager]);
+    }
+
+    #[test]
+    fn roles_are_ordered_by_what_they_may_do() {
+        let order = [Role::Viewer, Role::Auditor, Role::ControlOwner, Role::ComplianceManager, Role::Admin];
+        for (i, low) in order.iter().enumerate() {
+            for (j, high) in order.iter().enumerate() {
+                assert_eq!(low.within(*high), i <= j, "{low} within {high}");
+            }
+        }
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub enum Table {
     Evidence,
     Samples,
     SampleExceptions,
+    ApiTokens,
 }
 
 impl Table {
@@ -167,6 +168,19 @@ pub const COMPARATORS: &[Comparator] = &[
         sealed: true,
     },
     Comparator {
+        table: Table::ApiTokens,
+        name: "api_tokens",
+        key: &["id"],
+        fields: &[
+            exact("name"),
+            exact("role"),
+            exact("created_by"),
+            exact("expires_at"),
+            Field { name: "revoked_at", compare: Compare::Present },
+        ],
+        sealed: false,
+    },
+    Comparator {
         table: Table::Methodologies,
         name: "risk_methodologies",
         key: &["version"],
@@ -280,6 +294,8 @@ const RULES: &[Rule] = &[
     rule("evidence.add", Table::Evidence, Effect::Put, &[]),
     rule("sample.record", Table::Samples, Effect::Put, &[]),
     rule("sample.exception", Table::SampleExceptions, Effect::Put, &[]),
+    rule("token.create", Table::ApiTokens, Effect::Put, &[]),
+    rule("token.revoke", Table::ApiTokens, Effect::Put, &[]),
 ];
 
 /// Something replay found: a row that differs from what the log says, or a record it cannot replay.
@@ -804,6 +820,7 @@ mod tests {
             Table::Evidence,
             Table::Samples,
             Table::SampleExceptions,
+            Table::ApiTokens,
         ];
         for table in tables {
             assert_eq!(COMPARATORS.iter().filter(|c| c.table == table).count(), 1, "{table:?}");

@@ -21,11 +21,19 @@ pub(super) struct AuditTrail<'a> {
     actor: &'a Actor,
     head: ChainHead,
     records: Vec<AuditRecord>,
+    /// Whether this is the installation's log (accounts, sessions) rather than the actor's
+    /// organisation's; the actor's `org` is then [`installation_chain`](evident_store::accounts::installation_chain).
+    installation: bool,
 }
 
 impl<'a> AuditTrail<'a> {
     pub(super) fn new(actor: &'a Actor, head: ChainHead) -> Self {
-        Self { actor, head, records: Vec::new() }
+        Self { actor, head, records: Vec::new(), installation: false }
+    }
+
+    /// The trail of the installation's log, from its head read under its lock.
+    pub(super) fn installation(actor: &'a Actor, head: ChainHead) -> Self {
+        Self { actor, head, records: Vec::new(), installation: true }
     }
 
     pub(super) fn push(
@@ -55,14 +63,17 @@ impl<'a> AuditTrail<'a> {
             return Ok(());
         }
         let org = self.actor.org.as_str();
+        let (table, org_column) = if self.installation { ("installation_log", "") } else { ("audit_log", "org_id, ") };
         for chunk in self.records.chunks(AUDIT_ROWS_PER_INSERT) {
-            let mut insert = sqlx::QueryBuilder::<Db>::new(
-                "INSERT INTO audit_log (org_id, seq, id, at, actor, action, entity_type, entity_id, before_json, \
-                 after_json, prev_hash, hash) ",
-            );
+            let mut insert = sqlx::QueryBuilder::<Db>::new(format!(
+                "INSERT INTO {table} ({org_column}seq, id, at, actor, action, entity_type, entity_id, before_json, \
+                 after_json, prev_hash, hash) "
+            ));
             insert.push_values(chunk, |mut row, record| {
-                row.push_bind(org)
-                    .push_bind(record.seq)
+                if !self.installation {
+                    row.push_bind(org);
+                }
+                row.push_bind(record.seq)
                     .push_bind(record.entry.id.as_str())
                     .push_bind(record.entry.at)
                     .push_bind(record.entry.actor.as_str())
@@ -82,19 +93,23 @@ impl<'a> AuditTrail<'a> {
                 .await
                 .map_err(map_sqlx)?;
         }
-        sqlx::query("UPDATE organisations SET audit_head_seq = $1, audit_head_hash = $2 WHERE id = $3")
-            .bind(self.head.seq)
-            .bind(self.head.hash.as_str())
-            .bind(org)
-            .execute(&mut **tx)
-            .await
-            .map_err(map_sqlx)?;
+        let mut update = sqlx::query(if self.installation {
+            "UPDATE installation SET audit_head_seq = $1, audit_head_hash = $2 WHERE id = 1"
+        } else {
+            "UPDATE organisations SET audit_head_seq = $1, audit_head_hash = $2 WHERE id = $3"
+        })
+        .bind(self.head.seq)
+        .bind(self.head.hash.as_str());
+        if !self.installation {
+            update = update.bind(org);
+        }
+        update.execute(&mut **tx).await.map_err(map_sqlx)?;
         Ok(())
     }
 }
 
 /// An audit record as stored.
-fn record_from_row(row: &DbRow) -> Result<AuditRecord> {
+pub(super) fn record_from_row(row: &DbRow) -> Result<AuditRecord> {
     Ok(AuditRecord {
         seq: get(row, "seq")?,
         entry: AuditEntry {

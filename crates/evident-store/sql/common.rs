@@ -167,7 +167,7 @@ pub(crate) fn map_sqlx(error: sqlx::Error) -> StoreError {
 /// table it happened in. PostgreSQL names the table; SQLite's message names `table.column`s or
 /// `index 'name'`, and our index names begin with their table's. Only our words are returned.
 fn clash(db: &dyn sqlx::error::DatabaseError) -> (&'static str, &'static str) {
-    const SUBJECTS: [(&str, &str, &str); 15] = [
+    const SUBJECTS: [(&str, &str, &str); 19] = [
         ("organisations", "organisation", "with this slug"),
         ("users", "user", "with this e-mail"),
         ("memberships", "member", "with this e-mail"),
@@ -183,6 +183,10 @@ fn clash(db: &dyn sqlx::error::DatabaseError) -> (&'static str, &'static str) {
         ("risk_controls", "treating control", "of this risk"),
         ("risk_acceptances", "risk acceptance", "with this number"),
         ("audit_log", "audit record", "at this position"),
+        ("accounts", "account", "for this e-mail"),
+        ("sessions", "session", "with this id"),
+        ("api_tokens", "token", "with this name"),
+        ("installation_log", "installation audit record", "at this position"),
     ];
     let named = db
         .table()

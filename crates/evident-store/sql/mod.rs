@@ -14,8 +14,9 @@
 //! `ON CONFLICT`, `RETURNING`. Ordering is done in Rust, so both backends sort alike whatever the
 //! database collation. Only the migrations (column types, triggers) differ between the backends.
 //!
-//! One module per aggregate (`orgs`, `frameworks`, `controls`, `soa`, `risks`, `evidence`, `samples`, `audit`,
-//! and `derived` for the rendered read models), each with
+//! One module per aggregate (`orgs`, `frameworks`, `controls`, `soa`, `risks`, `evidence`, `samples`, `tokens`,
+//! `audit`, `accounts` for the installation's accounts and sessions, and `derived` for the rendered
+//! read models), each with
 //! its row mappers, the writes of its changes and its read trait; `common` has the helpers they
 //! share; this module has `apply`, which locks the organisation, hands each change to its
 //! aggregate and appends the audit records in a few statements at the end.
@@ -28,6 +29,7 @@ use self::audit::AuditTrail;
 use self::common::{Outcome, Tx, lock_org, map_sqlx};
 use crate::Backend;
 
+mod accounts;
 mod audit;
 pub(crate) mod common;
 mod controls;
@@ -39,6 +41,7 @@ mod risks;
 mod samples;
 mod snapshot;
 mod soa;
+mod tokens;
 
 #[async_trait]
 impl Store for Backend {
@@ -89,6 +92,7 @@ async fn apply_one(tx: &mut Tx<'_>, actor: &Actor, change: &Change) -> Result<Ou
         Change::Risk(change) => risks::apply(tx, actor, change).await,
         Change::Evidence(change) => evidence::apply(tx, actor, change).await,
         Change::Sample(change) => samples::apply(tx, actor, change).await,
+        Change::Token(change) => tokens::apply(tx, actor, change).await,
     }
 }
 

@@ -12,7 +12,7 @@ use super::audit::AuditTrail;
 use super::common::{Outcome, Tx, get, lock_org, map_sqlx, new_id, parsed, to_json};
 use crate::{Backend, DbRow};
 
-fn org_from_row(row: &DbRow) -> Result<Organisation> {
+pub(super) fn org_from_row(row: &DbRow) -> Result<Organisation> {
     Ok(Organisation {
         id: OrgId::from_store(get(row, "id")?),
         slug: parsed(row, "organisations", "slug", OrgSlug::parse)?,
@@ -21,7 +21,7 @@ fn org_from_row(row: &DbRow) -> Result<Organisation> {
     })
 }
 
-fn member_from_row(row: &DbRow) -> Result<Member> {
+pub(super) fn member_from_row(row: &DbRow) -> Result<Member> {
     Ok(Member {
         email: parsed(row, "users", "email", Email::parse)?,
         display_name: get(row, "display_name")?,
@@ -32,7 +32,7 @@ fn member_from_row(row: &DbRow) -> Result<Member> {
 
 /// The user with this e-mail, created if new. `ON CONFLICT DO NOTHING` first, so two organisations
 /// adding the same new person at once both succeed (the second waits for the first, then reads it).
-async fn user_id_for(tx: &mut Tx<'_>, email: &Email, at: DateTime<Utc>) -> Result<String> {
+pub(super) async fn user_id_for(tx: &mut Tx<'_>, email: &Email, at: DateTime<Utc>) -> Result<String> {
     sqlx::query(
         "INSERT INTO users (id, email, display_name, created_at) VALUES ($1, $2, '', $3) ON CONFLICT (email) DO NOTHING",
     )

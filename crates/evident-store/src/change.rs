@@ -12,6 +12,8 @@ use evident_core::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::TokenChange;
+
 /// One state change. [`Store::apply`](crate::Store::apply) writes a batch of them, each with its
 /// audit record, and hands each to the module of its aggregate.
 ///
@@ -27,6 +29,7 @@ pub enum Change {
     Risk(RiskChange),
     Evidence(EvidenceChange),
     Sample(SampleChange),
+    Token(TokenChange),
 }
 
 /// The organisation's members.
@@ -140,6 +143,12 @@ pub enum SampleChange {
     Exception { sample: SampleId, exception: SampleException },
 }
 
+impl From<TokenChange> for Change {
+    fn from(change: TokenChange) -> Self {
+        Change::Token(change)
+    }
+}
+
 impl From<SampleChange> for Change {
     fn from(change: SampleChange) -> Self {
         Change::Sample(change)
@@ -229,6 +238,10 @@ pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
                 "sample_exception",
                 format!("{sample} {} {}", exception.control, exception.occurrence.from()),
             ),
+        },
+        Change::Token(change) => match change {
+            TokenChange::Create(token) => ("token.create", "token", token.id.clone()),
+            TokenChange::Revoke { id } => ("token.revoke", "token", id.clone()),
         },
     }
 }
@@ -448,6 +461,19 @@ mod tests {
                 .into(),
                 ("sample.exception", "sample_exception", "s-1 c-1 2026-03-01"),
             ),
+            (
+                TokenChange::Create(crate::accounts::NewToken {
+                    id: "t-1".into(),
+                    name: "ci".into(),
+                    secret_hash: evident_core::Sha256Digest::of(b"secret"),
+                    role: Role::Viewer,
+                    created_by: email("ada@acme.example"),
+                    expires_at: at,
+                })
+                .into(),
+                ("token.create", "token", "t-1"),
+            ),
+            (TokenChange::Revoke { id: "t-1".into() }.into(), ("token.revoke", "token", "t-1")),
         ]
     }
 
@@ -520,6 +546,8 @@ mod tests {
                 "evidence.add",
                 "sample.record",
                 "sample.exception",
+                "token.create",
+                "token.revoke",
             ]
         );
     }

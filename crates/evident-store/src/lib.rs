@@ -25,8 +25,10 @@ use evident_core::{
 };
 use serde::{Deserialize, Serialize};
 
+pub mod accounts;
 mod change;
 pub mod snapshot;
+pub use accounts::{AccountChange, Accounts, TokenChange, Tokens};
 pub use change::{
     Change, ControlChange, EvidenceChange, FrameworkChange, MemberChange, RiskChange, SampleChange, SoaChange,
     describe, mapping_key,
@@ -91,8 +93,9 @@ pub struct NewOrganisation {
 /// Everything an organisation's records are kept in. Backends: SQLite, PostgreSQL.
 ///
 /// The reads are split by aggregate into the supertraits ([`Organisations`], [`Frameworks`],
-/// [`Controls`], [`Soa`], [`Risks`], [`EvidenceRecords`], [`AuditLog`]); every write is [`Store::apply`]
-/// but the read models of [`Derived`], which are not records. Their methods
+/// [`Controls`], [`Soa`], [`Risks`], [`EvidenceRecords`], [`AuditLog`], [`Tokens`]); every write is
+/// [`Store::apply`] but the read models of [`Derived`], which are not records, and the
+/// installation's accounts and sessions ([`Accounts`], which have an audit log of their own). Their methods
 /// are callable on `dyn Store` (and on `S: Store`) without importing the supertraits; on a backend's
 /// concrete type, `use evident_store::prelude::*`. [`Snapshot`] copies the whole database out and
 /// back in, for backups.
@@ -106,6 +109,8 @@ pub trait Store:
     + EvidenceRecords
     + AuditLog
     + Derived
+    + Accounts
+    + Tokens
     + Snapshot
     + Send
     + Sync
@@ -299,7 +304,8 @@ pub trait Derived: Send + Sync {
 /// `use evident_store::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        AuditLog, Controls, Derived, EvidenceRecords, Frameworks, Organisations, Risks, Snapshot, Soa, Store,
+        Accounts, AuditLog, Controls, Derived, EvidenceRecords, Frameworks, Organisations, Risks, Snapshot, Soa, Store,
+        Tokens,
     };
 }
 

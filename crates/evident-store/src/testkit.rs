@@ -14,6 +14,8 @@ use crate::{
     Organisation, RawSql, RiskChange, SoaChange, Store, StoreError,
 };
 
+pub mod accounts;
+pub use accounts::accounts_sessions_and_tokens;
 pub mod verify;
 pub use verify::{a_rehashed_or_rewound_log_still_chains, the_log_reads_page_by_page};
 pub mod concurrency;
@@ -62,6 +64,7 @@ macro_rules! parity_tests {
             a_window_reads_evidence_by_its_period,
             evidence_reads_page_by_page,
             samples_hold_exceptions_only_for_what_they_drew,
+            accounts_sessions_and_tokens,
         );
         $crate::parity_tests!(@shared $store;
             many_writers_at_once,

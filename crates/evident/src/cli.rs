@@ -68,6 +68,13 @@ pub enum Command {
     /// Organisations on this installation (operator commands: whoever can open the database).
     #[command(subcommand)]
     Orgs(OrgsCommand),
+    /// Start the HTTP server (the REST API) on the same database. On the first start, with no
+    /// account yet, it creates the account of the demo organisation's administrator (or the only
+    /// organisation's) and prints its password, once.
+    Serve(ServeArgs),
+    /// Accounts that can sign in to the server (operator commands: whoever can open the database).
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Members of the organisation and their roles.
     #[command(subcommand)]
     Members(MembersCommand),
@@ -457,6 +464,40 @@ pub enum OrgsCommand {
         admin: Email,
         #[arg(long, value_name = "NAME")]
         admin_name: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free one; the address is printed).
+    #[arg(long, env = "EVIDENT_BIND", default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub bind: std::net::SocketAddr,
+    /// Create (or complete) the demo organisation first.
+    #[arg(long)]
+    pub demo: bool,
+    /// Believe `X-Forwarded-Proto: https` from a reverse proxy in front: session cookies are then
+    /// `Secure`. Only behind a proxy that sets the header itself.
+    #[arg(long, env = "EVIDENT_TRUST_PROXY")]
+    pub trust_proxy: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create the account of EMAIL (a member of any organisation, or not yet) and print a
+    /// generated password, once; or read the password from standard input.
+    Create {
+        email: Email,
+        /// Read the password (one line, at least 12 characters) from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password for EMAIL (every session of theirs ends) and print it, once; or read it
+    /// from standard input.
+    SetPassword {
+        email: Email,
+        /// Read the password (one line, at least 12 characters) from standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 

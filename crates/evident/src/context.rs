@@ -86,6 +86,22 @@ pub fn hint(code: Code) -> Option<&'static str> {
             "the database was prepared by another version of evident: upgrade evident, or use another data directory"
         }
         Code::StoreCorrupt => "run `evident verify`; restore the database from a backup if it fails",
+        Code::Unauthenticated => "sign in (POST /api/session), or send an API token: Authorization: Bearer evt_…",
+        Code::InvalidCredentials => {
+            "check the e-mail and password; the operator can set one: `evident users set-password EMAIL`"
+        }
+        Code::AccountLocked => "wait until the lockout passes, or have the operator set a new password",
+        Code::CsrfTokenInvalid => {
+            "send the session's csrf_token (from the sign-in answer or GET /api/me) in X-CSRF-Token"
+        }
+        Code::AccountNotFound => "create it: `evident users create EMAIL`",
+        Code::TokenNotFound => "list the tokens you may see: GET /api/orgs/ORG/tokens",
+        Code::PreconditionRequired => "send If-Match with the ETag the GET gave",
+        Code::RouteNotFound | Code::MethodNotAllowed => "see the API's routes in README.md",
+        Code::BodyTooLarge => "send a smaller body",
+        Code::UnsupportedMediaType => "send JSON with Content-Type: application/json",
+        Code::Timeout => "try again; if it persists, the server's log says what took long",
+        Code::BodyTimeout => "send the request's body at once",
         Code::Unexpected => return None,
     })
 }

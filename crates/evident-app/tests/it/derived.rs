@@ -8,7 +8,11 @@ use evident_core::Coverage;
 
 use crate::support::*;
 
-on_each_backend!(a_stored_model_is_served_until_the_records_change, another_day_computes_readiness_afresh);
+on_each_backend!(
+    a_stored_model_is_served_until_the_records_change,
+    another_day_computes_readiness_afresh,
+    a_remembering_app_serves_from_memory_until_the_head_moves
+);
 
 /// What the stored rows are overwritten with, to tell a served model from a computed one.
 const PLANTED: &str = "\"planted\"";
@@ -82,4 +86,24 @@ async fn another_day_computes_readiness_afresh(backend: Backend) {
     let tomorrow = test.app.clone().with_clock(std::sync::Arc::new(|| now() + Duration::days(1)));
     let computed = tomorrow.readiness_json(&viewer, None, Reuse::Stored).await.unwrap();
     assert_eq!(computed, serde_json::to_string(&tomorrow.readiness(&viewer, None).await.unwrap()).unwrap());
+}
+
+/// A long-lived application (the server's) answers a read after no change from memory, without the
+/// stored row; a change made through another application over the same database moves the head,
+/// and the next read is computed afresh.
+async fn a_remembering_app_serves_from_memory_until_the_head_moves(backend: Backend) {
+    let Some(test) = spawn(backend).await else { return };
+    let org = slug("acme");
+    let op = small_org(&test, &org, &email(OWNER)).await;
+    let viewer = test.operator(Some(&org), "test", Some(&email(VIEWER))).await.unwrap();
+    let server = test.app.clone().remembering();
+    let readiness = server.readiness_json(&viewer, None, Reuse::Stored).await.unwrap();
+    plant(&test, backend, &planted()).await;
+    assert_eq!(server.readiness_json(&viewer, None, Reuse::Stored).await.unwrap(), readiness, "from memory");
+    assert_eq!(test.readiness_json(&viewer, None, Reuse::Stored).await.unwrap(), PLANTED, "others read the row");
+
+    test.map_control(&op, &code(MINE), &fw(ISO), &req("A.5.15"), Coverage::Partial, "Reviews access.").await.unwrap();
+    let changed = server.readiness_json(&viewer, None, Reuse::Stored).await.unwrap();
+    assert_eq!(changed, serde_json::to_string(&test.readiness(&viewer, None).await.unwrap()).unwrap());
+    assert_ne!(changed, readiness, "the new mapping counts");
 }

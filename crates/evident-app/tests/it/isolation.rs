@@ -167,6 +167,13 @@ async fn sees_only_its_own(app: &App, p: &Principal, own: &Own) {
     let missing = app.soa_document(p, None, SoaSelector::Version(2)).await;
     assert_eq!(code_of(&missing), Some(Code::SoaVersionNotFound), "soa_document version 2, {who}");
 
+    let log = app.audit_log(p, 0, evident_app::audit::MAX_PAGE).await.unwrap();
+    let (stored, _) = app.store().audit_log(&p.org.id).await.unwrap();
+    let first_page: Vec<_> = stored.into_iter().take(evident_app::audit::MAX_PAGE as usize).collect();
+    assert_eq!(log, first_page, "audit_log, {who}");
+    let verdict = app.verify_organisation(p).await.unwrap();
+    assert_eq!((verdict.organisation.as_str(), verdict.ok), (p.org.slug.as_str(), true), "verify_organisation, {who}");
+
     let members = app.members(p).await.unwrap();
     assert_eq!(set(members.iter().map(|m| m.email.to_string())), own.members, "members, {who}");
     let platform = members.iter().find(|m| m.email == email(DEMO_OWNER)).unwrap();
@@ -176,6 +183,10 @@ async fn sees_only_its_own(app: &App, p: &Principal, own: &Own) {
 
     let risks = app.risks(p).await.unwrap();
     assert_eq!(set(risks.iter().map(|r| (r.code.to_string(), r.title.clone()))), own.risk_titles, "risks, {who}");
+    for (code, title) in &own.risk_titles {
+        let one = app.risk(p, &evident_core::RiskCode::parse(code).unwrap()).await.unwrap();
+        assert_eq!(&one.title, title, "risk {code}, {who}");
+    }
     let assets = app.assets(p).await.unwrap();
     assert_eq!(set(assets.iter().map(|a| (a.code.to_string(), a.name.clone()))), own.asset_names, "assets, {who}");
 

@@ -11,6 +11,7 @@ mod methodology;
 mod oscal;
 mod readiness;
 mod risks;
+mod serve;
 mod setup;
 mod soa;
 mod verify;
@@ -25,6 +26,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(args) => setup::init(global, args).await,
         Command::Demo => demo::demo(global).await,
         Command::Orgs(command) => setup::orgs(global, command).await,
+        Command::Serve(args) => serve::serve(global, args).await,
+        Command::Users(command) => serve::users(global, command).await,
         Command::Members(command) => setup::members(global, command).await,
         Command::Frameworks(command) => frameworks::run(global, command).await,
         Command::Controls(command) => controls::run(global, command).await,

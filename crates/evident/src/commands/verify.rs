@@ -45,6 +45,13 @@ pub async fn run(global: &Global, witness: Option<&Path>) -> anyhow::Result<Exit
         }
     }
     .map_err(explained)?;
+    // The installation's own log (accounts and sessions), once it has one, unless one organisation was asked for.
+    let mut verdicts = verdicts;
+    if global.org.is_none()
+        && let Some(installation) = verify::verify_installation(&**store).await.map_err(explained)?
+    {
+        verdicts.push(installation);
+    }
     let all_ok = verdicts.iter().all(|v| v.ok);
     if global.json {
         output::json(&verdicts)?;
@@ -57,6 +64,10 @@ pub async fn run(global: &Global, witness: Option<&Path>) -> anyhow::Result<Exit
                     (Some(_), None) => ", not in the witness yet".to_owned(),
                     (None, None) => String::new(),
                 };
+                if v.organisation_id.is_none() {
+                    say!("installation (accounts and sessions): audit log intact ({} records)", v.records);
+                    continue;
+                }
                 say!(
                     "{}: audit log intact, state matches it ({} records{witnessed}){}",
                     v.organisation,

@@ -12,4 +12,5 @@ mod import;
 mod members;
 mod oscal;
 mod risks;
+mod serve;
 mod support;

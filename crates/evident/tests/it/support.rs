@@ -83,6 +83,11 @@ impl Evident {
         }
     }
 
+    /// The command, not yet started, for tests that talk to it while it runs.
+    pub fn command_for_test(&self, args: &[&str]) -> Command {
+        self.command(args)
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_evident"));
         command

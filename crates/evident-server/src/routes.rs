@@ -1,0 +1,518 @@
+//! The routes: each parses its request, calls one use case and renders the answer.
+
+use axum::extract::{Path, Query, State as AxumState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use evident_app::accounts::{Password, csrf_token};
+use evident_app::controls::ControlView;
+use evident_app::derived::Reuse;
+use evident_app::{AppError, Code};
+use evident_core::freshness::MaxAge;
+use evident_core::{ControlCode, ControlPatch, Email, FrameworkId, Frequency, ImplementationStatus, Role};
+use serde::{Deserialize, Deserializer};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::json::ApiJson;
+use crate::openapi::{ErrorSchema, Org};
+use crate::{SESSION_COOKIE, State};
+
+pub(crate) mod audit;
+pub(crate) mod controls;
+pub(crate) mod frameworks;
+pub(crate) mod risks;
+pub(crate) mod soa;
+
+type Result<T, E = ApiError> = std::result::Result<T, E>;
+type AppState = AxumState<State>;
+
+pub(crate) fn routes() -> Router<State> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/errors", get(crate::error::codes))
+        .route("/api/openapi.json", get(crate::openapi::document))
+        .route("/api/session", post(sign_in).delete(sign_out))
+        .route("/api/me", get(me))
+        .route("/api/me/password", put(change_password))
+        .route("/api/orgs", get(orgs))
+        .route("/api/frameworks", get(frameworks::library))
+        .route("/api/orgs/{org}/frameworks", get(frameworks::frameworks))
+        .route("/api/orgs/{org}/frameworks/{id}", get(frameworks::framework))
+        .route("/api/orgs/{org}/adoptions", post(frameworks::adopt))
+        .route("/api/orgs/{org}/gap", get(frameworks::gap))
+        .route("/api/orgs/{org}/gap/accept", post(frameworks::accept_gap))
+        .route("/api/orgs/{org}/controls", get(controls).post(controls::create))
+        .route("/api/orgs/{org}/controls/{code}", get(control).patch(edit_control))
+        .route("/api/orgs/{org}/controls/{code}/retire", post(controls::retire))
+        .route("/api/orgs/{org}/controls/{code}/mappings", post(controls::map))
+        .route("/api/orgs/{org}/controls/{code}/mappings/{framework}/{ref}", delete(controls::unmap))
+        .route("/api/orgs/{org}/readiness", get(readiness))
+        .route("/api/orgs/{org}/audit", get(audit::log))
+        .route("/api/orgs/{org}/verify", get(audit::verify))
+        .route("/api/orgs/{org}/risks", get(risks::list).post(risks::create))
+        .route("/api/orgs/{org}/risks/{code}", get(risks::one))
+        .route("/api/orgs/{org}/risks/{code}/accept", post(risks::accept))
+        .route("/api/orgs/{org}/heatmap", get(risks::heat_map))
+        .route("/api/orgs/{org}/treatment-plan", get(risks::treatment_plan))
+        .route("/api/orgs/{org}/methodology", get(risks::methodology))
+        .route("/api/orgs/{org}/soa", get(soa::draft))
+        .route("/api/orgs/{org}/soa/versions", get(soa::versions))
+        .route("/api/orgs/{org}/soa/versions/{version}", get(soa::version))
+        .route("/api/orgs/{org}/soa/diff", get(soa::diff))
+        .route("/api/orgs/{org}/soa/approve", post(soa::approve))
+        .route("/api/orgs/{org}/tokens", post(create_token).get(tokens))
+        .route("/api/orgs/{org}/tokens/{id}", delete(revoke_token))
+        .fallback(|| async { ApiError::new(Code::RouteNotFound, "there is no such route") })
+}
+
+/// A body of JSON text the app rendered already (a stored read model).
+fn json_text(body: String) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+}
+
+/// Answers that carry a secret are never kept by a cache.
+fn no_store() -> (header::HeaderName, HeaderValue) {
+    (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
+}
+
+/// The process is alive.
+#[utoipa::path(get, path = "/healthz", tag = "health", security(), responses((status = 200, description = "alive", body = Object)))]
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// The process can serve: its database answers.
+#[utoipa::path(get, path = "/readyz", tag = "health", security(),
+    responses((status = 200, description = "ready", body = Object), (status = 503, description = "the database does not answer", body = ErrorSchema)))]
+pub(crate) async fn readyz(AxumState(state): AppState) -> Result<Json<serde_json::Value>> {
+    state.app.ready().await?;
+    Ok(Json(json!({"status": "ready"})))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignIn {
+    email: String,
+    password: String,
+}
+
+/// Whether the request reached us over TLS: we do not terminate TLS ourselves, so only a trusted
+/// reverse proxy can say so (`X-Forwarded-Proto: https`).
+fn over_tls(state: &State, headers: &HeaderMap) -> bool {
+    state.config.trust_proxy
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').next().is_some_and(|first| first.trim().eq_ignore_ascii_case("https")))
+}
+
+fn session_cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("evident_session=; Max-Age=0"))
+}
+
+/// `POST /api/session`: signs in with e-mail and password; the session's secret goes in the
+/// cookie, its CSRF token in the body.
+#[utoipa::path(post, path = "/api/session", tag = "session", security(), request_body = SignIn,
+    responses((status = 201, description = "signed in: `Set-Cookie: evident_session=…; HttpOnly; SameSite=Lax`; the body has `csrf_token`", body = Object),
+              (status = 401, description = "invalid_credentials", body = ErrorSchema),
+              (status = 429, description = "account_locked", body = ErrorSchema)))]
+pub(crate) async fn sign_in(
+    AxumState(state): AppState,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SignIn>,
+) -> Result<Response> {
+    let email = Email::parse(&body.email)
+        .map_err(|_| ApiError::new(Code::InvalidCredentials, "the e-mail or the password is not right"))?;
+    let opened = state.app.log_in(&email, &body.password).await?;
+    let lifetime = (opened.user.expires_at - state.app.now()).num_seconds().max(0);
+    let cookie = session_cookie(opened.secret.expose(), lifetime, over_tls(&state, &headers));
+    let body = json!({
+        "user": {"email": opened.user.email},
+        "session": {"expires_at": opened.user.expires_at},
+        "csrf_token": csrf_token(opened.secret.expose()),
+    });
+    Ok((StatusCode::CREATED, [(header::SET_COOKIE, cookie), no_store()], Json(body)).into_response())
+}
+
+/// `DELETE /api/session`: signs out and clears the cookie.
+#[utoipa::path(delete, path = "/api/session", tag = "session", security(("session" = [])),
+    responses((status = 204, description = "signed out"), (status = 400, description = "invalid_input: an API token has no session", body = ErrorSchema),
+              (status = 401, description = "unauthenticated", body = ErrorSchema)))]
+pub(crate) async fn sign_out(AxumState(state): AppState, headers: HeaderMap, caller: Caller) -> Result<Response> {
+    let Caller::Session { user, .. } = caller else {
+        return Err(ApiError::new(Code::InvalidInput, "an API token has no session: revoke the token instead"));
+    };
+    state.app.log_out(&user).await?;
+    let cookie = session_cookie("", 0, over_tls(&state, &headers));
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+/// `GET /api/me`: the signed-in user, their session's CSRF token and their memberships; or, for
+/// an API token, the token.
+#[utoipa::path(get, path = "/api/me", tag = "session",
+    responses((status = 200, description = "the user and their memberships, or the token", body = Object),
+              (status = 401, description = "unauthenticated", body = ErrorSchema)))]
+pub(crate) async fn me(AxumState(state): AppState, caller: Caller) -> Result<Response> {
+    let body = match caller {
+        Caller::Session { user, secret } => {
+            let memberships: Vec<_> = state
+                .app
+                .memberships(&user)
+                .await?
+                .into_iter()
+                .map(|m| json!({"organisation": {"slug": m.organisation.slug, "name": m.organisation.name}, "role": m.role, "display_name": m.display_name}))
+                .collect();
+            json!({
+                "user": {"email": user.email},
+                "session": {"expires_at": user.expires_at},
+                "csrf_token": csrf_token(&secret),
+                "memberships": memberships,
+            })
+        }
+        Caller::Token { principal } => {
+            let evident_app::Acting::Token { id, name, member } = &principal.acting else {
+                return Err(ApiError::new(Code::Unexpected, "a token's principal is not a token"));
+            };
+            json!({"token": {"id": id, "name": name, "role": member.role, "created_by": member.email,
+                             "organisation": {"slug": principal.org.slug, "name": principal.org.name}}})
+        }
+    };
+    Ok(([no_store()], Json(body)).into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+/// `PUT /api/me/password`: a new password; every session of the user ends, this one too.
+#[utoipa::path(put, path = "/api/me/password", tag = "session", security(("session" = [])), request_body = PasswordChange,
+    responses((status = 204, description = "changed; every session of the user ended"),
+              (status = 401, description = "invalid_credentials: the current password is not right", body = ErrorSchema)))]
+pub(crate) async fn change_password(
+    AxumState(state): AppState,
+    caller: Caller,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<StatusCode> {
+    let Caller::Session { user, .. } = caller else {
+        return Err(ApiError::new(Code::PermissionDenied, "an API token cannot change a password"));
+    };
+    state.app.change_own_password(&user, &body.current, Password::parse(body.new)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/orgs`: the organisations the caller may act in, with their role there.
+#[utoipa::path(get, path = "/api/orgs", tag = "organisations",
+    responses((status = 200, description = "`{\"items\": [{\"slug\", \"name\", \"role\"}]}`", body = Object)))]
+pub(crate) async fn orgs(AxumState(state): AppState, caller: Caller) -> Result<Json<serde_json::Value>> {
+    let orgs: Vec<_> = match caller {
+        Caller::Session { user, .. } => state
+            .app
+            .memberships(&user)
+            .await?
+            .into_iter()
+            .map(|m| json!({"slug": m.organisation.slug, "name": m.organisation.name, "role": m.role}))
+            .collect(),
+        Caller::Token { principal } => {
+            vec![json!({"slug": principal.org.slug, "name": principal.org.name, "role": principal.role()})]
+        }
+    };
+    Ok(Json(json!({ "items": orgs })))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Page {
+    /// At most this many items (1 to 500; 100 by default).
+    limit: Option<usize>,
+    /// Where the previous page ended (its `next_cursor`).
+    cursor: Option<String>,
+    /// Retired controls too.
+    #[serde(default)]
+    all: bool,
+}
+
+/// The page of a list with no filters of its own.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Cursor {
+    /// At most this many items (1 to 500; 100 by default).
+    limit: Option<usize>,
+    /// Where the previous page ended (its `next_cursor`).
+    cursor: Option<String>,
+}
+
+/// A cursor is the last item's key, hex-encoded: opaque to clients, stable across pages.
+pub(crate) fn cursor_key(cursor: &str) -> Result<String> {
+    hex::decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| ApiError::new(Code::InvalidInput, "the cursor is not one this API gave"))
+}
+
+/// A key that orders references as people read them: each run of digits padded, so A.5.9 comes
+/// before A.5.10.
+pub(crate) fn natural_key(text: &str) -> String {
+    let mut key = String::with_capacity(text.len() + 16);
+    let mut digits = String::new();
+    for c in text.chars().chain(std::iter::once('\0')) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        if !digits.is_empty() {
+            key.push_str(&format!("{digits:0>12}"));
+            digits.clear();
+        }
+        if c != '\0' {
+            key.push(c);
+        }
+    }
+    key
+}
+
+/// One page of `items` after `cursor`, ordered by `key` (every list pages this way): at most
+/// `limit` (1 to 500, 100 by default) items, and the cursor of the next page if there is one.
+pub(crate) fn paged<T>(
+    mut items: Vec<T>,
+    limit: Option<usize>,
+    cursor: Option<&str>,
+    key: impl Fn(&T) -> String,
+) -> Result<serde_json::Value>
+where
+    T: serde::Serialize,
+{
+    let limit = limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::new(Code::InvalidInput, format!("limit is 1 to 500, not {limit}")));
+    }
+    let after = cursor.map(cursor_key).transpose()?;
+    items.sort_by_key(|item| key(item));
+    let rest: Vec<T> = items
+        .into_iter()
+        .filter(|item| after.as_deref().is_none_or(|after| key(item).as_str() > after))
+        .take(limit + 1)
+        .collect();
+    let more = rest.len() > limit;
+    let items: Vec<T> = rest.into_iter().take(limit).collect();
+    let next = if more { items.last().map(|item| hex::encode(key(item))) } else { None };
+    Ok(json!({ "items": items, "next_cursor": next }))
+}
+
+/// `GET /api/orgs/{org}/controls?limit=&cursor=&all=`: controls with their mappings, by code, a
+/// page at a time.
+#[utoipa::path(get, path = "/api/orgs/{org}/controls", tag = "controls", params(Org, Page),
+    responses((status = 200, description = "`{\"items\": [control…], \"next_cursor\": string|null}`", body = Object),
+              (status = 404, description = "organisation_not_found (also for one you are not a member of)", body = ErrorSchema)))]
+pub(crate) async fn controls(
+    AxumState(state): AppState,
+    Path(org): Path<String>,
+    Query(page): Query<Page>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>> {
+    let principal = caller.in_org(&state, &org).await?;
+    let controls = state.app.controls(&principal, page.all).await?;
+    let key = |c: &ControlView| c.control.code.as_str().to_owned();
+    Ok(Json(paged(controls, page.limit, page.cursor.as_deref(), key)?))
+}
+
+fn parse_code(code: &str) -> Result<ControlCode> {
+    ControlCode::parse(code).map_err(|_| ApiError(AppError::not_found(Code::ControlNotFound, "control", code)))
+}
+
+/// A control's revision as its entity tag.
+fn etag(revision: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{revision}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+}
+
+fn control_response(view: ControlView) -> Response {
+    ([(header::ETAG, etag(view.control.revision))], Json(view)).into_response()
+}
+
+/// `GET /api/orgs/{org}/controls/{code}`: the control, its mappings, and its revision as `ETag`.
+#[utoipa::path(get, path = "/api/orgs/{org}/controls/{code}", tag = "controls", params(Org, ("code" = String, Path, description = "the control's code")),
+    responses((status = 200, description = "the control with its mappings; `ETag` is its revision", body = Object),
+              (status = 404, description = "organisation_not_found, control_not_found", body = ErrorSchema)))]
+pub(crate) async fn control(
+    AxumState(state): AppState,
+    Path((org, code)): Path<(String, String)>,
+    caller: Caller,
+) -> Result<Response> {
+    let principal = caller.in_org(&state, &org).await?;
+    Ok(control_response(state.app.control(&principal, &parse_code(&code)?).await?))
+}
+
+/// Deserialises a field that may be absent (`None`), null (`Some(None)`) or a value.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ControlEdit {
+    title: Option<String>,
+    description: Option<String>,
+    /// An e-mail of a member; null clears the owner.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    owner: Option<Option<Email>>,
+    /// continuous, daily, weekly, monthly, quarterly, semi_annual, annual, event_driven.
+    #[schema(value_type = Option<String>)]
+    frequency: Option<Frequency>,
+    /// 1 to 1830 days; null clears the control's own limit.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
+    max_evidence_age_days: Option<Option<MaxAge>>,
+    /// not_started, in_progress, implemented, not_applicable.
+    #[schema(value_type = Option<String>)]
+    status: Option<ImplementationStatus>,
+}
+
+/// The revision `If-Match` names: `"3"` (as `ETag` gave it), `W/"3"` or `3`.
+fn if_match(headers: &HeaderMap) -> Result<i64> {
+    let value = headers.get(header::IF_MATCH).ok_or_else(|| {
+        ApiError::new(
+            Code::PreconditionRequired,
+            "send If-Match with the control's ETag (its revision), so an edit never overwrites another",
+        )
+    })?;
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .ok_or_else(|| ApiError::new(Code::InvalidInput, "If-Match must be the control's ETag, such as \"3\""))
+}
+
+/// `PATCH /api/orgs/{org}/controls/{code}` with `If-Match`: changes the fields given; refused
+/// with `conflict` (409) when the control changed since that revision.
+#[utoipa::path(patch, path = "/api/orgs/{org}/controls/{code}", tag = "controls",
+    params(Org, ("code" = String, Path, description = "the control's code"),
+           ("If-Match" = String, Header, description = "the ETag of the control as read (its revision)")),
+    request_body = ControlEdit,
+    responses((status = 200, description = "changed; the control as it is now, with its new ETag", body = Object),
+              (status = 403, description = "permission_denied", body = ErrorSchema),
+              (status = 409, description = "conflict: the control changed since that revision; nothing was written", body = ErrorSchema),
+              (status = 428, description = "precondition_required: no If-Match", body = ErrorSchema)))]
+pub(crate) async fn edit_control(
+    AxumState(state): AppState,
+    Path((org, code)): Path<(String, String)>,
+    headers: HeaderMap,
+    caller: Caller,
+    ApiJson(edit): ApiJson<ControlEdit>,
+) -> Result<Response> {
+    let principal = caller.in_org(&state, &org).await?;
+    let code = parse_code(&code)?;
+    let revision = if_match(&headers)?;
+    let patch = ControlPatch {
+        title: edit.title,
+        description: edit.description,
+        owner: edit.owner,
+        frequency: edit.frequency,
+        max_evidence_age_days: edit.max_evidence_age_days,
+        status: edit.status,
+    };
+    state.app.edit_control(&principal, &code, patch, Some(revision)).await?;
+    Ok(control_response(state.app.control(&principal, &code).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ReadinessQuery {
+    /// One framework in detail (e.g. iso27001:2022).
+    framework: Option<String>,
+}
+
+/// `GET /api/orgs/{org}/readiness[?framework=ID]`: per framework, or one in detail; served from
+/// the stored read model while nothing it depends on changed.
+#[utoipa::path(get, path = "/api/orgs/{org}/readiness", tag = "readiness", params(Org, ReadinessQuery),
+    responses((status = 200, description = "readiness, as `evident readiness --json`", body = Object),
+              (status = 404, description = "organisation_not_found, framework_not_found", body = ErrorSchema)))]
+pub(crate) async fn readiness(
+    AxumState(state): AppState,
+    Path(org): Path<String>,
+    Query(query): Query<ReadinessQuery>,
+    caller: Caller,
+) -> Result<Response> {
+    let principal = caller.in_org(&state, &org).await?;
+    let framework = query.framework.as_deref().map(FrameworkId::parse).transpose().map_err(AppError::from)?;
+    Ok(json_text(state.app.readiness_json(&principal, framework.as_ref(), Reuse::Stored).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewToken {
+    /// 1 to 64 letters, digits, '-', '_' or '.'; never reused in the organisation.
+    name: String,
+    /// admin, compliance_manager, control_owner, auditor or viewer: at most yours.
+    role: String,
+    /// 1 to 366; 90 by default.
+    expires_in_days: Option<u32>,
+}
+
+/// `POST /api/orgs/{org}/tokens`: a token, with its secret shown this once.
+#[utoipa::path(post, path = "/api/orgs/{org}/tokens", tag = "tokens", params(Org), request_body = NewToken,
+    responses((status = 201, description = "`{\"token\": {…}, \"secret\": \"evt_…\"}`: the secret is shown this once", body = Object),
+              (status = 403, description = "permission_denied: a role above yours, or a token making a token", body = ErrorSchema),
+              (status = 409, description = "already_exists: the name was used", body = ErrorSchema)))]
+pub(crate) async fn create_token(
+    AxumState(state): AppState,
+    Path(org): Path<String>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewToken>,
+) -> Result<Response> {
+    let principal = caller.in_org(&state, &org).await?;
+    let role = Role::parse(&body.role).map_err(AppError::from)?;
+    let created = state.app.create_token(&principal, &body.name, role, body.expires_in_days).await?;
+    let body = json!({"token": created.token, "secret": created.secret.expose()});
+    Ok((StatusCode::CREATED, [no_store()], Json(body)).into_response())
+}
+
+/// `GET /api/orgs/{org}/tokens`: an administrator sees every token, anyone else their own.
+#[utoipa::path(get, path = "/api/orgs/{org}/tokens", tag = "tokens", params(Org),
+    responses((status = 200, description = "`{\"items\": [token…]}`, never a secret", body = Object)))]
+pub(crate) async fn tokens(
+    AxumState(state): AppState,
+    Path(org): Path<String>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>> {
+    let principal = caller.in_org(&state, &org).await?;
+    Ok(Json(json!({ "items": state.app.tokens(&principal).await? })))
+}
+
+/// `DELETE /api/orgs/{org}/tokens/{id}`: revokes it; it signs nothing in from then on.
+#[utoipa::path(delete, path = "/api/orgs/{org}/tokens/{id}", tag = "tokens", params(Org, ("id" = String, Path, description = "the token's id")),
+    responses((status = 204, description = "revoked"), (status = 404, description = "token_not_found", body = ErrorSchema)))]
+pub(crate) async fn revoke_token(
+    AxumState(state): AppState,
+    Path((org, id)): Path<(String, String)>,
+    caller: Caller,
+) -> Result<StatusCode> {
+    let principal = caller.in_org(&state, &org).await?;
+    state.app.revoke_token(&principal, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_key;
+
+    #[test]
+    fn references_order_as_people_read_them() {
+        let mut refs = ["A.5.10", "A.5.9", "A.8.1", "A.5.1", "CC10.1", "CC2.1"];
+        refs.sort_by_key(|r| natural_key(r));
+        assert_eq!(refs, ["A.5.1", "A.5.9", "A.5.10", "A.8.1", "CC2.1", "CC10.1"]);
+    }
+}

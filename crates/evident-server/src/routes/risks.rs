@@ -1,0 +1,230 @@
+//! The risk register: risks, acceptance, the heat map, the treatment plan, the methodology.
+
+use axum::Json;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use evident_app::risks::{PlanRow, RiskDraft, RiskFilter};
+use evident_app::{AppError, Code};
+use evident_core::risk::{Acceptance, HeatMap, MethodologyVersion, Risk, Treating, Treatment};
+use evident_core::{AssetCode, ControlCode, Email, RiskCode};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{AppState, Cursor, Result, natural_key, paged};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::json::ApiJson;
+use crate::openapi::{ErrorSchema, Org};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RiskQuery {
+    /// Only the risks this member owns (an e-mail).
+    #[param(value_type = Option<String>)]
+    owner: Option<Email>,
+    /// Only the risks with this treatment: modify, retain, avoid, share.
+    #[param(value_type = Option<String>)]
+    treatment: Option<Treatment>,
+    /// Only closed (true) or open (false) risks.
+    closed: Option<bool>,
+    /// At most this many items (1 to 500; 100 by default).
+    limit: Option<usize>,
+    /// Where the previous page ended (its `next_cursor`).
+    cursor: Option<String>,
+}
+
+/// `GET /api/orgs/{org}/risks?owner=&treatment=&closed=&limit=&cursor=`: the register, by code.
+#[utoipa::path(get, path = "/api/orgs/{org}/risks", tag = "risks", params(Org, RiskQuery),
+    responses((status = 200, description = "`{\"items\": [risk…], \"next_cursor\"}`, each as `evident risks list --json`", body = Object),
+              (status = 400, description = "invalid_input: a filter of the wrong shape", body = ErrorSchema),
+              (status = 404, description = "organisation_not_found", body = ErrorSchema)))]
+pub(crate) async fn list(
+    state: AppState,
+    Path(org): Path<String>,
+    Query(query): Query<RiskQuery>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>> {
+    let principal = caller.in_org(&state, &org).await?;
+    let filter = RiskFilter { owner: query.owner, treatment: query.treatment, closed: query.closed };
+    let risks = state.app.risks_where(&principal, &filter).await?;
+    let key = |r: &Risk| natural_key(r.code.as_str());
+    Ok(Json(paged(risks, query.limit, query.cursor.as_deref(), key)?))
+}
+
+fn parse_risk(code: &str) -> Result<RiskCode> {
+    RiskCode::parse(code).map_err(|_| ApiError(AppError::not_found(Code::RiskNotFound, "risk", code)))
+}
+
+/// `GET /api/orgs/{org}/risks/{code}`: one risk.
+#[utoipa::path(get, path = "/api/orgs/{org}/risks/{code}", tag = "risks",
+    params(Org, ("code" = String, Path, description = "the risk's code")),
+    responses((status = 200, description = "the risk", body = Object),
+              (status = 404, description = "organisation_not_found, risk_not_found", body = ErrorSchema)))]
+pub(crate) async fn one(
+    state: AppState,
+    Path((org, code)): Path<(String, String)>,
+    caller: Caller,
+) -> Result<Json<Risk>> {
+    let principal = caller.in_org(&state, &org).await?;
+    Ok(Json(state.app.risk(&principal, &parse_risk(&code)?).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Planned {
+    #[schema(value_type = String)]
+    control: ControlCode,
+    #[schema(value_type = String, format = Date)]
+    due: NaiveDate,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewRisk {
+    /// The risk's code, e.g. R-001.
+    code: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    /// Asset codes (at least one).
+    #[schema(value_type = Vec<String>)]
+    assets: Vec<AssetCode>,
+    /// Free text, or a starter-list id such as T-01.
+    threat: String,
+    /// Free text, or a starter-list id such as V-03.
+    vulnerability: String,
+    /// The e-mail of the member who owns the risk.
+    #[schema(value_type = String)]
+    owner: Email,
+    likelihood: u8,
+    impact: u8,
+    /// modify, retain, avoid or share.
+    #[schema(value_type = String)]
+    treatment: Treatment,
+    /// Controls in place that treat the risk.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    controls: Vec<ControlCode>,
+    /// Planned controls with their due dates.
+    #[serde(default)]
+    planned: Vec<Planned>,
+    residual_likelihood: u8,
+    residual_impact: u8,
+    /// Required when the residual score is above the inherent one.
+    #[serde(default)]
+    residual_justification: String,
+    #[schema(value_type = String, format = Date)]
+    review_date: NaiveDate,
+}
+
+/// `POST /api/orgs/{org}/risks`: creates a risk, assessed with the methodology in force.
+#[utoipa::path(post, path = "/api/orgs/{org}/risks", tag = "risks", params(Org), request_body = NewRisk,
+    responses((status = 201, description = "the risk as recorded", body = Object),
+              (status = 400, description = "invalid_input: every problem with the risk, by field", body = ErrorSchema),
+              (status = 403, description = "permission_denied", body = ErrorSchema),
+              (status = 409, description = "already_exists", body = ErrorSchema),
+              (status = 422, description = "no_methodology", body = ErrorSchema)))]
+pub(crate) async fn create(
+    state: AppState,
+    Path(org): Path<String>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewRisk>,
+) -> Result<Response> {
+    let principal = caller.in_org(&state, &org).await?;
+    let code = RiskCode::parse(&body.code).map_err(AppError::from)?;
+    let in_place = body.controls.into_iter().map(|control| Treating { control, planned: false, due: None });
+    let planned = body.planned.into_iter().map(|p| Treating { control: p.control, planned: true, due: Some(p.due) });
+    let draft = RiskDraft {
+        code,
+        title: body.title,
+        description: body.description,
+        assets: body.assets,
+        threat: body.threat,
+        vulnerability: body.vulnerability,
+        owner: body.owner,
+        inherent: (body.likelihood, body.impact),
+        treatment: body.treatment,
+        controls: in_place.chain(planned).collect(),
+        residual: (body.residual_likelihood, body.residual_impact),
+        residual_justification: body.residual_justification,
+        review_date: body.review_date,
+        closed: false,
+    };
+    let risk = state.app.create_risk(&principal, draft).await?;
+    Ok((StatusCode::CREATED, Json(risk)).into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RiskAcceptance {
+    /// Until when (YYYY-MM-DD, after today).
+    #[schema(value_type = String, format = Date)]
+    expires: NaiveDate,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /api/orgs/{org}/risks/{code}/accept`: accepts the risk's residual level until a date. A
+/// person decides this (the risk's owner or an administrator, signed in): an API token cannot.
+#[utoipa::path(post, path = "/api/orgs/{org}/risks/{code}/accept", tag = "risks",
+    params(Org, ("code" = String, Path, description = "the risk's code")), request_body = RiskAcceptance,
+    responses((status = 201, description = "the acceptance: by, at, expires, note, terms", body = Object),
+              (status = 403, description = "permission_denied (not the owner nor an administrator), member_required (an API token)", body = ErrorSchema),
+              (status = 404, description = "risk_not_found", body = ErrorSchema),
+              (status = 422, description = "rule_violated: above the acceptance criteria, or a date not after today", body = ErrorSchema)))]
+pub(crate) async fn accept(
+    state: AppState,
+    Path((org, code)): Path<(String, String)>,
+    caller: Caller,
+    ApiJson(body): ApiJson<RiskAcceptance>,
+) -> Result<Response> {
+    let principal = caller.in_org(&state, &org).await?;
+    let code = parse_risk(&code)?;
+    let acceptance: Acceptance = state.app.accept_risk(&principal, &code, body.expires, body.note).await?;
+    Ok((StatusCode::CREATED, Json(acceptance)).into_response())
+}
+
+/// `GET /api/orgs/{org}/heatmap`: open risks per cell of the matrix in force, inherent and residual.
+#[utoipa::path(get, path = "/api/orgs/{org}/heatmap", tag = "risks", params(Org),
+    responses((status = 200, description = "`{\"methodology\", \"likelihood\", \"impact\", \"inherent\", \"residual\", \"colours\"}`", body = Object),
+              (status = 422, description = "no_methodology", body = ErrorSchema)))]
+pub(crate) async fn heat_map(state: AppState, Path(org): Path<String>, caller: Caller) -> Result<Json<HeatMap>> {
+    let principal = caller.in_org(&state, &org).await?;
+    Ok(Json(state.app.heat_map(&principal).await?))
+}
+
+/// `GET /api/orgs/{org}/treatment-plan?limit=&cursor=`: each open risk with its treating controls,
+/// their status and due dates, by risk and control.
+#[utoipa::path(get, path = "/api/orgs/{org}/treatment-plan", tag = "risks", params(Org, Cursor),
+    responses((status = 200, description = "`{\"items\": [{\"risk\", \"title\", \"owner\", \"residual_level\", \"treatment\", \"control\", \"control_title\", \"control_status\", \"planned\", \"due\", \"control_owner\"}…], \"next_cursor\"}`", body = Object),
+              (status = 403, description = "permission_denied: the plan is an export", body = ErrorSchema)))]
+pub(crate) async fn treatment_plan(
+    state: AppState,
+    Path(org): Path<String>,
+    Query(page): Query<Cursor>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>> {
+    let principal = caller.in_org(&state, &org).await?;
+    let plan = state.app.treatment_plan(&principal).await?;
+    let key = |row: &PlanRow| {
+        let control = row.control.as_ref().map_or("", |c| c.as_str());
+        format!("{}\u{0}{}", natural_key(row.risk.as_str()), natural_key(control))
+    };
+    Ok(Json(paged(plan, page.limit, page.cursor.as_deref(), key)?))
+}
+
+/// `GET /api/orgs/{org}/methodology`: the risk methodology in force, with its version.
+#[utoipa::path(get, path = "/api/orgs/{org}/methodology", tag = "risks", params(Org),
+    responses((status = 200, description = "`{\"version\", \"methodology\": {likelihood, impact, scores, levels, acceptance_level}, \"created_by\", \"created_at\"}`", body = Object),
+              (status = 422, description = "no_methodology", body = ErrorSchema)))]
+pub(crate) async fn methodology(
+    state: AppState,
+    Path(org): Path<String>,
+    caller: Caller,
+) -> Result<Json<MethodologyVersion>> {
+    let principal = caller.in_org(&state, &org).await?;
+    Ok(Json(state.app.methodology(&principal).await?))
+}

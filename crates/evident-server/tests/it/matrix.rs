@@ -1,0 +1,210 @@
+//! The role × endpoint matrix: every route this API added for the organisation's records, called
+//! by no one, by an administrator of another organisation, and by each role of `acme`, lowest role
+//! first (so a refused write never changes what a later caller meets), with the status expected.
+
+use evident_core::{ControlCode, Coverage, FrameworkId, RequirementRef};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, send};
+
+/// Who calls, in the order the matrix calls them.
+const CALLERS: [Option<&str>; 7] = [
+    None,
+    Some("gus@globex.example"),
+    Some("vic@acme.example"),
+    Some("aud@acme.example"),
+    Some("olu@acme.example"),
+    Some("cora@acme.example"),
+    Some("ada@acme.example"),
+];
+
+/// A route, its body, and the status for each of [`CALLERS`]: nobody, another organisation's
+/// administrator, viewer, auditor, control owner, compliance manager, administrator.
+struct Row {
+    method: Method,
+    path: &'static str,
+    body: Option<Value>,
+    expected: [u16; 7],
+}
+
+fn row(method: Method, path: &'static str, body: Option<Value>, expected: [u16; 7]) -> Row {
+    Row { method, path, body, expected }
+}
+
+/// `expires`: a date an acceptance may run to (half a year from the server's today).
+fn table(expires: &str) -> Vec<Row> {
+    use Method as M;
+    const READ: [u16; 7] = [401, 404, 200, 200, 200, 200, 200];
+    vec![
+        row(M::GET, "/api/frameworks", None, [401, 200, 200, 200, 200, 200, 200]),
+        row(M::GET, "/api/orgs/acme/frameworks", None, READ),
+        row(M::GET, "/api/orgs/acme/frameworks/iso27001:2022", None, READ),
+        row(
+            M::POST,
+            "/api/orgs/acme/adoptions",
+            Some(json!({"framework": "iso27001:2022", "scope": "Production"})),
+            [401, 404, 403, 403, 403, 201, 201],
+        ),
+        row(M::GET, "/api/orgs/acme/gap?from=soc2:2017&to=iso27001:2022", None, READ),
+        // OPS-01 is not the control owner's, so accepting its suggestions is not theirs to do.
+        row(
+            M::POST,
+            "/api/orgs/acme/gap/accept",
+            Some(json!({"from": "soc2:2017", "to": "iso27001:2022", "all": true})),
+            [401, 404, 403, 403, 403, 200, 200],
+        ),
+        row(
+            M::POST,
+            "/api/orgs/acme/controls",
+            Some(json!({"code": "NET-01", "title": "Firewall", "frequency": "monthly"})),
+            [401, 404, 403, 403, 403, 201, 409],
+        ),
+        // The control owner owns IAM-01; mapping again changes nothing and still answers 200.
+        row(
+            M::POST,
+            "/api/orgs/acme/controls/IAM-01/mappings",
+            Some(json!({"framework": "iso27001:2022", "requirement": "A.8.2", "rationale": "endpoints"})),
+            [401, 404, 403, 403, 200, 200, 200],
+        ),
+        row(
+            M::POST,
+            "/api/orgs/acme/controls/IAM-02/mappings",
+            Some(json!({"framework": "iso27001:2022", "requirement": "A.8.2", "rationale": "endpoints"})),
+            [401, 404, 403, 403, 403, 200, 200],
+        ),
+        row(
+            M::DELETE,
+            "/api/orgs/acme/controls/IAM-01/mappings/iso27001:2022/A.8.2",
+            None,
+            [401, 404, 403, 403, 204, 404, 404],
+        ),
+        row(
+            M::DELETE,
+            "/api/orgs/acme/controls/IAM-02/mappings/iso27001:2022/A.8.2",
+            None,
+            [401, 404, 403, 403, 403, 204, 404],
+        ),
+        row(M::POST, "/api/orgs/acme/controls/NET-01/retire", None, [401, 404, 403, 403, 403, 200, 409]),
+        row(M::GET, "/api/orgs/acme/risks", None, READ),
+        row(M::GET, "/api/orgs/acme/risks/R-001", None, READ),
+        row(
+            M::POST,
+            "/api/orgs/acme/risks",
+            Some(json!({"code": "R-100", "title": "Laptops are stolen", "assets": ["AST-01"], "threat": "T-02",
+                        "vulnerability": "V-03", "owner": "olu@acme.example", "likelihood": 3, "impact": 3,
+                        "treatment": "retain", "residual_likelihood": 3, "residual_impact": 3,
+                        "review_date": "2027-06-30"})),
+            [401, 404, 403, 403, 201, 409, 409],
+        ),
+        // R-001 is the control owner's: they and an administrator accept it, nobody else.
+        row(
+            M::POST,
+            "/api/orgs/acme/risks/R-001/accept",
+            Some(json!({"expires": expires})),
+            [401, 404, 403, 403, 201, 403, 201],
+        ),
+        row(M::GET, "/api/orgs/acme/heatmap", None, READ),
+        row(M::GET, "/api/orgs/acme/treatment-plan", None, [401, 404, 403, 200, 200, 200, 200]),
+        row(M::GET, "/api/orgs/acme/methodology", None, READ),
+        row(M::GET, "/api/orgs/acme/soa", None, READ),
+        row(M::GET, "/api/orgs/acme/audit", None, [401, 404, 403, 200, 200, 200, 200]),
+        row(M::GET, "/api/orgs/acme/verify", None, [401, 404, 403, 200, 200, 200, 200]),
+        // The first approval makes version 1; the next, with nothing changed, keeps it.
+        row(M::POST, "/api/orgs/acme/soa/approve", None, [401, 404, 403, 403, 403, 201, 200]),
+        row(M::GET, "/api/orgs/acme/soa/versions", None, READ),
+        row(M::GET, "/api/orgs/acme/soa/versions/1", None, READ),
+        row(M::GET, "/api/orgs/acme/soa/diff?from=1&to=draft", None, READ),
+    ]
+}
+
+async fn every_route_answers_each_role_as_the_table_says(app: TestApp) {
+    let operator = app.operator("acme", None).await;
+    let (soc2, cc61) = (FrameworkId::parse("soc2:2017").unwrap(), RequirementRef::parse("CC6.1").unwrap());
+    let ops01 = ControlCode::parse("OPS-01").unwrap();
+    app.app.map_control(&operator, &ops01, &soc2, &cc61, Coverage::Full, "operations").await.unwrap();
+    crate::risks::register(&app).await;
+
+    let mut browsers = Vec::new();
+    for caller in CALLERS {
+        browsers.push(match caller {
+            Some(email) => Some(app.browser(email).await),
+            None => None,
+        });
+    }
+    let mut wrong = Vec::new();
+    let expires = (app.app.now().date_naive() + chrono::Duration::days(180)).to_string();
+    for row in table(&expires) {
+        for ((caller, browser), expected) in CALLERS.iter().zip(&browsers).zip(row.expected) {
+            let request = match browser {
+                Some(browser) => app.as_browser(browser, row.method.clone(), row.path),
+                None => app.request(row.method.clone(), row.path),
+            };
+            let request = match &row.body {
+                Some(body) => request.json(body),
+                None => request,
+            };
+            let (status, body) = send(request).await;
+            if status != StatusCode::from_u16(expected).unwrap() {
+                wrong.push(format!(
+                    "{} {} as {}: {status}, not {expected}: {body}",
+                    row.method,
+                    row.path,
+                    caller.unwrap_or("nobody")
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The routes of the first slice (sessions, tokens, controls read and patched, readiness), which
+/// their own stories walk; every other route must have a row in the table.
+const BEFORE: [&str; 16] = [
+    "get /healthz",
+    "get /readyz",
+    "post /api/session",
+    "delete /api/session",
+    "get /api/me",
+    "put /api/me/password",
+    "get /api/orgs",
+    "get /api/orgs/{org}/controls",
+    "get /api/orgs/{org}/controls/{code}",
+    "patch /api/orgs/{org}/controls/{code}",
+    "get /api/orgs/{org}/readiness",
+    "post /api/orgs/{org}/tokens",
+    "get /api/orgs/{org}/tokens",
+    "delete /api/orgs/{org}/tokens/{id}",
+    "get /api/errors",
+    "get /api/openapi.json",
+];
+
+/// Whether the concrete `path` (its query left out) is an instance of the `template`.
+fn instance_of(path: &str, template: &str) -> bool {
+    let path = path.split('?').next().unwrap();
+    let (concrete, pattern): (Vec<_>, Vec<_>) = (path.split('/').collect(), template.split('/').collect());
+    concrete.len() == pattern.len()
+        && concrete.iter().zip(&pattern).all(|(c, p)| (p.starts_with('{') && p.ends_with('}')) || c == p)
+}
+
+#[tokio::test]
+async fn every_route_added_has_a_row_in_the_matrix() {
+    let app = crate::support::spawn_app(crate::support::Backend::Sqlite).await.unwrap();
+    let document: Value = app.request(Method::GET, "/api/openapi.json").send().await.unwrap().json().await.unwrap();
+    let rows = table("2030-01-01");
+    let mut missing = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let route = format!("{method} {path}");
+            let covered =
+                rows.iter().any(|r| r.method.as_str().eq_ignore_ascii_case(method) && instance_of(r.path, path));
+            if !BEFORE.contains(&route.as_str()) && !covered {
+                missing.push(route);
+            }
+        }
+    }
+    assert!(missing.is_empty(), "routes with no row in the role matrix: {missing:?}");
+    assert!(rows.len() >= 26, "the table holds every route added: {}", rows.len());
+}
+
+crate::both!(every_route_answers_each_role_as_the_table_says);
