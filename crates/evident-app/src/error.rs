@@ -71,6 +71,10 @@ codes! {
     InvalidFile = "invalid_file",
     /// A file is larger than the limit set for it.
     FileTooLarge = "file_too_large",
+    /// An OSCAL document breaks NIST's schema or its own references; every violation is listed.
+    OscalInvalid = "oscal_invalid",
+    /// A profile's import cannot be followed (missing, circular, remote, outside its directory).
+    OscalUnresolvable = "oscal_unresolvable",
     /// A file could not be written.
     WriteFailed = "write_failed",
     /// The target is not empty: a backup goes into a new or empty directory, a restore into an

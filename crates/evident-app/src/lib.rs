@@ -23,6 +23,7 @@ pub mod imports;
 pub mod library;
 pub mod members;
 pub mod org_data;
+pub mod oscal;
 pub mod principal;
 pub mod risks;
 pub mod soa;

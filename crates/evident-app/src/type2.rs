@@ -294,7 +294,7 @@ fn rand_seed() -> u64 {
 }
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it into place.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write as _;
     let failed = |e: std::io::Error| AppError::new(Code::WriteFailed, format!("{}: {e}", path.display()));
     let folder = match path.parent() {

@@ -46,6 +46,8 @@ pub fn status_for(code: Code) -> StatusCode {
         | NoMethodology
         | InvalidRow
         | InvalidFile
+        | OscalInvalid
+        | OscalUnresolvable
         | RuleViolated
         | BackupInvalid
         | BackupIncompatible => StatusCode::UNPROCESSABLE_ENTITY,

@@ -84,6 +84,10 @@ pub enum Command {
     /// The organisation's controls and their mappings.
     #[command(subcommand)]
     Controls(ControlsCommand),
+    /// OSCAL documents (NIST's format for control catalogs): validate a catalog or profile, resolve
+    /// a profile into its catalog. Import a catalog with `frameworks import-oscal`.
+    #[command(subcommand)]
+    Oscal(OscalCommand),
     /// Prove every organisation's audit log (an operator command, across organisations): the hash
     /// chain is whole, the current state is what the log says, approved SoA versions match their
     /// digests; with --witness, that no log was rewound, emptied or re-hashed since it was anchored.
@@ -520,6 +524,31 @@ pub enum MembersCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum OscalCommand {
+    /// Check an OSCAL catalog or profile (JSON) against NIST's schema (1.2.1) and beyond it:
+    /// duplicate ids, inserted parameters that do not exist, links to back-matter resources that
+    /// do not exist. Every problem is listed with its JSON path; the exit code is non-zero if any.
+    Validate {
+        file: PathBuf,
+        /// The largest file read, in bytes.
+        #[arg(long, default_value_t = evident_app::oscal::DEFAULT_MAX_BYTES)]
+        max_size: u64,
+    },
+    /// Resolve an OSCAL profile into the catalog it selects (NIST's profile-resolution rules):
+    /// imports, merge, set-parameters and alters. Only files in the profile's directory are read,
+    /// never the network; an import naming an .xml file reads the .json beside it.
+    Resolve {
+        profile: PathBuf,
+        /// Write the resolved catalog here (atomically) instead of to standard output.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The largest file read, in bytes.
+        #[arg(long, default_value_t = evident_app::oscal::DEFAULT_MAX_BYTES)]
+        max_size: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum FrameworksCommand {
     /// List the frameworks in the library (built-in and imported), and which the organisation has adopted.
     List,
@@ -559,6 +588,25 @@ pub enum FrameworksCommand {
         /// CSV/XLSX: what it is, in a sentence or two.
         #[arg(long, requires = "id")]
         description: Option<String>,
+    },
+    /// Import an OSCAL catalog (JSON), e.g. NIST SP 800-53 rev5, into the organisation's library:
+    /// its groups become the requirement tree, its controls and enhancements the assessed
+    /// requirements (with their labels, statements, parameters and guidance); withdrawn controls
+    /// are left out. A profile (a baseline such as SP 800-53 MODERATE) is resolved first, reading
+    /// the catalogs it imports from its own directory. The file is validated against NIST's schema
+    /// and its own references first: every problem is listed, and nothing is imported.
+    ///
+    /// Importing the same content again changes nothing; other content under an id already
+    /// imported is refused: import it as a new version (a new id).
+    ImportOscal {
+        file: PathBuf,
+        /// The framework's id, with a namespace: NAMESPACE/NAME:VERSION (default:
+        /// oscal/<the catalog's title>:<its version>).
+        #[arg(long, value_name = "ID")]
+        id: Option<FrameworkId>,
+        /// The largest file read, in bytes.
+        #[arg(long, default_value_t = evident_app::oscal::DEFAULT_MAX_BYTES)]
+        max_size: u64,
     },
     /// Adopt a framework for the organisation, with its scope.
     Adopt {

@@ -46,6 +46,7 @@ mod derived;
 mod evidence_import;
 mod freshness;
 mod isolation;
+mod oscal;
 mod permissions;
 mod snapshots;
 mod support;

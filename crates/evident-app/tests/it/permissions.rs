@@ -113,6 +113,7 @@ matrix! {
     import_controls: ImportControls          => [Y,    Y, N,    N,      N,     Y, N,       N],
     import_assets: ImportAssets              => [Y,    Y, N,    N,      N,     Y, N,       N],
     import_risks: ImportRisks                => [Y,    Y, N,    N,      N,     Y, N,       N],
+    import_oscal: ImportOscal                => [Y,    Y, N,    N,      N,     Y, N,       N],
     accept_own_gap: AcceptOwnGap             => [Y,    Y, Y,    N,      N,     Y, Y,       N],
     accept_others_gap: AcceptOthersGap       => [Y,    Y, N,    N,      N,     Y, N,       N],
     set_soa: SetSoa                          => [Y,    Y, N,    N,      N,     Y, N,       N],
@@ -125,6 +126,15 @@ matrix! {
     add_member: AddMember                    => [Y,    N, N,    N,      N,     Y, N,       N],
     add_own_evidence: AddOwnEvidence         => [Y,    Y, Y,    N,      N,     Y, Y,       N],
     add_others_evidence: AddOthersEvidence   => [Y,    Y, N,    N,      N,     Y, N,       N],
+}
+
+const OSCAL_LOW: &str = "nist/sp800-53-low:5.0.1";
+
+/// NIST's resolved LOW baseline, an OSCAL catalog of 149 controls.
+fn nist_low() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/reference/oscal/sp800-53-rev5/v1.0.0/NIST_SP-800-53_rev5_LOW-baseline-resolved-profile_catalog.json",
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +152,7 @@ enum UseCase {
     ImportControls,
     ImportAssets,
     ImportRisks,
+    ImportOscal,
     AcceptOwnGap,
     AcceptOthersGap,
     SetSoa,
@@ -182,6 +193,10 @@ impl UseCase {
             UseCase::ImportControls => app.import_controls(who, &controls_table()).await.map(drop),
             UseCase::ImportAssets => app.import_assets(who, &assets_table()).await.map(drop),
             UseCase::ImportRisks => app.import_risks(who, &risks_table()).await.map(drop),
+            UseCase::ImportOscal => app
+                .import_oscal_catalog(who, &nist_low(), Some(fw(OSCAL_LOW)), &evident_app::oscal::Limits::default())
+                .await
+                .map(drop),
             UseCase::AcceptOwnGap | UseCase::AcceptOthersGap => {
                 let target = gap_target(app, op, self.control()).await;
                 app.accept_gap(who, &fw(SOC2), &fw(ISO), Some(&[target])).await.map(drop)
@@ -246,6 +261,7 @@ impl UseCase {
             UseCase::ImportControls => control("IMP-01").await.is_ok_and(|c| c.mappings.len() == 1),
             UseCase::ImportAssets => app.assets(op).await.unwrap().iter().any(|a| a.code == asset_code("AST-02")),
             UseCase::ImportRisks => app.risks(op).await.unwrap().iter().any(|r| r.code == risk_code("R-003")),
+            UseCase::ImportOscal => app.frameworks(Some(op)).await.unwrap().iter().any(|f| f.id == fw(OSCAL_LOW)),
             UseCase::AcceptOwnGap | UseCase::AcceptOthersGap => {
                 control(self.control()).await.unwrap().mappings.iter().any(|m| m.framework == fw(ISO))
             }

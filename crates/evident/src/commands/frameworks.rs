@@ -43,6 +43,34 @@ pub async fn run(global: &Global, command: FrameworksCommand) -> anyhow::Result<
                 say!("{} has {} with this very content already: nothing changed", me.org.slug, report.id);
             }
         }
+        FrameworksCommand::ImportOscal { file, id, max_size } => {
+            let (app, me) = context::open(global).await?;
+            let report = app.import_oscal_catalog(&me, &file, id, &evident_app::oscal::limits(max_size)).await?;
+            for warning in &report.warnings {
+                eprintln!("warning: {warning}");
+            }
+            let framework = &report.import;
+            if global.json {
+                output::json(&report)?;
+            } else if framework.created {
+                let withdrawn = match report.withdrawn {
+                    0 => String::new(),
+                    n => format!(" ({n} withdrawn controls left out)"),
+                };
+                let what = if report.resolved_profile { "the profile" } else { "the catalog" };
+                say!(
+                    "{} imported {} from {what} {}: {} requirements, {} assessed{withdrawn}",
+                    me.org.slug,
+                    framework.id,
+                    file.display(),
+                    framework.requirements,
+                    framework.assessable
+                );
+                say!("adopt it with: evident frameworks adopt {}", framework.id);
+            } else {
+                say!("{} has {} with this very content already: nothing changed", me.org.slug, framework.id);
+            }
+        }
         FrameworksCommand::Adopt { id, categories, scope, target } => {
             let (app, me) = context::open(global).await?;
             let adoption = app.adopt(&me, &id, &categories, scope, target).await?;

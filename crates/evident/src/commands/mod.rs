@@ -8,6 +8,7 @@ mod demo;
 mod evidence;
 mod frameworks;
 mod methodology;
+mod oscal;
 mod readiness;
 mod risks;
 mod serve;
@@ -30,6 +31,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Members(command) => setup::members(global, command).await,
         Command::Frameworks(command) => frameworks::run(global, command).await,
         Command::Controls(command) => controls::run(global, command).await,
+        Command::Oscal(command) => oscal::run(global, command),
         Command::Verify { witness } => verify::run(global, witness.as_deref()).await,
         Command::Anchor { witness } => verify::anchor(global, &witness).await,
         Command::Backup { dir } => backup::backup(global, &dir).await,

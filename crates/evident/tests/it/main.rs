@@ -10,6 +10,7 @@ mod frameworks;
 mod heart;
 mod import;
 mod members;
+mod oscal;
 mod risks;
 mod serve;
 mod support;

@@ -1,0 +1,316 @@
+//! Validation: the OSCAL JSON schema (NIST's, 1.2.1, embedded; no reference is ever fetched), then
+//! what a schema cannot say: ids defined twice, parameters inserted but never defined, and links to
+//! `#uuid` that name no back-matter resource. Every violation comes back, each with its JSON path.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::error::{OscalError, Violation};
+use crate::model::{BackMatter, Catalog, CatalogDocument, Control, Group, Link, Parameter, Part, ProfileDocument};
+use crate::read::{Limits, Model, parse};
+
+const CATALOG_SCHEMA: &str = include_str!("../schemas/oscal_catalog_schema.json");
+const PROFILE_SCHEMA: &str = include_str!("../schemas/oscal_profile_schema.json");
+
+/// The most schema violations reported for one document; the count of the rest is said.
+pub const MAX_VIOLATIONS: usize = 1000;
+
+/// A document that passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Document {
+    Catalog(Box<CatalogDocument>),
+    Profile(Box<ProfileDocument>),
+}
+
+impl Document {
+    pub fn model(&self) -> Model {
+        match self {
+            Document::Catalog(_) => Model::Catalog,
+            Document::Profile(_) => Model::Profile,
+        }
+    }
+}
+
+fn validator(model: Model) -> &'static jsonschema::Validator {
+    static CATALOG: OnceLock<jsonschema::Validator> = OnceLock::new();
+    static PROFILE: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let (cell, text) = match model {
+        Model::Catalog => (&CATALOG, CATALOG_SCHEMA),
+        Model::Profile => (&PROFILE, PROFILE_SCHEMA),
+    };
+    cell.get_or_init(|| {
+        // The schemas are NIST's own files, embedded: a failure here is a broken build, which the
+        // crate's tests catch before anything ships.
+        #[allow(clippy::expect_used)]
+        let schema: Value = serde_json::from_str(text).expect("the embedded OSCAL schema is JSON");
+        #[allow(clippy::expect_used)]
+        jsonschema::validator_for(&schema).expect("the embedded OSCAL schema compiles")
+    })
+}
+
+/// Reads, bounds, parses and validates a document: the schema first, then the references.
+pub fn validate(file: &str, bytes: &[u8], limits: &Limits) -> Result<Document, OscalError> {
+    let (model, value) = parse(file, bytes, limits)?;
+    let mut violations = match older_combine(&value) {
+        Some(checked) => schema_violations(model, &checked),
+        None => schema_violations(model, &value),
+    };
+    if !violations.is_empty() {
+        return Err(OscalError::Invalid { file: file.into(), violations });
+    }
+    let typed = |e: serde_json::Error| OscalError::Invalid {
+        file: file.into(),
+        violations: vec![Violation { path: String::new(), rule: "schema", message: e.to_string() }],
+    };
+    let document = match model {
+        Model::Catalog => Document::Catalog(Box::new(serde_json::from_value(value).map_err(typed)?)),
+        Model::Profile => Document::Profile(Box::new(serde_json::from_value(value).map_err(typed)?)),
+    };
+    match &document {
+        Document::Catalog(c) => violations.extend(catalog_violations(&c.catalog)),
+        Document::Profile(p) => {
+            let mut links = Links::default();
+            p.profile.metadata.links.iter().flatten().for_each(|l| links.push("/profile/metadata", l));
+            violations.extend(links.unresolved(p.profile.back_matter.as_ref(), "profile"));
+        }
+    }
+    if violations.is_empty() { Ok(document) } else { Err(OscalError::Invalid { file: file.into(), violations }) }
+}
+
+/// OSCAL 1.0 and 1.1 profiles say how to combine duplicates (`combine: {method: use-first}`);
+/// the 1.2 schema dropped the field. Such a profile is checked without it (the resolver still
+/// reads it), so that a profile valid in its own version is not refused for it.
+fn older_combine(value: &Value) -> Option<Value> {
+    let profile = value.get("profile")?;
+    let version = profile.pointer("/metadata/oscal-version")?.as_str()?;
+    if !(version.starts_with("1.0") || version.starts_with("1.1")) {
+        return None;
+    }
+    profile.pointer("/merge/combine/method")?;
+    let mut checked = value.clone();
+    checked.pointer_mut("/profile/merge/combine")?.as_object_mut()?.remove("method");
+    Some(checked)
+}
+
+/// Every schema violation of a parsed document, at most [`MAX_VIOLATIONS`] and a count of the rest.
+pub fn schema_violations(model: Model, value: &Value) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    let mut more = 0usize;
+    for error in validator(model).iter_errors(value) {
+        let mut found = Vec::new();
+        innermost(&error, &mut found);
+        for (path, message) in found {
+            if violations.len() == MAX_VIOLATIONS {
+                more += 1;
+                continue;
+            }
+            violations.push(Violation { path, rule: "schema", message: shorten(&message) });
+        }
+    }
+    if more > 0 {
+        violations.push(Violation {
+            path: String::new(),
+            rule: "schema",
+            message: format!("and {more} more schema violation(s)"),
+        });
+    }
+    violations
+}
+
+/// The errors that say what is wrong. OSCAL's schema writes a group as `anyOf` (groups or
+/// controls), so a control broken deep inside a group fails the group as a whole, quoting all of
+/// it; the alternative whose errors reach deepest into the document is the one the author meant,
+/// and its errors are the ones to show.
+fn innermost(error: &jsonschema::ValidationError<'_>, found: &mut Vec<(String, String)>) {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    let depth = |e: &jsonschema::ValidationError<'_>| e.instance_path().to_string().matches('/').count();
+    let alternatives = match error.kind() {
+        Kind::AnyOf { context } | Kind::OneOfNotValid { context } => context,
+        _ => {
+            found.push((error.instance_path().to_string(), error.to_string()));
+            return;
+        }
+    };
+    let best = alternatives
+        .iter()
+        .filter(|errors| !errors.is_empty())
+        .max_by_key(|errors| (errors.iter().map(depth).max().unwrap_or_default(), std::cmp::Reverse(errors.len())));
+    match best {
+        Some(errors) if errors.iter().map(depth).max().unwrap_or_default() > depth(error) => {
+            errors.iter().for_each(|e| innermost(e, found));
+        }
+        _ => found.push((error.instance_path().to_string(), error.to_string())),
+    }
+}
+
+/// A violation quotes the offending value, which may be a whole control: keep it readable.
+fn shorten(message: &str) -> String {
+    const MAX: usize = 300;
+    if message.len() <= MAX {
+        return message.to_owned();
+    }
+    let mut end = MAX;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &message[..end])
+}
+
+/// What a catalog's schema cannot check: each control, group and parameter id defined once;
+/// each `{{ insert: param, id }}` naming a parameter of the catalog; each `#uuid` link naming a
+/// back-matter resource.
+pub fn catalog_violations(catalog: &Catalog) -> Vec<Violation> {
+    let mut walk = Walk::default();
+    let root = "/catalog";
+    walk.params(root, catalog.params.as_deref());
+    walk.controls(root, catalog.controls.as_deref());
+    walk.groups(root, catalog.groups.as_deref());
+    catalog.metadata.links.iter().flatten().for_each(|l| walk.links.push("/catalog/metadata", l));
+    let mut violations = walk.duplicates;
+    for (path, id) in &walk.inserts {
+        if !walk.param_ids.contains(id.as_str()) {
+            violations.push(Violation {
+                path: path.clone(),
+                rule: "unknown_param",
+                message: format!("inserts parameter {id}, which the catalog does not define"),
+            });
+        }
+    }
+    violations.extend(walk.links.unresolved(catalog.back_matter.as_ref(), "catalog"));
+    violations
+}
+
+#[derive(Default)]
+struct Walk {
+    /// Every id seen and where, to name both places of a duplicate.
+    ids: HashMap<String, String>,
+    param_ids: HashSet<String>,
+    duplicates: Vec<Violation>,
+    inserts: Vec<(String, String)>,
+    links: Links,
+}
+
+impl Walk {
+    fn id(&mut self, path: String, id: &str, what: &str) {
+        if let Some(first) = self.ids.get(id) {
+            self.duplicates.push(Violation {
+                path,
+                rule: "duplicate_id",
+                message: format!("{what} id {id} is defined twice (first at {first})"),
+            });
+        } else {
+            self.ids.insert(id.to_owned(), path);
+        }
+    }
+
+    fn groups(&mut self, at: &str, groups: Option<&[Group]>) {
+        for (i, group) in groups.unwrap_or_default().iter().enumerate() {
+            let path = format!("{at}/groups/{i}");
+            if let Some(id) = &group.id {
+                self.id(format!("{path}/id"), id, "group");
+            }
+            self.params(&path, group.params.as_deref());
+            self.parts(&path, group.parts.as_deref());
+            group.links.iter().flatten().for_each(|l| self.links.push(&path, l));
+            self.groups(&path, group.groups.as_deref());
+            self.controls(&path, group.controls.as_deref());
+        }
+    }
+
+    fn controls(&mut self, at: &str, controls: Option<&[Control]>) {
+        for (i, control) in controls.unwrap_or_default().iter().enumerate() {
+            let path = format!("{at}/controls/{i}");
+            self.id(format!("{path}/id"), &control.id, "control");
+            self.params(&path, control.params.as_deref());
+            self.parts(&path, control.parts.as_deref());
+            control.links.iter().flatten().for_each(|l| self.links.push(&path, l));
+            self.controls(&path, control.controls.as_deref());
+        }
+    }
+
+    fn params(&mut self, at: &str, params: Option<&[Parameter]>) {
+        for (i, param) in params.unwrap_or_default().iter().enumerate() {
+            let path = format!("{at}/params/{i}");
+            self.id(format!("{path}/id"), &param.id, "parameter");
+            self.param_ids.insert(param.id.clone());
+            if let Some(label) = &param.label {
+                self.text(&format!("{path}/label"), label);
+            }
+            for (g, guideline) in param.guidelines.iter().flatten().enumerate() {
+                self.text(&format!("{path}/guidelines/{g}/prose"), &guideline.prose);
+            }
+            for (c, choice) in param.select.iter().flat_map(|s| s.choice.iter().flatten()).enumerate() {
+                self.text(&format!("{path}/select/choice/{c}"), choice);
+            }
+        }
+    }
+
+    fn parts(&mut self, at: &str, parts: Option<&[Part]>) {
+        for (i, part) in parts.unwrap_or_default().iter().enumerate() {
+            let path = format!("{at}/parts/{i}");
+            // Part ids are not checked for duplicates: NIST's own test catalogs repeat them, and
+            // nothing evident does depends on them being unique.
+            if let Some(prose) = &part.prose {
+                self.text(&format!("{path}/prose"), prose);
+            }
+            part.links.iter().flatten().for_each(|l| self.links.push(&path, l));
+            self.parts(&path, part.parts.as_deref());
+        }
+    }
+
+    fn text(&mut self, path: &str, text: &str) {
+        for id in inserted_params(text) {
+            self.inserts.push((path.to_owned(), id.to_owned()));
+        }
+    }
+}
+
+/// The parameter ids a text inserts: `{{ insert: param, ac-1_prm_1 }}`.
+pub fn inserted_params(text: &str) -> impl Iterator<Item = &str> {
+    text.split("{{").skip(1).filter_map(|rest| {
+        let inner = rest.split_once("}}")?.0;
+        let (kind, id) = inner.trim().strip_prefix("insert:")?.split_once(',')?;
+        (kind.trim() == "param").then(|| id.trim())
+    })
+}
+
+/// Links seen, to check those naming a back-matter resource by `#uuid`.
+#[derive(Default)]
+struct Links(Vec<(String, String)>);
+
+impl Links {
+    fn push(&mut self, at: &str, link: &Link) {
+        if let Some(fragment) = link.href.strip_prefix('#')
+            && looks_like_uuid(fragment)
+        {
+            self.0.push((format!("{at}/links"), fragment.to_owned()));
+        }
+    }
+
+    fn unresolved(&self, back_matter: Option<&BackMatter>, what: &str) -> Vec<Violation> {
+        let resources: HashSet<&str> = back_matter
+            .and_then(|b| b.resources.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.uuid.as_str())
+            .collect();
+        self.0
+            .iter()
+            .filter(|(_, uuid)| !resources.contains(uuid.as_str()))
+            .map(|(path, uuid)| Violation {
+                path: path.clone(),
+                rule: "unresolved_link",
+                message: format!("links to #{uuid}, which is no resource in the {what}'s back-matter"),
+            })
+            .collect()
+    }
+}
+
+/// A UUID in its canonical text form (8-4-4-4-12 hex digits).
+pub fn looks_like_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
