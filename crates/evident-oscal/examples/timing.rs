@@ -8,9 +8,7 @@ use evident_oscal::resolve::resolve_file;
 use evident_oscal::{Limits, read::read_file, validate};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = PathBuf::from(
-        std::env::args().nth(1).unwrap_or_else(|| "../shared/reference/oscal/sp800-53-rev5/v1.0.0".into()),
-    );
+    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "reference/oscal/sp800-53-rev5/v1.0.0".into()));
     let limits = Limits::default();
     let catalog = dir.join("NIST_SP-800-53_rev5_catalog.json");
     // The first call compiles the embedded schema; it is timed apart.

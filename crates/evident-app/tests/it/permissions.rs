@@ -133,7 +133,7 @@ const OSCAL_LOW: &str = "nist/sp800-53-low:5.0.1";
 /// NIST's resolved LOW baseline, an OSCAL catalog of 149 controls.
 fn nist_low() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
-        "../../../shared/reference/oscal/sp800-53-rev5/v1.0.0/NIST_SP-800-53_rev5_LOW-baseline-resolved-profile_catalog.json",
+        "../../reference/oscal/sp800-53-rev5/v1.0.0/NIST_SP-800-53_rev5_LOW-baseline-resolved-profile_catalog.json",
     )
 }
 

@@ -6,7 +6,7 @@ use crate::support::Evident;
 const MODERATE: &str = "nist/sp800-53-moderate:5.0.1";
 
 fn nist(name: &str) -> String {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/oscal/sp800-53-rev5/v1.0.0");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../reference/oscal/sp800-53-rev5/v1.0.0");
     format!("{dir}/NIST_SP-800-53_rev5_{name}")
 }
 
