@@ -50,6 +50,7 @@ async fn the_openapi_document_lists_every_route() {
         "get /api/orgs/{org}/audit",
         "get /api/orgs/{org}/controls",
         "get /api/orgs/{org}/controls/{code}",
+        "get /api/orgs/{org}/dashboard",
         "get /api/orgs/{org}/frameworks",
         "get /api/orgs/{org}/frameworks/{id}",
         "get /api/orgs/{org}/gap",
