@@ -30,6 +30,7 @@ use evident_core::Permission;
 use serde::Serialize;
 
 use crate::app::App;
+use crate::controls::ControlView;
 use crate::error::{AppError, Code, Result};
 use crate::principal::Principal;
 
@@ -46,13 +47,35 @@ const RECENT_BYTES: usize = 64 << 20;
 /// A model kept in memory: the key it holds for, and its JSON.
 type Kept = (String, Arc<str>);
 
+/// A controls list kept in memory: the chain head it holds for, and the list.
+type KeptList = (String, Arc<Vec<ControlView>>);
+
 /// The models served lately, by organisation id and name.
 #[derive(Debug, Default)]
 pub(crate) struct Recent {
     models: Mutex<HashMap<(String, String), Kept>>,
+    /// The controls lists (active only, or all) served lately, as values a server pages through.
+    controls: Mutex<HashMap<(String, bool), KeptList>>,
 }
 
+/// How many organisations' controls lists [`Recent`] keeps at most.
+const RECENT_LISTS: usize = 16;
+
 impl Recent {
+    fn controls(&self, org: &str, all: bool, key: &str) -> Option<Arc<Vec<ControlView>>> {
+        let lists = self.controls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (held, list) = lists.get(&(org.to_owned(), all))?;
+        (held == key).then(|| list.clone())
+    }
+
+    fn keep_controls(&self, org: &str, all: bool, key: &str, list: Arc<Vec<ControlView>>) {
+        let mut lists = self.controls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if lists.len() >= RECENT_LISTS {
+            lists.clear();
+        }
+        lists.insert((org.to_owned(), all), (key.to_owned(), list));
+    }
+
     fn get(&self, org: &str, name: &str, key: &str) -> Option<Arc<str>> {
         let models = self.models.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let (held, body) = models.get(&(org.to_owned(), name.to_owned()))?;
@@ -108,6 +131,23 @@ fn build() -> Option<&'static str> {
 }
 
 impl App {
+    /// [`App::controls`], shared: a remembering application (the server) keeps the list it read
+    /// under the organisation's audit chain head, read first, and hands the same list to every
+    /// request until the head moves.
+    pub async fn controls_shared(&self, principal: &Principal, all: bool) -> Result<Arc<Vec<ControlView>>> {
+        principal.authorize(Permission::Read)?;
+        let Some(recent) = &self.recent else { return Ok(Arc::new(self.controls(principal, all).await?)) };
+        let org = principal.org.id.as_str();
+        let head = self.store.chain_head(&principal.org.id).await?;
+        let key = format!("{}:{}", head.seq, head.hash);
+        if let Some(list) = recent.controls(org, all, &key) {
+            return Ok(list);
+        }
+        let list = Arc::new(self.controls(principal, all).await?);
+        recent.keep_controls(org, all, &key, list.clone());
+        Ok(list)
+    }
+
     /// The model `name` of the principal's organisation as JSON: stored, when its
     /// key still holds and `reuse` allows it; else computed by `compute`, rendered and stored.
     /// A stored model is served only to a principal with `permission`, the one `compute` checks.

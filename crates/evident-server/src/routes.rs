@@ -299,7 +299,7 @@ where
         return Err(ApiError::new(Code::InvalidInput, format!("limit is 1 to 500, not {limit}")));
     }
     let after = cursor.map(cursor_key).transpose()?;
-    items.sort_by_key(|item| key(item));
+    items.sort_by_cached_key(|item| key(item));
     let rest: Vec<T> = items
         .into_iter()
         .filter(|item| after.as_deref().is_none_or(|after| key(item).as_str() > after))
@@ -323,9 +323,9 @@ pub(crate) async fn controls(
     caller: Caller,
 ) -> Result<Json<serde_json::Value>> {
     let principal = caller.in_org(&state, &org).await?;
-    let controls = state.app.controls(&principal, page.all).await?;
-    let key = |c: &ControlView| c.control.code.as_str().to_owned();
-    Ok(Json(paged(controls, page.limit, page.cursor.as_deref(), key)?))
+    let controls = state.app.controls_shared(&principal, page.all).await?;
+    let key = |c: &&ControlView| c.control.code.as_str().to_owned();
+    Ok(Json(paged(controls.iter().collect(), page.limit, page.cursor.as_deref(), key)?))
 }
 
 fn parse_code(code: &str) -> Result<ControlCode> {

@@ -11,7 +11,8 @@ use crate::support::*;
 on_each_backend!(
     a_stored_model_is_served_until_the_records_change,
     another_day_computes_readiness_afresh,
-    a_remembering_app_serves_from_memory_until_the_head_moves
+    a_remembering_app_serves_from_memory_until_the_head_moves,
+    a_remembering_app_shares_the_controls_list_until_the_head_moves
 );
 
 /// What the stored rows are overwritten with, to tell a served model from a computed one.
@@ -106,4 +107,27 @@ async fn a_remembering_app_serves_from_memory_until_the_head_moves(backend: Back
     let changed = server.readiness_json(&viewer, None, Reuse::Stored).await.unwrap();
     assert_eq!(changed, serde_json::to_string(&test.readiness(&viewer, None).await.unwrap()).unwrap());
     assert_ne!(changed, readiness, "the new mapping counts");
+}
+
+/// The server pages through one controls list per organisation while nothing changed; a change
+/// made elsewhere moves the head and the next request reads the list afresh.
+async fn a_remembering_app_shares_the_controls_list_until_the_head_moves(backend: Backend) {
+    let Some(test) = spawn(backend).await else { return };
+    let org = slug("acme");
+    let op = small_org(&test, &org, &email(OWNER)).await;
+    let viewer = test.operator(Some(&org), "test", Some(&email(VIEWER))).await.unwrap();
+    let server = test.app.clone().remembering();
+    let first = server.controls_shared(&viewer, false).await.unwrap();
+    let again = server.controls_shared(&viewer, false).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &again), "nothing changed: the same list");
+    let once = test.app.controls_shared(&viewer, false).await.unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&first, &once), "an application that does not remember reads afresh");
+
+    test.map_control(&op, &code(MINE), &fw(ISO), &req("A.5.15"), Coverage::Partial, "Reviews access.").await.unwrap();
+    let after = server.controls_shared(&viewer, false).await.unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&first, &after), "the head moved: read afresh");
+    let mapped = |list: &[evident_app::controls::ControlView]| {
+        list.iter().any(|c| c.mappings.iter().any(|m| m.requirement.to_string() == "A.5.15"))
+    };
+    assert!(!mapped(&first) && mapped(&after), "the new mapping is in the list read after it");
 }
