@@ -41,59 +41,54 @@ const STORE_WAIT: Duration = Duration::from_millis(250);
 /// make a read allocate whatever it says.
 const LARGEST: usize = 256 << 20;
 
-/// How many bytes of models [`Recent`] keeps in memory at most.
-const RECENT_BYTES: usize = 64 << 20;
-
-/// A model kept in memory: the key it holds for, and its JSON.
-type Kept = (String, Arc<str>);
-
-/// A controls list kept in memory: the chain head it holds for, and the list.
-type KeptList = (String, Arc<Vec<ControlView>>);
-
-/// The models served lately, by organisation id and name.
-#[derive(Debug, Default)]
-pub(crate) struct Recent {
-    models: Mutex<HashMap<(String, String), Kept>>,
-    /// The controls lists (active only, or all) served lately, as values a server pages through.
-    controls: Mutex<HashMap<(String, bool), KeptList>>,
+/// What [`Recent`] keeps of one value at a time, in memory, for a server's next read after no
+/// change: under each slot (organisation id, what it is), the key the value holds for and the value;
+/// everything is forgotten before a value would take the shelf past its budget.
+#[derive(Debug)]
+struct Shelf<V> {
+    kept: Mutex<HashMap<(String, String), (String, V)>>,
+    budget: usize,
+    weigh: fn(&V) -> usize,
 }
 
-/// How many organisations' controls lists [`Recent`] keeps at most.
-const RECENT_LISTS: usize = 16;
-
-impl Recent {
-    fn controls(&self, org: &str, all: bool, key: &str) -> Option<Arc<Vec<ControlView>>> {
-        let lists = self.controls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (held, list) = lists.get(&(org.to_owned(), all))?;
-        (held == key).then(|| list.clone())
+impl<V: Clone> Shelf<V> {
+    fn new(budget: usize, weigh: fn(&V) -> usize) -> Self {
+        Self { kept: Mutex::default(), budget, weigh }
     }
 
-    fn keep_controls(&self, org: &str, all: bool, key: &str, list: Arc<Vec<ControlView>>) {
-        let mut lists = self.controls.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if lists.len() >= RECENT_LISTS {
-            lists.clear();
-        }
-        lists.insert((org.to_owned(), all), (key.to_owned(), list));
+    /// The value kept for `org` and `what`, if it holds for `key`.
+    fn get(&self, org: &str, what: &str, key: &str) -> Option<V> {
+        let kept = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (held, value) = kept.get(&(org.to_owned(), what.to_owned()))?;
+        (held == key).then(|| value.clone())
     }
 
-    fn get(&self, org: &str, name: &str, key: &str) -> Option<Arc<str>> {
-        let models = self.models.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (held, body) = models.get(&(org.to_owned(), name.to_owned()))?;
-        (held == key).then(|| body.clone())
-    }
-
-    /// Keeps `body` for `key`, in place of whatever was kept for the model; forgets every other
-    /// model first if keeping it would pass [`RECENT_BYTES`].
-    fn put(&self, org: &str, name: &str, key: &str, body: Arc<str>) {
-        if body.len() > RECENT_BYTES {
+    /// Keeps `value` for `key` in place of whatever was kept for `org` and `what`.
+    fn put(&self, org: &str, what: &str, key: &str, value: V) {
+        let weight = (self.weigh)(&value);
+        if weight > self.budget {
             return;
         }
-        let mut models = self.models.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let held: usize = models.values().map(|(_, b)| b.len()).sum();
-        if held + body.len() > RECENT_BYTES {
-            models.clear();
+        let mut kept = self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let held: usize = kept.values().map(|(_, v)| (self.weigh)(v)).sum();
+        if held + weight > self.budget {
+            kept.clear();
         }
-        models.insert((org.to_owned(), name.to_owned()), (key.to_owned(), body));
+        kept.insert((org.to_owned(), what.to_owned()), (key.to_owned(), value));
+    }
+}
+
+/// What a remembering application keeps in memory: the models it served (64 MiB of JSON at most),
+/// and the controls lists a server pages through (16 at most).
+#[derive(Debug)]
+pub(crate) struct Recent {
+    models: Shelf<Arc<str>>,
+    controls: Shelf<Arc<Vec<ControlView>>>,
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        Self { models: Shelf::new(64 << 20, |body| body.len()), controls: Shelf::new(16, |_| 1) }
     }
 }
 
@@ -140,11 +135,12 @@ impl App {
         let org = principal.org.id.as_str();
         let head = self.store.chain_head(&principal.org.id).await?;
         let key = format!("{}:{}", head.seq, head.hash);
-        if let Some(list) = recent.controls(org, all, &key) {
+        let what = if all { "controls, retired too" } else { "controls" };
+        if let Some(list) = recent.controls.get(org, what, &key) {
             return Ok(list);
         }
         let list = Arc::new(self.controls(principal, all).await?);
-        recent.keep_controls(org, all, &key, list.clone());
+        recent.controls.put(org, what, &key, list.clone());
         Ok(list)
     }
 
@@ -168,7 +164,7 @@ impl App {
             None => None,
         };
         if let (Some(key), Reuse::Stored) = (&key, reuse) {
-            if let Some(body) = self.recent.as_ref().and_then(|recent| recent.get(org.as_str(), name, key)) {
+            if let Some(body) = self.recent.as_ref().and_then(|recent| recent.models.get(org.as_str(), name, key)) {
                 tracing::debug!(name, "served the model kept in memory");
                 return Ok(body.to_string());
             }
@@ -177,7 +173,7 @@ impl App {
                     Some(body) => {
                         tracing::debug!(name, "served the stored model");
                         if let Some(recent) = &self.recent {
-                            recent.put(org.as_str(), name, key, Arc::from(body.as_str()));
+                            recent.models.put(org.as_str(), name, key, Arc::from(body.as_str()));
                         }
                         return Ok(body);
                     }
@@ -189,7 +185,7 @@ impl App {
             serde_json::to_string(&compute.await?).map_err(|e| AppError::new(Code::Unexpected, e.to_string()))?;
         if let Some(key) = key {
             if let Some(recent) = &self.recent {
-                recent.put(org.as_str(), name, &key, Arc::from(body.as_str()));
+                recent.models.put(org.as_str(), name, &key, Arc::from(body.as_str()));
             }
             let row = lz4_flex::compress_prepend_size(body.as_bytes());
             match tokio::time::timeout(STORE_WAIT, self.store.put_derived(org, name, &key, &row)).await {

@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use evident_core::audit::{AnchorCheck, ChainBreak, ChainHead, ChainWalker};
+use evident_core::evidence::Evidence;
 use evident_core::replay::{Check, Replay, Table};
-use evident_core::{ControlId, FrameworkId, OrgId, OrgSlug, Organisation, Sha256Digest};
+use evident_core::{ControlId, EvidenceId, FrameworkId, OrgId, OrgSlug, Organisation, Sha256Digest};
 use evident_evidence::{BlobError, BlobStore};
 use evident_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -452,22 +453,34 @@ async fn evidence_problems(
     problems: &mut Listed,
 ) -> Result<(), VerifyError> {
     let controls: BTreeSet<ControlId> = store.controls(&org.id).await?.into_iter().map(|c| c.id).collect();
-    let mut after = None;
-    loop {
-        let page = store.evidence_page(&org.id, after.as_ref(), EVIDENCE_PAGE).await?;
+    let mut pages = EvidencePages::default();
+    while let Some(page) = pages.next(store, &org.id).await? {
         for evidence in &page {
             evidence_problems_of(evidence, blobs, &controls, hashed, problems).await?;
         }
-        match page.into_iter().last() {
-            Some(last) => after = Some(last.id),
-            None => return Ok(()),
-        }
+    }
+    Ok(())
+}
+
+/// Every evidence record of an organisation, superseded ones too, [`EVIDENCE_PAGE`] at a time.
+#[derive(Debug, Default)]
+struct EvidencePages {
+    after: Option<EvidenceId>,
+}
+
+impl EvidencePages {
+    /// The next page, or `None` past the last record.
+    async fn next(&mut self, store: &dyn Store, org: &OrgId) -> Result<Option<Vec<Evidence>>, VerifyError> {
+        let page = store.evidence_page(org, self.after.as_ref(), EVIDENCE_PAGE).await?;
+        let Some(last) = page.last() else { return Ok(None) };
+        self.after = Some(last.id.clone());
+        Ok(Some(page))
     }
 }
 
 /// One evidence record checked: its links, and its bytes unless another record's were the same.
 async fn evidence_problems_of(
-    evidence: &evident_core::evidence::Evidence,
+    evidence: &Evidence,
     blobs: &BlobStore,
     controls: &BTreeSet<ControlId>,
     hashed: &mut Hashed,
@@ -560,15 +573,10 @@ async fn check_state(
     for control in store.controls(id).await? {
         rows.push((Table::Controls, to_value(&control)?));
     }
-    let mut after = None;
-    loop {
-        let page = store.evidence_page(id, after.as_ref(), EVIDENCE_PAGE).await?;
+    let mut pages = EvidencePages::default();
+    while let Some(page) = pages.next(store, id).await? {
         for evidence in &page {
             check.row(Table::Evidence, &json!({ "id": evidence.id, "evidence": evidence.record }));
-        }
-        match page.into_iter().last() {
-            Some(last) => after = Some(last.id),
-            None => break,
         }
     }
     for stored in store.samples(id).await? {

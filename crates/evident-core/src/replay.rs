@@ -405,7 +405,7 @@ struct Sealed {
 }
 
 /// The parts of a sealed row's key, joined by a separator no key part holds.
-const SEP: char = '\u{1f}';
+const SEP: &str = "\u{1f}";
 
 /// The state the log says the organisation is in, built one record at a time. It holds one entry
 /// per row the log ever wrote (the state's size, not the log's): the compared fields of most
@@ -475,7 +475,7 @@ impl Replay {
                     return self.problems.push(unreadable("it changes a row that is only ever added".into()));
                 }
             };
-            let key = key.join(&SEP.to_string()).into_boxed_str();
+            let key = key.join(SEP).into_boxed_str();
             self.sealed.push(Sealed { table: rule.table, key, digest, seq: record.seq, checked: 0 });
             self.sorted = false;
             return;
@@ -611,7 +611,7 @@ impl Check<'_> {
             }
         };
         if cmp.sealed {
-            let joined = key.join(&SEP.to_string());
+            let joined = key.join(SEP);
             let shown = key.join(" ");
             let sealed = &mut self.replay.sealed;
             let found = sealed.binary_search_by(|s| (s.table, &*s.key).cmp(&(table, joined.as_str())));
