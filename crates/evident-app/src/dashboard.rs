@@ -54,7 +54,9 @@ impl App {
         let data = self.org_data(principal, &library).await?;
         let readiness = data.readiness(&library, None)?;
         let on = self.now().date_naive();
-        let (_, due) = self.risks_due(principal, Some(on)).await?;
+        // The risks are in `data` already; only the methodologies they were assessed with are not.
+        let methodologies = self.store.methodologies(&principal.org.id).await?;
+        let due = crate::risks::due_items(&data.risks, &methodologies, on);
         let counts = data.freshness.counts();
         let count = |state| counts.get(&state).copied().unwrap_or(0);
         Ok(Dashboard {

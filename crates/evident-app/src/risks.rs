@@ -127,6 +127,22 @@ impl RiskContext {
     }
 }
 
+/// What is due on `today` across `risks`, each judged by the methodology it was assessed with.
+pub(crate) fn due_items(risks: &[Risk], methodologies: &[MethodologyVersion], today: NaiveDate) -> Vec<DueItem> {
+    risks
+        .iter()
+        .flat_map(|r| {
+            let methodology = methodologies.iter().find(|v| v.version == r.methodology).map(|v| &v.methodology);
+            risk::due(r, methodology, today).into_iter().map(|d| DueItem {
+                risk: r.code.clone(),
+                title: r.title.clone(),
+                owner: r.owner.clone(),
+                due: d,
+            })
+        })
+        .collect()
+}
+
 /// One item of what is due: which risk, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct DueItem {
@@ -335,19 +351,7 @@ impl App {
         let today = on.unwrap_or_else(|| self.now().date_naive());
         let risks = self.risks(principal).await?;
         let methodologies = self.store.methodologies(&principal.org.id).await?;
-        let due = risks
-            .iter()
-            .flat_map(|r| {
-                let methodology = methodologies.iter().find(|v| v.version == r.methodology).map(|v| &v.methodology);
-                risk::due(r, methodology, today).into_iter().map(|d| DueItem {
-                    risk: r.code.clone(),
-                    title: r.title.clone(),
-                    owner: r.owner.clone(),
-                    due: d,
-                })
-            })
-            .collect();
-        Ok((today, due))
+        Ok((today, due_items(&risks, &methodologies, today)))
     }
 
     /// Inherent and residual counts per cell of the matrix in force.
