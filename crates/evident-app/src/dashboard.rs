@@ -52,7 +52,16 @@ impl App {
         principal.authorize(Permission::Read)?;
         let library = self.library_for(principal).await?;
         let data = self.org_data(principal, &library).await?;
-        let readiness = data.readiness(&library, None)?;
+        // An organisation that has adopted nothing yet has a dashboard too: an empty one.
+        let readiness = match data.readiness(&library, None) {
+            Ok(readiness) => readiness,
+            Err(e) if e.code == crate::Code::FrameworkNotAdopted => evident_core::readiness::Readiness {
+                overall: Score::default(),
+                frameworks: Vec::new(),
+                stale_mappings: Vec::new(),
+            },
+            Err(e) => return Err(e),
+        };
         let on = self.now().date_naive();
         // The risks are in `data` already; only the methodologies they were assessed with are not.
         let methodologies = self.store.methodologies(&principal.org.id).await?;

@@ -567,6 +567,18 @@ pub enum Due {
     },
 }
 
+impl std::fmt::Display for Due {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Due::ReviewOverdue { since } => write!(f, "review overdue since {since}"),
+            Due::AcceptanceExpired { since } => write!(f, "acceptance expired on {since}"),
+            Due::AcceptanceLapsed { lapse } => write!(f, "the acceptance no longer holds: {lapse}"),
+            Due::NotAccepted => f.write_str("retained but nobody has accepted it"),
+            Due::PlannedControlOverdue { control, since } => write!(f, "planned control {control} was due {since}"),
+        }
+    }
+}
+
 /// What is due on `today` for one open risk; closed risks are never due. `methodology` is the one
 /// the risk is assessed with, to tell whether an acceptance still meets its criteria.
 pub fn due(risk: &Risk, methodology: Option<&Methodology>, today: NaiveDate) -> Vec<Due> {

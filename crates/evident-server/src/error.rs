@@ -125,12 +125,13 @@ impl IntoResponse for ApiError {
 /// method, a body over the limit, a timeout, a malformed path), keeping its status and headers.
 pub(crate) async fn shape_bare_errors(response: Response) -> Response {
     let status = response.status();
-    let is_json = response
+    let shaped = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    // A page's error is a page already (`web`): only bare answers are shaped.
+    if !(status.is_client_error() || status.is_server_error()) || shaped {
         return response;
     }
     let (code, message) = match status {

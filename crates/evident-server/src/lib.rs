@@ -37,6 +37,7 @@ mod openapi;
 // utoipa's `path` macro names the `IntoParams` types of `params(...)` by a qualified path.
 #[allow(unused_qualifications)]
 mod routes;
+mod web;
 
 pub use error::ApiError;
 
@@ -93,14 +94,17 @@ pub fn router(app: App, config: Config) -> Router {
     // Layers in turns: `Router::layer` turns every response back into axum's, so the
     // error shaping sees the bare answers of the limits and the timeout inside it, and the
     // request id, trace and compression see the shaped ones.
-    routes::routes()
+    // The API's body limit holds for its routes; the pages set their own (an evidence upload is
+    // larger than any JSON body), and both have the body timeout.
+    let api = routes::routes().layer(
+        ServiceBuilder::new()
+            .layer(RequestBodyLimitLayer::new(config.body_limit))
+            .layer(DefaultBodyLimit::max(config.body_limit)),
+    );
+    web::routes(config.body_limit)
+        .merge(api)
         .with_state(state)
-        .layer(
-            ServiceBuilder::new()
-                .layer(RequestBodyTimeoutLayer::new(config.body_timeout))
-                .layer(RequestBodyLimitLayer::new(config.body_limit))
-                .layer(DefaultBodyLimit::max(config.body_limit)),
-        )
+        .layer(RequestBodyTimeoutLayer::new(config.body_timeout))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
         .layer(axum::middleware::map_response(error::shape_bare_errors))
         .layer(

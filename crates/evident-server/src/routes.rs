@@ -104,7 +104,7 @@ pub(crate) struct SignIn {
 
 /// Whether the request reached us over TLS: we do not terminate TLS ourselves, so only a trusted
 /// reverse proxy can say so (`X-Forwarded-Proto: https`).
-fn over_tls(state: &State, headers: &HeaderMap) -> bool {
+pub(crate) fn over_tls(state: &State, headers: &HeaderMap) -> bool {
     state.config.trust_proxy
         && headers
             .get("x-forwarded-proto")
@@ -112,7 +112,7 @@ fn over_tls(state: &State, headers: &HeaderMap) -> bool {
             .is_some_and(|v| v.split(',').next().is_some_and(|first| first.trim().eq_ignore_ascii_case("https")))
 }
 
-fn session_cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+pub(crate) fn session_cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("evident_session=; Max-Age=0"))

@@ -16,3 +16,4 @@ mod session;
 mod soa;
 mod support;
 mod tokens;
+mod web;

@@ -162,15 +162,7 @@ pub async fn risks(global: &Global, command: RisksCommand) -> anyhow::Result<Exi
                 output::json(&due)?;
             } else {
                 let rows = due.iter().map(|item| {
-                    let why = match &item.due {
-                        risk::Due::ReviewOverdue { since } => format!("review overdue since {since}"),
-                        risk::Due::AcceptanceExpired { since } => format!("acceptance expired on {since}"),
-                        risk::Due::AcceptanceLapsed { lapse } => format!("the acceptance no longer holds: {lapse}"),
-                        risk::Due::NotAccepted => "retained but nobody has accepted it".to_owned(),
-                        risk::Due::PlannedControlOverdue { control, since } => {
-                            format!("planned control {control} was due {since}")
-                        }
-                    };
+                    let why = item.due.to_string();
                     [item.risk.to_string(), item.title.clone(), item.owner.to_string(), why]
                 });
                 say!("due on {today}:");
