@@ -782,6 +782,11 @@ async fn controls_page(
     })
 }
 
+/// A control form's typed fields: owner, frequency, status, maximum evidence age.
+type ControlFields = (Option<Email>, Frequency, ImplementationStatus, Option<MaxAge>);
+/// Each problem of a form under its field's name (`form` for the form as a whole).
+type FieldErrors = BTreeMap<&'static str, String>;
+
 /// A control's fields as a form holds them (text, as typed).
 #[derive(Debug, Default, Clone, Deserialize)]
 pub(crate) struct ControlForm {
@@ -821,9 +826,7 @@ impl ControlForm {
     }
 
     /// The typed fields, each problem under its field's name.
-    fn fields(
-        &self,
-    ) -> Result<(Option<Email>, Frequency, ImplementationStatus, Option<MaxAge>), BTreeMap<&'static str, String>> {
+    fn fields(&self) -> Result<ControlFields, FieldErrors> {
         let mut errors = BTreeMap::new();
         let owner = match self.owner.trim() {
             "" => None,

@@ -27,10 +27,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode>
         Some(first) => {
             say!("created the account of {}, administrator of {}", first.email, first.organisation);
             say!("its password, shown this once: {}", first.password.expose());
-            say!(
-                "sign in: curl -c cookies.txt -H 'Content-Type: application/json' \\\n    -d '{{\"email\":\"{}\",\"password\":\"…\"}}' http://{address}/api/session",
-                first.email
-            );
+            say!("open http://{address}/ in a browser and sign in as {} with that password", first.email);
         }
         None if app.store().account_count().await? == 0 => {
             say!("no account can sign in yet: run `evident users create EMAIL` for a member of an organisation");
