@@ -22,6 +22,11 @@ pub struct FrameworkListing {
     pub title: String,
     pub requirements: usize,
     pub assessable: usize,
+    /// Guidance under the assessable requirements (SOC 2's points of focus), and its kind.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub guidance: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guidance_kind: Option<String>,
     /// `builtin` (the catalog in the binary) or `imported` (the organisation's own).
     pub source: Source,
     /// Whether the organisation adopted it; absent when there is no organisation to ask.
@@ -35,6 +40,10 @@ pub struct Accepted {
     pub mappings: usize,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// The library's frameworks, marked with what was adopted when that is known.
 pub fn listing(library: &Library, adopted: Option<&[FrameworkId]>) -> Vec<FrameworkListing> {
     library
@@ -46,6 +55,8 @@ pub fn listing(library: &Library, adopted: Option<&[FrameworkId]>) -> Vec<Framew
             title: f.info().title.clone(),
             requirements: f.requirements().len(),
             assessable: f.leaves().count(),
+            guidance: f.requirements().iter().filter(|r| f.is_guidance(&r.reference)).count(),
+            guidance_kind: f.info().guidance.as_ref().map(|g| g.kind.to_string()),
             source,
             adopted: adopted.map(|a| a.contains(f.id())),
         })
@@ -190,5 +201,5 @@ fn gap_of(library: &Library, data: &OrgData, from: &FrameworkId, to: &FrameworkI
     let crosswalk = library.crosswalk(from.id(), target.id())?;
     let statuses = data.framework_readiness(target).requirements;
     let index = MappingIndex::new(&data.controls, &data.mappings);
-    Ok(evident_core::gap::gap(from.id(), target, &statuses, &crosswalk.links, &index))
+    Ok(evident_core::gap::gap_between(Some(from), from.id(), target, &statuses, &crosswalk.links, &index))
 }

@@ -9,6 +9,7 @@
 
 pub mod accounts;
 mod app;
+pub mod attributes;
 pub mod audit;
 pub mod backup;
 pub mod controls;

@@ -78,6 +78,10 @@ pub struct BaselineMapping {
     pub requirement: RequirementRef,
     pub coverage: Coverage,
     pub rationale: String,
+    /// The points of focus (guidance under `ref`) the control addresses. At load each becomes a
+    /// mapping of its own, so readiness shows them; a `full` mapping must list every one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub points_of_focus: Vec<RequirementRef>,
 }
 
 /// A threat or vulnerability from the starter list.
@@ -178,6 +182,7 @@ impl Catalog {
         }
         catalog.baseline = parse::<BaselineFile>(format, &baseline)?.controls;
         catalog.check_baseline(baseline.name)?;
+        catalog.expand_points_of_focus();
         catalog.threats = parse(format, &threats)?;
         let mut ids = HashSet::new();
         for t in catalog.threats.threats.iter().chain(&catalog.threats.vulnerabilities) {
@@ -213,6 +218,15 @@ impl Catalog {
                 return Err(CatalogError::new(file, Some(&entry), problem));
             }
         }
+        for unlinked in &crosswalk.unlinked {
+            let entry = unlinked.reference.to_string();
+            if !from.contains(&unlinked.reference) && !to.contains(&unlinked.reference) {
+                return Err(CatalogError::new(file, Some(&entry), "is a requirement of neither framework"));
+            }
+            if unlinked.reason.trim().is_empty() {
+                return Err(CatalogError::new(file, Some(&entry), "an unlinked requirement needs its reason"));
+            }
+        }
         Ok(())
     }
 
@@ -229,7 +243,7 @@ impl Catalog {
             let mut mapped = HashSet::new();
             for mapping in &control.mappings {
                 let framework = self.known_framework(file, Some(entry), &mapping.framework)?;
-                if !framework.is_leaf(&mapping.requirement) {
+                if framework.assessable(&mapping.requirement).is_err() {
                     return Err(CatalogError::new(
                         file,
                         Some(entry),
@@ -243,9 +257,56 @@ impl Catalog {
                         format!("{} is mapped twice", mapping.requirement),
                     ));
                 }
+                let guidance: Vec<&RequirementRef> =
+                    framework.guidance_of(&mapping.requirement).map(|g| &g.reference).collect();
+                for point in &mapping.points_of_focus {
+                    if !guidance.contains(&point) {
+                        return Err(CatalogError::new(
+                            file,
+                            Some(entry),
+                            format!("{point} is not a point of focus of {}", mapping.requirement),
+                        ));
+                    }
+                    if !mapped.insert((&mapping.framework, point)) {
+                        return Err(CatalogError::new(file, Some(entry), format!("{point} is mapped twice")));
+                    }
+                }
+                if mapping.coverage == Coverage::Full && mapping.points_of_focus.len() < guidance.len() {
+                    return Err(CatalogError::new(
+                        file,
+                        Some(entry),
+                        format!(
+                            "full coverage of {} must list every one of its {} points of focus, or be partial",
+                            mapping.requirement,
+                            guidance.len()
+                        ),
+                    ));
+                }
             }
         }
         Ok(())
+    }
+
+    /// Adds, for each point of focus a baseline mapping lists, a mapping of the control to it.
+    fn expand_points_of_focus(&mut self) {
+        for control in &mut self.baseline {
+            let mut added = Vec::new();
+            for mapping in &control.mappings {
+                for point in &mapping.points_of_focus {
+                    added.push(BaselineMapping {
+                        framework: mapping.framework.clone(),
+                        requirement: point.clone(),
+                        coverage: Coverage::Full,
+                        rationale: format!(
+                            "{} addresses this point of focus of {}; its {} mapping says how.",
+                            control.title, mapping.requirement, mapping.requirement
+                        ),
+                        points_of_focus: Vec::new(),
+                    });
+                }
+            }
+            control.mappings.extend(added);
+        }
     }
 
     pub fn frameworks(&self) -> impl Iterator<Item = &Framework> {

@@ -75,6 +75,15 @@ pub struct CrosswalkLink {
     pub rationale: String,
 }
 
+/// An assessable requirement of either framework that no link reaches, and why none does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unlinked {
+    #[serde(rename = "ref")]
+    pub reference: RequirementRef,
+    pub reason: String,
+}
+
 /// All links from one framework to another, with where they came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Crosswalk {
@@ -83,6 +92,9 @@ pub struct Crosswalk {
     pub source: String,
     pub description: String,
     pub links: Vec<CrosswalkLink>,
+    /// Requirements (of either side) left unlinked on purpose, each with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unlinked: Vec<Unlinked>,
 }
 
 impl Crosswalk {
@@ -104,6 +116,7 @@ impl Crosswalk {
                     rationale: l.rationale.clone(),
                 })
                 .collect(),
+            unlinked: self.unlinked.clone(),
         }
     }
 }

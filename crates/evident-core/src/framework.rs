@@ -5,7 +5,9 @@
 //! assessed, parents group them. Its `kind` is a free class label from the data (`clause`,
 //! `control`, `criterion`, `article`…) that no rule depends on, except where the framework's own
 //! data names it: the requirements of the kind its `soa` names are the rows of its Statement of
-//! Applicability.
+//! Applicability, and the requirements of the kind its `guidance` names are guidance under an
+//! assessable requirement (SOC 2's points of focus): they do not make their parent a group, are
+//! not assessed on their own, and a mapping to one counts toward its parent.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -63,6 +65,16 @@ pub struct SoaRows {
     pub kind: RequirementKind,
 }
 
+/// Which requirements of a framework are guidance under an assessable requirement rather than
+/// requirements of their own (SOC 2's points of focus: `guidance = { kind = "point_of_focus" }`).
+/// Each sits under a leaf, which stays the unit that is assessed; a control mapped to one meets
+/// that aspect of its parent. Frameworks without guidance leave it out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuidanceRows {
+    pub kind: RequirementKind,
+}
+
 /// What describes a framework, apart from its requirements.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FrameworkInfo {
@@ -76,6 +88,8 @@ pub struct FrameworkInfo {
     pub categories: Vec<Category>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soa: Option<SoaRows>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guidance: Option<GuidanceRows>,
 }
 
 /// A framework as data: its description and its requirements, as a framework file holds them and
@@ -108,6 +122,8 @@ pub enum FrameworkError {
     SoaKindUnused(RequirementKind),
     #[error("requirement {0} is a row of the Statement of Applicability but groups other requirements")]
     SoaRowNotLeaf(RequirementRef),
+    #[error("requirement {0} is guidance, so it must sit under an assessable requirement and group nothing")]
+    GuidanceMisplaced(RequirementRef),
 }
 
 impl FrameworkError {
@@ -118,7 +134,8 @@ impl FrameworkError {
             | FrameworkError::Cycle(r)
             | FrameworkError::EmptyText(r)
             | FrameworkError::EmptyLabel(r)
-            | FrameworkError::SoaRowNotLeaf(r) => Some(r),
+            | FrameworkError::SoaRowNotLeaf(r)
+            | FrameworkError::GuidanceMisplaced(r) => Some(r),
             FrameworkError::UnknownParent { child, .. } => Some(child),
             FrameworkError::UnknownCategory { reference, .. } => Some(reference),
             FrameworkError::DuplicateCategory(_) | FrameworkError::SoaKindUnused(_) => None,
@@ -134,7 +151,7 @@ impl FrameworkError {
             FrameworkError::EmptyText(_) => "title",
             FrameworkError::EmptyLabel(_) => "label",
             FrameworkError::SoaKindUnused(_) => "soa",
-            FrameworkError::SoaRowNotLeaf(_) => "kind",
+            FrameworkError::SoaRowNotLeaf(_) | FrameworkError::GuidanceMisplaced(_) => "kind",
         }
     }
 }
@@ -166,8 +183,11 @@ pub struct Framework {
     requirements: Vec<Requirement>,
     #[serde(skip)]
     index: HashMap<RequirementRef, usize>,
+    /// Groups others, not counting guidance under it.
     #[serde(skip)]
     has_children: Vec<bool>,
+    #[serde(skip)]
+    guidance: Vec<bool>,
     #[serde(skip)]
     top: Vec<usize>,
 }
@@ -198,15 +218,20 @@ impl Framework {
             requirements.iter().enumerate().map(|(i, r)| (r.reference.clone(), i)).collect();
         let parent_of: Vec<Option<usize>> =
             requirements.iter().map(|r| r.parent.as_ref().and_then(|p| index.get(p).copied())).collect();
+        let guidance: Vec<bool> = requirements.iter().map(|r| is_guidance_kind(&info, r)).collect();
         let mut has_children = vec![false; requirements.len()];
-        for p in parent_of.iter().flatten() {
-            has_children[*p] = true;
+        for (child, p) in parent_of.iter().enumerate() {
+            if let Some(p) = p
+                && !guidance[child]
+            {
+                has_children[*p] = true;
+            }
         }
         // No cycle (checked above), so every walk up ends at a root.
         let top = (0..requirements.len())
             .map(|i| std::iter::successors(Some(i), |&c| parent_of[c]).last().unwrap_or(i))
             .collect();
-        Ok(Self { info, requirements, index, has_children, top })
+        Ok(Self { info, requirements, index, has_children, guidance, top })
     }
 
     /// A framework from its data (a file, a stored import).
@@ -256,12 +281,16 @@ impl Framework {
         }
         let mut parent_of = vec![None; requirements.len()];
         let mut has_children = vec![false; requirements.len()];
+        let mut has_any_children = vec![false; requirements.len()];
         for (i, r) in requirements.iter().enumerate() {
             if let Some(parent) = &r.parent {
                 match index.get(parent) {
                     Some(&p) => {
                         parent_of[i] = Some(p);
-                        has_children[p] = true;
+                        has_any_children[p] = true;
+                        if !is_guidance_kind(info, r) {
+                            has_children[p] = true;
+                        }
                     }
                     None => at(
                         Some(i),
@@ -294,6 +323,15 @@ impl Framework {
             }
             for p in path {
                 state[p] = 2;
+            }
+        }
+        // Guidance hangs under an assessable requirement (one that groups nothing but guidance)
+        // and groups nothing itself.
+        for (i, r) in requirements.iter().enumerate().filter(|(_, r)| is_guidance_kind(info, r)) {
+            let under_leaf =
+                parent_of[i].is_some_and(|p| !has_children[p] && !is_guidance_kind(info, &requirements[p]));
+            if !under_leaf || has_any_children[i] {
+                at(Some(i), FrameworkError::GuidanceMisplaced(r.reference.clone()));
             }
         }
         if let Some(soa) = &info.soa {
@@ -334,14 +372,32 @@ impl Framework {
         self.index.contains_key(reference)
     }
 
-    /// Whether the requirement is a leaf, the unit that is assessed.
+    /// Whether the requirement is a leaf, the unit that is assessed (guidance is not).
     pub fn is_leaf(&self, reference: &RequirementRef) -> bool {
-        self.index.get(reference).is_some_and(|&i| !self.has_children[i])
+        self.index.get(reference).is_some_and(|&i| !self.has_children[i] && !self.guidance[i])
     }
 
     /// The assessable requirements, in file order.
     pub fn leaves(&self) -> impl Iterator<Item = &Requirement> {
-        self.requirements.iter().enumerate().filter(|(i, _)| !self.has_children[*i]).map(|(_, r)| r)
+        self.requirements
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.has_children[*i] && !self.guidance[*i])
+            .map(|(_, r)| r)
+    }
+
+    /// Whether the requirement is guidance under an assessable one (a SOC 2 point of focus).
+    pub fn is_guidance(&self, reference: &RequirementRef) -> bool {
+        self.index.get(reference).is_some_and(|&i| self.guidance[i])
+    }
+
+    /// The guidance under an assessable requirement (its points of focus), in file order.
+    pub fn guidance_of<'a>(&'a self, reference: &'a RequirementRef) -> impl Iterator<Item = &'a Requirement> + 'a {
+        self.requirements
+            .iter()
+            .enumerate()
+            .filter(move |(i, r)| self.guidance[*i] && r.parent.as_ref() == Some(reference))
+            .map(|(_, r)| r)
     }
 
     /// The top-level node a requirement sits under (clause 6, theme A.5, series CC6); itself at the top.
@@ -349,13 +405,14 @@ impl Framework {
         self.index.get(reference).map(|&i| &self.requirements[self.top[i]])
     }
 
-    /// The requirement a mapping may target: one that exists and is assessed itself (a leaf).
+    /// The requirement a mapping may target: one that exists and is assessed itself (a leaf), or
+    /// guidance under one (a point of focus), which counts toward its parent.
     pub fn assessable(&self, reference: &RequirementRef) -> Result<&Requirement, TargetError> {
         let requirement = self.requirement(reference).ok_or_else(|| TargetError::NotInFramework {
             framework: self.id().clone(),
             reference: reference.clone(),
         })?;
-        if !self.is_leaf(reference) {
+        if !self.is_leaf(reference) && !self.is_guidance(reference) {
             let children = self
                 .requirements
                 .iter()
@@ -392,6 +449,10 @@ impl Framework {
     }
 }
 
+fn is_guidance_kind(info: &FrameworkInfo, requirement: &Requirement) -> bool {
+    info.guidance.as_ref().is_some_and(|g| g.kind == requirement.kind)
+}
+
 /// Why a mapping no longer points at an assessable requirement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -409,7 +470,9 @@ pub fn staleness(frameworks: &[&Framework], mapping: &crate::control::Mapping) -
     match frameworks.iter().find(|f| f.id() == &mapping.framework) {
         None => Some(Staleness::UnknownFramework),
         Some(f) if !f.contains(&mapping.requirement) => Some(Staleness::UnknownRequirement),
-        Some(f) if !f.is_leaf(&mapping.requirement) => Some(Staleness::NotAssessable),
+        Some(f) if !f.is_leaf(&mapping.requirement) && !f.is_guidance(&mapping.requirement) => {
+            Some(Staleness::NotAssessable)
+        }
         Some(_) => None,
     }
 }
@@ -452,6 +515,7 @@ pub(crate) mod tests {
             description: "For tests.".into(),
             categories: vec![],
             soa: None,
+            guidance: None,
         }
     }
 

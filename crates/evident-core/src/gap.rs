@@ -77,8 +77,24 @@ pub fn suggested_coverage(source: Coverage, relationship: Relationship) -> Cover
 }
 
 /// Computes the gap from `from` to `target`. `statuses` is the target's readiness drill-down;
-/// `links` are the crosswalk links read from `from` to the target.
+/// `links` are the crosswalk links read from `from` to the target. A link to a point of focus
+/// (guidance) of the target reaches the requirement it sits under; a link from a point of focus of
+/// `source` is followed by the controls mapped to it, and by those mapped in full to the
+/// requirement it sits under (a full mapping claims every point of focus).
 pub fn gap(
+    from: &FrameworkId,
+    target: &Framework,
+    statuses: &[RequirementStatus],
+    links: &[CrosswalkLink],
+    index: &MappingIndex<'_>,
+) -> Gap {
+    gap_between(None, from, target, statuses, links, index)
+}
+
+/// [`gap`], knowing the source framework, so that links from its points of focus are also
+/// followed by the controls mapped in full to the requirement they sit under.
+pub fn gap_between(
+    source: Option<&Framework>,
     from: &FrameworkId,
     target: &Framework,
     statuses: &[RequirementStatus],
@@ -87,8 +103,19 @@ pub fn gap(
 ) -> Gap {
     let mut links_to: HashMap<&RequirementRef, Vec<&CrosswalkLink>> = HashMap::new();
     for link in links {
-        links_to.entry(&link.to).or_default().push(link);
+        let to = match target.requirement(&link.to) {
+            Some(r) if target.is_guidance(&link.to) => r.parent.as_ref().unwrap_or(&link.to),
+            _ => &link.to,
+        };
+        links_to.entry(to).or_default().push(link);
     }
+    // The requirement a point of focus of the source sits under, whose full mappings reach it too.
+    let parent_of = |reference: &RequirementRef| {
+        source
+            .filter(|s| s.is_guidance(reference))
+            .and_then(|s| s.requirement(reference))
+            .and_then(|r| r.parent.clone())
+    };
     let mut gap =
         Gap { from: from.clone(), to: target.id().clone(), covered: 0, uncovered: Vec::new(), unreached: Vec::new() };
     for status in statuses {
@@ -99,7 +126,13 @@ pub fn gap(
         let reaching = links_to.get(&status.reference).map_or(&[][..], Vec::as_slice);
         let mut suggestions: Vec<Suggestion> = Vec::new();
         for link in reaching {
-            for (mapping, control) in index.for_requirement(from, &link.from) {
+            let parent = parent_of(&link.from);
+            let through_parent = parent
+                .as_ref()
+                .map_or(&[][..], |p| index.for_requirement(from, p))
+                .iter()
+                .filter(|(m, _)| m.coverage == Coverage::Full);
+            for (mapping, control) in index.for_requirement(from, &link.from).iter().chain(through_parent) {
                 // Controls already mapped to the target requirement are not suggestions.
                 if status.controls.iter().any(|c| c.control == control.code) {
                     continue;
@@ -111,10 +144,7 @@ pub fn gap(
                     relationship: link.relationship,
                     strength: link.strength,
                     coverage: suggested_coverage(mapping.coverage, link.relationship),
-                    path: format!(
-                        "control {} → {} → {} → {}",
-                        control.code, link.from, link.relationship, status.reference
-                    ),
+                    path: format!("control {} → {} → {} → {}", control.code, link.from, link.relationship, link.to),
                     rationale: link.rationale.clone(),
                 };
                 // One suggestion per control: the strongest path, fullest coverage first.

@@ -27,7 +27,7 @@ pub mod synthetic;
 pub mod type2;
 
 pub use control::{Control, ControlPatch, Coverage, Frequency, ImplementationStatus, Mapping, NewControl};
-pub use crosswalk::{Crosswalk, CrosswalkLink, Relationship, Strength};
+pub use crosswalk::{Crosswalk, CrosswalkLink, Relationship, Strength, Unlinked};
 pub use framework::{Category, Framework, FrameworkError, Requirement, RequirementKind, TargetError};
 pub use ids::{
     AssetCode, ControlCode, ControlId, Email, EvidenceId, FrameworkId, OrgId, OrgSlug, ParseError, RequirementRef,

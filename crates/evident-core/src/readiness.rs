@@ -16,6 +16,11 @@
 //! that does not record evidence yet keeps its figures; `due_soon` and `fresh` change nothing.
 //! [`Freshness::none`] gives readiness without evidence.
 //!
+//! Guidance rolls up ([`Framework::guidance_of`], SOC 2's points of focus): a control mapped to
+//! points of focus of a requirement counts toward that requirement, fully when it meets every one
+//! of them fully and in part otherwise, unless it is also mapped to the requirement itself, whose
+//! coverage then rules. Each contribution lists the points of focus its control addresses.
+//!
 //! A requirement scores 1 when covered, ½ when partial, 0 when missing; the percentage is points over
 //! applicable requirements. Not-applicable requirements leave the denominator.
 //!
@@ -115,6 +120,9 @@ pub struct Contribution {
     pub freshness: Option<freshness::State>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_due: Option<NaiveDate>,
+    /// The guidance under the requirement (points of focus) the control is mapped to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub guidance: Vec<RequirementRef>,
 }
 
 /// A control an explanation names: its id to link to, its code to read.
@@ -257,7 +265,73 @@ pub struct StaleMapping {
     pub reason: Staleness,
 }
 
+impl FrameworkReadiness {
+    /// Keeps only the requirements `keep` accepts (an attribute filter), with the framework's
+    /// score, groups and categories recomputed from them.
+    pub fn retain(&mut self, framework: &Framework, mut keep: impl FnMut(&RequirementStatus) -> bool) {
+        self.requirements.retain(|r| keep(r));
+        let mut score = Score::default();
+        let mut groups: BTreeMap<usize, Score> = BTreeMap::new();
+        let mut categories: BTreeMap<&str, Score> = BTreeMap::new();
+        for r in &self.requirements {
+            score.add(r.status);
+            groups.entry(framework.position(&r.group).unwrap_or_default()).or_default().add(r.status);
+            if let Some(category) = &r.category {
+                categories.entry(category.as_str()).or_default().add(r.status);
+            }
+        }
+        self.groups = groups
+            .into_iter()
+            .map(|(position, score)| {
+                let top = &framework.requirements()[position];
+                GroupScore { id: top.reference.to_string(), title: top.title.clone(), score }
+            })
+            .collect();
+        self.categories = framework
+            .info()
+            .categories
+            .iter()
+            .filter_map(|c| {
+                categories.get(c.id.as_str()).map(|s| GroupScore {
+                    id: c.id.clone(),
+                    title: c.title.clone(),
+                    score: s.clone(),
+                })
+            })
+            .collect();
+        self.score = score;
+    }
+
+    /// Scores of the requirements grouped by the values `values_of` gives each (an attribute's
+    /// values: a requirement with several counts in each), in the order values are first met.
+    pub fn scores_by(&self, mut values_of: impl FnMut(&RequirementStatus) -> Vec<String>) -> Vec<GroupScore> {
+        let mut groups: Vec<GroupScore> = Vec::new();
+        for r in &self.requirements {
+            for value in values_of(r) {
+                let position = match groups.iter().position(|g| g.id == value) {
+                    Some(p) => p,
+                    None => {
+                        groups.push(GroupScore { id: value.clone(), title: value, score: Score::default() });
+                        groups.len() - 1
+                    }
+                };
+                groups[position].score.add(r.status);
+            }
+        }
+        groups
+    }
+}
+
 impl Readiness {
+    /// Recomputes the overall score from the frameworks' (after [`FrameworkReadiness::retain`]).
+    pub fn rescore(&mut self) {
+        let mut overall = Score { percent: 100.0, ..Score::default() };
+        for f in &self.frameworks {
+            overall.merge(&f.score);
+        }
+        self.overall = overall;
+    }
+
     /// Lists the stale ones among `mappings` (of the frameworks assessed here, or every one when
     /// `all`), checked against `library`, the whole framework library.
     pub fn with_stale_mappings(mut self, library: &[&Framework], mappings: &[Mapping], all: bool) -> Self {
@@ -341,6 +415,7 @@ pub fn assess(
             coverage: mapping.coverage,
             freshness: fresh.map(|f| f.state),
             next_due: fresh.and_then(|f| f.next_due),
+            guidance: Vec::new(),
         });
         // Overdue is a state only evidenced controls with a due date have.
         let overdue_since = fresh
@@ -376,6 +451,55 @@ pub fn assess(
     (status, reason, contributions)
 }
 
+/// A requirement's status from the controls mapped to it and to its guidance (points of focus),
+/// each control counted once (see the module's rule).
+pub fn assess_rolled_up(
+    framework: &Framework,
+    requirement: &RequirementRef,
+    index: &MappingIndex<'_>,
+) -> (Status, Explanation, Vec<Contribution>) {
+    let id = framework.id();
+    let direct = index.for_requirement(id, requirement);
+    let guidance: Vec<&RequirementRef> = framework.guidance_of(requirement).map(|g| &g.reference).collect();
+    if guidance.is_empty() {
+        return assess(direct, index.freshness);
+    }
+    // Per control: the points of focus it is mapped to, and whether it meets each one fully.
+    let mut addressed: BTreeMap<&ControlCode, (Vec<RequirementRef>, bool, &Control)> = BTreeMap::new();
+    for g in &guidance {
+        for (mapping, control) in index.for_requirement(id, g) {
+            let entry = addressed.entry(&control.code).or_insert((Vec::new(), true, control));
+            entry.0.push((*g).clone());
+            entry.1 &= mapping.coverage == Coverage::Full;
+        }
+    }
+    let rolled: Vec<(Mapping, &Control)> = addressed
+        .iter()
+        .filter(|(code, _)| !direct.iter().any(|(_, c)| &&c.code == *code))
+        .map(|(code, (addressed, all_full, control))| {
+            let coverage =
+                if *all_full && addressed.len() == guidance.len() { Coverage::Full } else { Coverage::Partial };
+            let mapping = Mapping {
+                control: (*code).clone(),
+                framework: id.clone(),
+                requirement: requirement.clone(),
+                coverage,
+                rationale: String::new(),
+            };
+            (mapping, *control)
+        })
+        .collect();
+    let mut mapped: Vec<(&Mapping, &Control)> = direct.to_vec();
+    mapped.extend(rolled.iter().map(|(m, c)| (m, *c)));
+    let (status, reason, mut contributions) = assess(&mapped, index.freshness);
+    for contribution in &mut contributions {
+        if let Some((addressed, ..)) = addressed.get(&contribution.control) {
+            contribution.guidance = addressed.clone();
+        }
+    }
+    (status, reason, contributions)
+}
+
 /// Readiness of one framework in its scope, with the mappings (and the freshness) of `index`.
 pub fn framework_readiness(scope: Scope<'_>, index: &MappingIndex<'_>) -> FrameworkReadiness {
     let framework = scope.framework;
@@ -394,7 +518,7 @@ pub fn framework_readiness(scope: Scope<'_>, index: &MappingIndex<'_>) -> Framew
         } else if let Some(why) = scope.excluded.get(&requirement.reference) {
             (Status::NotApplicable, Explanation::Excluded { justification: why.clone() }, Vec::new())
         } else {
-            assess(index.for_requirement(id, &requirement.reference), index.freshness)
+            assess_rolled_up(framework, &requirement.reference, index)
         };
         let top = framework.top_level_of(&requirement.reference).unwrap_or(requirement);
         let position = framework.position(&top.reference).unwrap_or_default();

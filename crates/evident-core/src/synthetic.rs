@@ -80,6 +80,7 @@ impl Synthetic {
                     description: "Generated for benchmarks and tests.".into(),
                     categories: vec![],
                     soa: None,
+                    guidance: None,
                 };
                 parse(Framework::new(info, requirements))
             })
@@ -151,6 +152,7 @@ impl Synthetic {
                     rationale: "Generated.".into(),
                 })
                 .collect(),
+            unlinked: Vec::new(),
         };
         Synthetic { frameworks, crosswalk, controls, mappings }
     }

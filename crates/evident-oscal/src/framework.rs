@@ -101,6 +101,7 @@ pub fn to_framework(catalog: &Catalog, id: FrameworkId) -> Result<Converted, Vec
         ),
         categories: Vec::new(),
         soa: None,
+        guidance: None,
     };
     Ok(Converted {
         data: FrameworkData { info, requirements: builder.requirements },

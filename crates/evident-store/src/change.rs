@@ -289,6 +289,7 @@ mod tests {
             description: "For tests.".into(),
             categories: Vec::new(),
             soa: None,
+            guidance: None,
         };
         let requirement = Requirement {
             reference: req("P-1"),

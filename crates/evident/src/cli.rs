@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+use evident_app::attributes::{AttributeFilter, AttributeView};
 use evident_app::soa::SoaSelector;
 use evident_core::evidence::Period;
 use evident_core::risk::{AssetKind, Classification, Treatment};
@@ -126,6 +127,8 @@ pub enum Command {
         /// Show one framework in detail: groups, categories and every requirement with its reason.
         #[arg(long)]
         framework: Option<FrameworkId>,
+        #[command(flatten)]
+        attributes: AttributeArgs,
         /// With --json: compute it from the records even when nothing changed since it was last
         /// computed (a benchmark's cold run).
         #[arg(long, hide = true)]
@@ -317,6 +320,30 @@ pub enum CrosswalkCommand {
     },
 }
 
+/// Selecting and grouping requirements by their attributes (ISO 27002's control type, security
+/// properties, cybersecurity concepts, operational capabilities, security domains, or any other a
+/// framework carries).
+#[derive(Debug, Clone, Default, Args)]
+pub struct AttributeArgs {
+    /// Only requirements carrying this attribute value, e.g. security_domains=defence or
+    /// control_type=detective; repeat to require several. Case, `_`, `-` and spaces do not matter.
+    #[arg(long = "attribute", value_name = "KEY=VALUE", value_parser = parse_attribute)]
+    pub attributes: Vec<AttributeFilter>,
+    /// Group by the values of this attribute, e.g. cybersecurity_concepts.
+    #[arg(long, value_name = "KEY")]
+    pub group_by: Option<String>,
+}
+
+impl AttributeArgs {
+    pub fn view(&self) -> AttributeView {
+        AttributeView { filters: self.attributes.clone(), group_by: self.group_by.clone() }
+    }
+}
+
+fn parse_attribute(text: &str) -> Result<AttributeFilter, String> {
+    AttributeFilter::parse(text).map_err(|e| e.message)
+}
+
 #[derive(Debug, Args)]
 pub struct SoaArgs {
     /// The framework whose SoA this is (one whose data carries a Statement of Applicability, e.g.
@@ -330,7 +357,10 @@ pub struct SoaArgs {
 #[derive(Debug, Subcommand)]
 pub enum SoaCommand {
     /// The current SoA: applicability, justification, implementation, implementing controls.
-    Show,
+    Show {
+        #[command(flatten)]
+        attributes: AttributeArgs,
+    },
     /// Record a decision on one Annex A control.
     Set {
         /// The Annex A control, e.g. A.7.1.
@@ -630,6 +660,8 @@ pub enum ControlsCommand {
         /// Include retired controls.
         #[arg(long)]
         all: bool,
+        #[command(flatten)]
+        attributes: AttributeArgs,
         /// With --json: compute it from the records even when nothing changed since it was last
         /// computed (a benchmark's cold run).
         #[arg(long, hide = true)]

@@ -180,6 +180,7 @@ pub fn from_table(table: &Table, header: &Header, publisher: &str) -> Result<Fra
         description: header.description.clone().unwrap_or_default(),
         categories: Vec::new(),
         soa: None,
+        guidance: None,
     };
     let mut found = problems.0;
     for problem in Framework::problems(&info, &requirements) {

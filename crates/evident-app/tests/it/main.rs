@@ -40,6 +40,7 @@ macro_rules! on_each_backend {
     };
 }
 
+mod attributes;
 mod audit_names;
 mod backup;
 mod derived;

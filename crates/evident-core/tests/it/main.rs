@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 mod gap;
+mod guidance;
 mod readiness;
 mod risk;
 mod soa;

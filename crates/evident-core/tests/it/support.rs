@@ -39,6 +39,7 @@ pub fn framework(id: &str, leaves_per_group: usize, kind: &str) -> Framework {
         description: "Test framework.".into(),
         categories: vec![],
         soa: Some(SoaRows { kind }),
+        guidance: None,
     };
     Framework::new(info, requirements).unwrap()
 }

@@ -28,6 +28,7 @@ pub fn policy(id: &str, statement: &str) -> Framework {
         description: "For tests.".into(),
         categories: Vec::new(),
         soa: None,
+        guidance: None,
     };
     let requirements =
         vec![requirement("P-1", None, "section", "Access"), requirement("P-1.1", Some("P-1"), "statement", statement)];

@@ -52,10 +52,29 @@ pub async fn run(global: &Global, command: ControlsCommand) -> anyhow::Result<Ex
                 report.skipped
             );
         }
-        ControlsCommand::List { all, recompute } if global.json => {
+        ControlsCommand::List { all, attributes, recompute } if global.json && attributes.view().is_empty() => {
             output::json_text(&app.controls_json(&me, all, output::reuse(recompute)).await?)?;
         }
-        ControlsCommand::List { all, .. } => list(&app.controls(&me, all).await?),
+        ControlsCommand::List { all, attributes, .. } if attributes.view().is_empty() => {
+            list(&app.controls(&me, all).await?)
+        }
+        ControlsCommand::List { all, attributes, .. } => {
+            let groups = app.controls_view(&me, all, &attributes.view()).await?;
+            if global.json {
+                let groups: Vec<_> = groups
+                    .iter()
+                    .map(|(value, controls)| serde_json::json!({"value": value, "controls": controls}))
+                    .collect();
+                output::json(&groups)?;
+            } else {
+                for (value, controls) in &groups {
+                    if let Some(key) = &attributes.group_by {
+                        say!("{key} = {value}");
+                    }
+                    list(controls);
+                }
+            }
+        }
         ControlsCommand::Show { code } => show(global, &app.control(&me, &code).await?)?,
         ControlsCommand::Create { code, title, description, owner, frequency, max_evidence_age_days, status } => {
             let max_age = max_evidence_age_days.as_deref().map(max_age).transpose()?;

@@ -32,7 +32,7 @@ pub async fn demo(global: &Global) -> anyhow::Result<ExitCode> {
         say!("evidence: {} records over the past year, with the gaps a real year has", outcome.evidence);
     }
     say!("");
-    super::readiness::readiness(&global, None, false).await?;
+    super::readiness::readiness(&global, None, &evident_app::attributes::AttributeView::default(), false).await?;
     say!("next: evident readiness --framework iso27001:2022 | evident gap --from soc2:2017 --to iso27001:2022");
     say!("      evident soa show | evident risks list | evident risks due | evident risks treatment-plan");
     let (from, to) = outcome.type2_window;

@@ -118,7 +118,12 @@ async fn list(global: &Global) -> anyhow::Result<()> {
         [
             l.id.to_string(),
             format!("{} {}", l.name, l.version),
-            l.assessable.to_string(),
+            match &l.guidance_kind {
+                Some(kind) if l.guidance > 0 => {
+                    format!("{} (+{} {})", l.assessable, l.guidance, kind.replace('_', " "))
+                }
+                _ => l.assessable.to_string(),
+            },
             source.to_owned(),
             adopted.to_owned(),
             l.title.clone(),

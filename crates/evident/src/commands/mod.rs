@@ -36,7 +36,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Anchor { witness } => verify::anchor(global, &witness).await,
         Command::Backup { dir } => backup::backup(global, &dir).await,
         Command::Restore { dir } => backup::restore(global, &dir).await,
-        Command::Readiness { framework, recompute } => readiness::readiness(global, framework, recompute).await,
+        Command::Readiness { framework, attributes, recompute } => {
+            readiness::readiness(global, framework, &attributes.view(), recompute).await
+        }
         Command::Gap { from, to, accept, accept_all } => readiness::gap(global, &from, &to, accept, accept_all).await,
         Command::Crosswalk(command) => readiness::crosswalk(global, command).await,
         Command::Soa(args) => soa::run(global, args).await,

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use evident_app::Library;
+use evident_app::attributes::{AttributeView, ReadinessView};
 use evident_core::gap::Gap;
 use evident_core::readiness::Score;
 use evident_core::{FrameworkId, RequirementRef};
@@ -30,14 +31,25 @@ fn score_table<'a>(label: &str, rows: impl IntoIterator<Item = (String, &'a Scor
     output::table([label, "readiness", "covered", "partial", "missing", "n/a"], rows)
 }
 
-pub async fn readiness(global: &Global, only: Option<FrameworkId>, recompute: bool) -> anyhow::Result<ExitCode> {
+pub async fn readiness(
+    global: &Global,
+    only: Option<FrameworkId>,
+    view: &AttributeView,
+    recompute: bool,
+) -> anyhow::Result<ExitCode> {
     let (app, me) = context::open(global).await?;
-    if global.json {
+    if global.json && view.is_empty() {
         output::json_text(&app.readiness_json(&me, only.as_ref(), output::reuse(recompute)).await?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let result = app.readiness(&me, only.as_ref()).await?;
-    say!("Readiness of {} ({}), {}", me.org.name, me.org.slug, app.now().date_naive());
+    let ReadinessView { readiness: result, by_attribute } = app.readiness_view(&me, only.as_ref(), view).await?;
+    if global.json {
+        output::json(&ReadinessView { readiness: result, by_attribute })?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let only_these = view.filters.iter().map(|f| f.to_string()).collect::<Vec<_>>().join(", ");
+    let selection = if only_these.is_empty() { String::new() } else { format!(", requirements with {only_these}") };
+    say!("Readiness of {} ({}), {}{selection}", me.org.name, me.org.slug, app.now().date_naive());
     say!("{}", score_table("framework", result.frameworks.iter().map(|f| (f.framework.to_string(), &f.score))));
     if !result.stale_mappings.is_empty() {
         say!(
@@ -51,6 +63,10 @@ pub async fn readiness(global: &Global, only: Option<FrameworkId>, recompute: bo
         say!("{}", output::table(["control", "framework", "ref", "why"], rows));
         say!("remove them with: evident controls unmap CODE FRAMEWORK REF");
     }
+    for grouped in &by_attribute {
+        say!("{} by {}", grouped.framework, grouped.attribute);
+        say!("{}", score_table(&grouped.attribute, grouped.groups.iter().map(|g| (g.title.clone(), &g.score))));
+    }
     if only.is_none() {
         let [percent, covered, partial, missing, na] = score_cells(&result.overall);
         say!("overall {percent}: {covered} covered, {partial} partial, {missing} missing, {na} not applicable");
@@ -62,10 +78,24 @@ pub async fn readiness(global: &Global, only: Option<FrameworkId>, recompute: bo
         if !f.categories.is_empty() {
             say!("{}", score_table("category", f.categories.iter().map(|g| (g.title.clone(), &g.score))));
         }
-        let requirements = f
-            .requirements
-            .iter()
-            .map(|r| [r.reference.to_string(), r.status.to_string(), r.title.clone(), r.reason.to_string()]);
+        let requirements = f.requirements.iter().map(|r| {
+            // Which points of focus (guidance) each control addresses, when it says.
+            let addressed: Vec<String> = r
+                .controls
+                .iter()
+                .filter(|c| !c.guidance.is_empty())
+                .map(|c| {
+                    let refs = c.guidance.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(", ");
+                    format!("{} addresses {refs}", c.control)
+                })
+                .collect();
+            let why = if addressed.is_empty() {
+                r.reason.to_string()
+            } else {
+                format!("{}; {}", r.reason, addressed.join("; "))
+            };
+            [r.reference.to_string(), r.status.to_string(), r.title.clone(), why]
+        });
         say!("{}", output::table(["ref", "status", "title", "why"], requirements));
     }
     Ok(ExitCode::SUCCESS)

@@ -29,7 +29,23 @@ pub async fn run(global: &Global, args: SoaArgs) -> anyhow::Result<ExitCode> {
     let (app, me) = context::open(global).await?;
     let framework = args.framework.as_ref();
     match args.command {
-        SoaCommand::Show => show(global, &app.soa(&me, framework).await?)?,
+        SoaCommand::Show { attributes } if attributes.group_by.is_none() => {
+            let rows = app.soa_view(&me, framework, &attributes.view()).await?;
+            show(global, &rows.into_iter().flat_map(|(_, rows)| rows).collect::<Vec<_>>())?
+        }
+        SoaCommand::Show { attributes } => {
+            let groups = app.soa_view(&me, framework, &attributes.view()).await?;
+            if global.json {
+                let groups: Vec<_> =
+                    groups.iter().map(|(value, rows)| serde_json::json!({"value": value, "rows": rows})).collect();
+                output::json(&groups)?;
+            } else {
+                for (value, rows) in &groups {
+                    say!("{} = {value}", attributes.group_by.as_deref().unwrap_or_default());
+                    show(global, rows)?;
+                }
+            }
+        }
         SoaCommand::Set { reference, exclude, reasons, justification } => {
             let decision = app.set_soa(&me, framework, &reference, !exclude, reasons, justification).await?;
             let verb = if decision.applicable { "applicable" } else { "excluded" };

@@ -31,6 +31,57 @@ fn soc2_lists_61_criteria_and_iso27001_2013_lists_114_controls() {
 }
 
 #[test]
+fn soc2_carries_points_of_focus_and_iso27001_2013_its_clauses() {
+    let soc2 = requirements("soc2:2017");
+    assert!(count(&soc2, "point_of_focus") > 250);
+    let pf = soc2.iter().find(|r| r["ref"] == "CC6.1.pf3").unwrap();
+    assert_eq!(pf["parent"], "CC6.1");
+    assert_eq!(count(&requirements("iso27001:2013"), "clause"), 35, "7 clauses, 2 groups, 26 sub-clauses");
+    let listed = Evident::sqlite().ok(&["frameworks", "list", "--json"]).json();
+    let listed = listed.as_array().unwrap().iter().find(|f| f["id"] == "soc2:2017").unwrap().clone();
+    assert_eq!((listed["assessable"].as_u64(), listed["guidance_kind"].as_str()), (Some(61), Some("point_of_focus")));
+    assert!(listed["guidance"].as_u64().unwrap() > 250);
+}
+
+#[test]
+fn readiness_soa_and_controls_filter_and_group_by_attribute() {
+    let evident = Evident::sqlite();
+    evident.ok(&["demo"]);
+    let args = ["readiness", "--framework", "iso27001:2022", "--attribute", "security_domain=defence", "--json"];
+    let defence = evident.ok(&args).json();
+    let rows = defence["frameworks"][0]["requirements"].as_array().unwrap();
+    let iso = requirements("iso27001:2022");
+    let domains = |reference: &serde_json::Value| {
+        iso.iter().find(|r| r["ref"] == *reference).unwrap()["attributes"]["security_domains"].clone()
+    };
+    assert!(!rows.is_empty() && rows.len() < 93, "{} rows", rows.len());
+    assert!(rows.iter().all(|r| domains(&r["ref"]).as_array().unwrap().contains(&"Defence".into())));
+    let grouped = evident.ok(&["readiness", "--framework", "iso27001:2022", "--group-by", "cybersecurity_concepts"]);
+    assert!(grouped.stdout.contains("iso27001:2022 by cybersecurity_concepts"), "{}", grouped.stdout);
+    assert!(grouped.stdout.contains("Recover"), "{}", grouped.stdout);
+    let soa = evident.ok(&["soa", "show", "--attribute", "control_type=corrective", "--json"]).json();
+    assert!(soa.as_array().unwrap().iter().any(|r| r["ref"] == "A.5.26"), "A.5.26 incident response is corrective");
+    assert!(soa.as_array().unwrap().iter().all(|r| r["ref"] != "A.5.1"));
+    let controls = evident.ok(&[
+        "controls",
+        "list",
+        "--attribute",
+        "security_domains=resilience",
+        "--group-by",
+        "security_domains",
+    ]);
+    assert!(controls.stdout.contains("security_domains = Resilience"), "{}", controls.stdout);
+    let bad = evident.fails(&["readiness", "--attribute", "defence"]);
+    assert!(bad.stderr.contains("is not KEY=VALUE"), "{}", bad.stderr);
+    // The SOC 2 drill-down names the points of focus each control addresses.
+    let soc2 = evident.ok(&["readiness", "--framework", "soc2:2017", "--json"]).json();
+    let cc81 =
+        soc2["frameworks"][0]["requirements"].as_array().unwrap().iter().find(|r| r["ref"] == "CC8.1").unwrap().clone();
+    let chg01 = cc81["controls"].as_array().unwrap().iter().find(|c| c["control"] == "CHG-01").unwrap().clone();
+    assert!(chg01["guidance"].as_array().unwrap().contains(&"CC8.1.pf2".into()), "{chg01}");
+}
+
+#[test]
 fn adopting_soc2_keeps_security_mandatory() {
     let evident = Evident::sqlite();
     evident.ok(&["init", "--create-org", "acme", "--admin", "ada@acme.example"]);
