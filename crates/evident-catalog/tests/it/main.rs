@@ -3,4 +3,5 @@
 mod embedded;
 mod fuzz;
 mod malformed;
+mod new_frameworks;
 mod reference;
