@@ -208,7 +208,9 @@ impl From<evident_core::TargetError> for AppError {
     fn from(error: evident_core::TargetError) -> Self {
         let code = match error {
             evident_core::TargetError::NotInFramework { .. } => Code::RequirementNotInFramework,
-            evident_core::TargetError::NotAssessable { .. } => Code::RequirementNotAssessable,
+            evident_core::TargetError::NotAssessable { .. } | evident_core::TargetError::Informative { .. } => {
+                Code::RequirementNotAssessable
+            }
         };
         Self::new(code, error.to_string())
     }

@@ -26,10 +26,22 @@ macro_rules! embedded {
     };
 }
 
-const FRAMEWORKS: &[Source<'static>] =
-    &[embedded!("frameworks/iso27001-2022"), embedded!("frameworks/iso27001-2013"), embedded!("frameworks/soc2-2017")];
-const CROSSWALKS: &[Source<'static>] =
-    &[embedded!("crosswalks/soc2-2017--iso27001-2022"), embedded!("crosswalks/iso27001-2013--iso27001-2022")];
+const FRAMEWORKS: &[Source<'static>] = &[
+    embedded!("frameworks/iso27001-2022"),
+    embedded!("frameworks/iso27001-2013"),
+    embedded!("frameworks/soc2-2017"),
+    embedded!("frameworks/gdpr-2016"),
+    embedded!("frameworks/iso42001-2023"),
+    embedded!("frameworks/nist-ai-rmf-1.0"),
+];
+const CROSSWALKS: &[Source<'static>] = &[
+    embedded!("crosswalks/soc2-2017--iso27001-2022"),
+    embedded!("crosswalks/iso27001-2013--iso27001-2022"),
+    embedded!("crosswalks/gdpr-2016--iso27001-2022"),
+    embedded!("crosswalks/gdpr-2016--soc2-2017"),
+    embedded!("crosswalks/iso42001-2023--iso27001-2022"),
+    embedded!("crosswalks/nist-ai-rmf-1.0--iso42001-2023"),
+];
 const BASELINE: Source<'static> = embedded!("baseline-controls");
 const THREATS: Source<'static> = embedded!("threats");
 

@@ -2,7 +2,8 @@
 
 //!
 //! A requirement is a group or an assessable requirement by its place in the tree: leaves are
-//! assessed, parents group them. Its `kind` is a free class label from the data (`clause`,
+//! assessed, parents group them, and a leaf the data marks `informative` (a regulation's
+//! definitions or scope, an institutional article) is shown but never assessed. Its `kind` is a free class label from the data (`clause`,
 //! `control`, `criterion`, `article`…) that no rule depends on, except where the framework's own
 //! data names it: the requirements of the kind its `soa` names are the rows of its Statement of
 //! Applicability, and the requirements of the kind its `guidance` names are guidance under an
@@ -46,6 +47,10 @@ pub struct Requirement {
     pub note: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, AttrValue>,
+    /// Context rather than an obligation (GDPR's definitions, scope and institutional articles):
+    /// shown in the tree, never assessed, mapped or counted by readiness.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub informative: bool,
 }
 
 /// A scope category a user picks when adopting (SOC 2's Security, Availability, …).
@@ -171,6 +176,8 @@ pub enum TargetError {
     NotInFramework { framework: FrameworkId, reference: RequirementRef },
     #[error("{reference} of {framework} groups other requirements and is not assessed itself; map one of: {children}")]
     NotAssessable { framework: FrameworkId, reference: RequirementRef, children: String },
+    #[error("{reference} of {framework} is informative (context, not an obligation) and is not assessed")]
+    Informative { framework: FrameworkId, reference: RequirementRef },
 }
 
 /// A validated framework: unique refs, parents that exist, no cycles. It reads back from its
@@ -372,18 +379,19 @@ impl Framework {
         self.index.contains_key(reference)
     }
 
-    /// Whether the requirement is a leaf, the unit that is assessed (guidance is not).
+    /// Whether the requirement is assessed: a leaf of the tree that is neither guidance nor
+    /// informative.
     pub fn is_leaf(&self, reference: &RequirementRef) -> bool {
-        self.index.get(reference).is_some_and(|&i| !self.has_children[i] && !self.guidance[i])
+        self.index.get(reference).is_some_and(|&i| self.assessed(i))
     }
 
-    /// The assessable requirements, in file order.
+    fn assessed(&self, i: usize) -> bool {
+        !self.has_children[i] && !self.guidance[i] && !self.requirements[i].informative
+    }
+
+    /// The assessable requirements (leaves that are not informative), in file order.
     pub fn leaves(&self) -> impl Iterator<Item = &Requirement> {
-        self.requirements
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !self.has_children[*i] && !self.guidance[*i])
-            .map(|(_, r)| r)
+        self.requirements.iter().enumerate().filter(|(i, _)| self.assessed(*i)).map(|(_, r)| r)
     }
 
     /// Whether the requirement is guidance under an assessable one (a SOC 2 point of focus).
@@ -412,6 +420,9 @@ impl Framework {
             framework: self.id().clone(),
             reference: reference.clone(),
         })?;
+        if requirement.informative {
+            return Err(TargetError::Informative { framework: self.id().clone(), reference: reference.clone() });
+        }
         if !self.is_leaf(reference) && !self.is_guidance(reference) {
             let children = self
                 .requirements
@@ -461,7 +472,7 @@ pub enum Staleness {
     UnknownFramework,
     /// The framework no longer has the requirement.
     UnknownRequirement,
-    /// The requirement now groups others and is not assessed itself.
+    /// The requirement now groups others or is informative, and is not assessed itself.
     NotAssessable,
 }
 
@@ -502,6 +513,7 @@ pub(crate) mod tests {
             category: None,
             note: None,
             attributes: BTreeMap::new(),
+            informative: false,
         }
     }
 
@@ -530,6 +542,26 @@ pub(crate) mod tests {
         assert_eq!(leaves, ["A.1.1"]);
         let deep = RequirementRef::parse("A.1.1").unwrap();
         assert_eq!(fw.top_level_of(&deep).unwrap().reference.as_str(), "A");
+    }
+
+    #[test]
+    fn an_informative_leaf_is_shown_but_never_assessed() {
+        let mut definitions = requirement("A.2", Some("A"));
+        definitions.informative = true;
+        let fw = Framework::new(info("t:1"), vec![requirement("A", None), requirement("A.1", Some("A")), definitions])
+            .unwrap();
+        let leaves: Vec<_> = fw.leaves().map(|r| r.reference.as_str()).collect();
+        assert_eq!(leaves, ["A.1"], "the informative leaf is not counted");
+        let a2 = RequirementRef::parse("A.2").unwrap();
+        assert!(fw.contains(&a2) && !fw.is_leaf(&a2));
+        let error = fw.assessable(&a2).unwrap_err();
+        assert!(matches!(error, TargetError::Informative { .. }), "{error}");
+        assert!(error.to_string().contains("informative"), "{error}");
+        let json = serde_json::to_value(&fw).unwrap();
+        assert_eq!(json["requirements"][2]["informative"], true);
+        assert!(json["requirements"][1].get("informative").is_none(), "left out when false");
+        let back: Framework = serde_json::from_value(json).unwrap();
+        assert_eq!(back.leaves().count(), 1);
     }
 
     #[test]

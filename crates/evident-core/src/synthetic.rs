@@ -169,6 +169,7 @@ fn requirement(reference: RequirementRef, parent: Option<RequirementRef>, kind: 
         category: None,
         note: None,
         attributes: BTreeMap::new(),
+        informative: false,
     }
 }
 

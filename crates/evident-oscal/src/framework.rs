@@ -171,6 +171,7 @@ impl Builder {
                 category: None,
                 note: None,
                 attributes,
+                informative: false,
             });
             self.controls(&path, group.controls.as_deref().unwrap_or_default(), Some(&reference));
             self.groups(&path, group.groups.as_deref().unwrap_or_default(), Some(&reference));
@@ -229,6 +230,7 @@ impl Builder {
             category: None,
             note: Some(guidance.join("\n")).filter(|g| !g.trim().is_empty()),
             attributes,
+            informative: false,
         });
         for (i, child) in control.controls.iter().flatten().enumerate() {
             let path = format!("{path}/controls/{i}");

@@ -301,6 +301,7 @@ mod tests {
             category: None,
             note: None,
             attributes: Default::default(),
+            informative: false,
         };
         Framework::new(info, vec![requirement]).unwrap()
     }

@@ -43,7 +43,9 @@ pub fn hint(code: Code) -> Option<&'static str> {
         Code::FrameworkNotFound => "run `evident frameworks list` to see the library",
         Code::FrameworkNotAdopted => "run `evident frameworks adopt iso27001:2022`",
         Code::RequirementNotInFramework => "run `evident frameworks show FRAMEWORK` to see its requirements",
-        Code::RequirementNotAssessable => "map one of its sub-requirements, listed above",
+        Code::RequirementNotAssessable => {
+            "map one of its sub-requirements, listed above; an informative one takes none"
+        }
         Code::ControlNotFound => "run `evident controls list`",
         Code::MappingNotFound => "run `evident controls show CODE` to see its mappings",
         Code::AssetNotFound => "run `evident assets list`",

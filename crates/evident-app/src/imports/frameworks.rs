@@ -167,6 +167,7 @@ pub fn from_table(table: &Table, header: &Header, publisher: &str) -> Result<Fra
             category: None,
             note: None,
             attributes: Default::default(),
+            informative: false,
         });
         rows.push(row.number);
     }

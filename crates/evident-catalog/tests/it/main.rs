@@ -4,4 +4,5 @@ mod content;
 mod embedded;
 mod fuzz;
 mod malformed;
+mod new_frameworks;
 mod reference;

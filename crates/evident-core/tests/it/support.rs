@@ -55,6 +55,7 @@ fn req(reference: &str, parent: Option<&str>, kind: RequirementKind) -> Requirem
         category: None,
         note: None,
         attributes: BTreeMap::new(),
+        informative: false,
     }
 }
 

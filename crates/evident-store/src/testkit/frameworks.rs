@@ -18,6 +18,7 @@ pub fn policy(id: &str, statement: &str) -> Framework {
         category: None,
         note: None,
         attributes: Default::default(),
+        informative: false,
     };
     let info = FrameworkInfo {
         id: FrameworkId::parse(id).unwrap(),

@@ -156,7 +156,9 @@ fn show(global: &Global, framework: &evident_core::Framework) -> anyhow::Result<
             Some(label) => format!("{}{} ({label})", "  ".repeat(depth), r.reference),
             None => format!("{}{}", "  ".repeat(depth), r.reference),
         };
-        [reference, r.kind.to_string(), r.title.clone()]
+        // An informative requirement is context (a regulation's definitions): shown, never assessed.
+        let kind = if r.informative { format!("{} (informative)", r.kind) } else { r.kind.to_string() };
+        [reference, kind, r.title.clone()]
     });
     say!("{}", output::table(["ref", "kind", "title"], rows));
     Ok(())
