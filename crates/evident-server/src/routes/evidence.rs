@@ -343,7 +343,21 @@ pub(crate) fn attachment(name: &str) -> HeaderValue {
         .collect();
     let plain = plain.trim_start_matches('.');
     let plain = if plain.trim().is_empty() { "download" } else { plain };
-    let exact = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    // RFC 5987's attr-char: letters, digits and these stay as they are; everything else is encoded.
+    const ATTR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'!')
+        .remove(b'#')
+        .remove(b'$')
+        .remove(b'&')
+        .remove(b'+')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'^')
+        .remove(b'_')
+        .remove(b'`')
+        .remove(b'|')
+        .remove(b'~');
+    let exact = percent_encoding::utf8_percent_encode(name, ATTR);
     HeaderValue::from_str(&format!("attachment; filename=\"{plain}\"; filename*=UTF-8''{exact}"))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment; filename=\"download\""))
 }
