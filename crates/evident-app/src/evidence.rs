@@ -254,6 +254,63 @@ impl App {
     }
 }
 
+/// Which records a list shows.
+#[derive(Debug, Clone, Default)]
+pub struct EvidenceFilter {
+    /// Only the records of this control.
+    pub control: Option<ControlCode>,
+    /// Only the records of controls in this freshness state today (`never_evidenced` has none).
+    pub state: Option<evident_core::freshness::State>,
+    /// Superseded records too.
+    pub superseded: bool,
+}
+
+impl App {
+    /// Records that pass `filter`, newest effective date first, with their controls' codes.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
+    pub async fn evidence_where(&self, principal: &Principal, filter: &EvidenceFilter) -> Result<Vec<EvidenceView>> {
+        let mut records = self.evidence_list(principal, filter.control.as_ref(), filter.superseded, None).await?;
+        if let Some(state) = filter.state {
+            let library = self.library_for(principal).await?;
+            let data = self.org_data(principal, &library).await?;
+            let policy = evident_core::freshness::FreshnessPolicy::default();
+            let (fresh, _) = data.freshness_on(&policy, self.now().date_naive())?;
+            let codes: HashSet<&ControlCode> =
+                fresh.controls().iter().filter(|c| c.state == state).map(|c| &c.code).collect();
+            records.retain(|r| r.controls.iter().any(|c| codes.contains(c)));
+        }
+        Ok(records)
+    }
+
+    /// Every version of a record, oldest first: the records it supersedes, back to the first, the
+    /// record itself, and those that superseded it, up to the one that counts now.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
+    pub async fn evidence_versions(&self, principal: &Principal, id: &EvidenceId) -> Result<Vec<EvidenceView>> {
+        let record = self.evidence_record(principal, id).await?;
+        let controls = self.store.controls(&principal.org.id).await?;
+        let codes: HashMap<_, _> = controls.iter().map(|c| (&c.id, &c.code)).collect();
+        let org = &principal.org.id;
+        let mut seen: HashSet<EvidenceId> = HashSet::from([record.id.clone()]);
+        let mut older = Vec::new();
+        let mut next = record.record.supersedes.clone();
+        // `seen` stops a cycle the store would never hold: a chain is a list, not a loop.
+        while let Some(id) = next.filter(|id| seen.insert(id.clone())) {
+            let Some(found) = self.store.evidence_by_id(org, &id).await? else { break };
+            next = found.record.supersedes.clone();
+            older.push(found);
+        }
+        let mut newer = Vec::new();
+        let mut next = record.superseded_by.clone();
+        while let Some(id) = next.filter(|id| seen.insert(id.clone())) {
+            let Some(found) = self.store.evidence_by_id(org, &id).await? else { break };
+            next = found.superseded_by.clone();
+            newer.push(found);
+        }
+        older.reverse();
+        Ok(older.into_iter().chain(std::iter::once(record)).chain(newer).map(|e| view(e, &codes)).collect())
+    }
+}
+
 /// What garbage collection of the evidence store did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Collected {

@@ -123,8 +123,50 @@ impl App {
         let report = evident_tabular::write(path, what.sheet(), &header, &rows).map_err(AppError::from)?;
         let bytes = std::fs::read(path)
             .map_err(|e| AppError::new(Code::WriteFailed, format!("{}: cannot read back: {e}", path.display())))?;
-        let record = Completeness {
-            file: path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let record = self.completeness(principal, analysis, framework, what, file, rows.len(), &bytes, &report);
+        let sidecar = ca_path(path);
+        let json = serde_json::to_vec_pretty(&record).map_err(|e| AppError::new(Code::Unexpected, e.to_string()))?;
+        write_atomically(&sidecar, &json)?;
+        Ok(record)
+    }
+
+    /// The population or the sample as the bytes of a `format` (`csv` or `xlsx`) file named
+    /// `type2-<population|sample>.<format>`, with its completeness-and-accuracy record: what
+    /// [`App::export_type2`] writes, for a front end that sends it rather than saving it.
+    pub fn export_type2_bytes(
+        &self,
+        principal: &Principal,
+        analysis: &Type2Analysis,
+        framework: &FrameworkId,
+        what: Type2Export,
+        format: &str,
+    ) -> Result<(Vec<u8>, Completeness)> {
+        principal.authorize(Permission::Export)?;
+        let (header, rows) = match what {
+            Type2Export::Population => population_rows(analysis),
+            Type2Export::Sample => sample_rows(analysis),
+        };
+        let (bytes, report) = crate::imports::table_bytes(format, what.sheet(), header, &rows)?;
+        let file = format!("type2-{}.{format}", what.sheet());
+        let record = self.completeness(principal, analysis, framework, what, file, rows.len(), &bytes, &report);
+        Ok((bytes, record))
+    }
+
+    #[allow(clippy::too_many_arguments)] // one record, from what each export made
+    fn completeness(
+        &self,
+        principal: &Principal,
+        analysis: &Type2Analysis,
+        framework: &FrameworkId,
+        what: Type2Export,
+        file: String,
+        rows: usize,
+        bytes: &[u8],
+        report: &evident_tabular::WriteReport,
+    ) -> Completeness {
+        Completeness {
+            file,
             source: format!("evident {} — organisation {}", env!("CARGO_PKG_VERSION"), principal.org.slug),
             extracted_at: self.now(),
             extracted_by: principal.audit_name(),
@@ -137,14 +179,10 @@ impl App {
                 analysis.table,
                 analysis.seed
             ),
-            rows: rows.len(),
-            sha256: Sha256Digest::of(&bytes),
+            rows,
+            sha256: Sha256Digest::of(bytes),
             warnings: report.warnings.iter().map(|w| w.message.clone()).collect(),
-        };
-        let sidecar = ca_path(path);
-        let json = serde_json::to_vec_pretty(&record).map_err(|e| AppError::new(Code::Unexpected, e.to_string()))?;
-        write_atomically(&sidecar, &json)?;
-        Ok(record)
+        }
     }
 }
 

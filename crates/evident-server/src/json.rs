@@ -47,7 +47,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 /// Whether the body could not be read because the client sent it too slowly (the body timeout).
-fn too_slow(rejection: &axum::extract::rejection::BytesRejection) -> bool {
+pub(crate) fn too_slow(rejection: &axum::extract::rejection::BytesRejection) -> bool {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
     while let Some(error) = cause {
         if error.is::<tower_http::timeout::TimeoutError>() {

@@ -58,6 +58,14 @@ pub struct Config {
     pub body_timeout: Duration,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// The largest evidence upload accepted (the whole multipart body), in bytes: the upload
+    /// routes' own limit in place of `body_limit`. The bytes stream to the evidence store.
+    pub upload_limit: usize,
+    /// The longest an evidence upload may take, in place of `request_timeout` (the body timeout
+    /// still cuts off a client that stops sending).
+    pub upload_timeout: Duration,
+    /// The largest import file (CSV, XLSX, TOML) accepted, in bytes; it is read whole.
+    pub import_limit: usize,
 }
 
 impl Default for Config {
@@ -67,6 +75,9 @@ impl Default for Config {
             request_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(10),
             body_limit: 1 << 20,
+            upload_limit: 256 << 20,
+            upload_timeout: Duration::from_secs(600),
+            import_limit: 50 << 20,
         }
     }
 }
@@ -94,18 +105,28 @@ pub fn router(app: App, config: Config) -> Router {
     // Layers in turns: `Router::layer` turns every response back into axum's, so the
     // error shaping sees the bare answers of the limits and the timeout inside it, and the
     // request id, trace and compression see the shaped ones.
-    // The API's body limit holds for its routes; the pages set their own (an evidence upload is
-    // larger than any JSON body), and both have the body timeout.
-    let api = routes::routes().layer(
+    // Each group of routes has its own body limit and timeout: JSON everywhere (1 MiB, 30 s),
+    // evidence uploads (256 MiB, 10 min) and import files (50 MiB).
+    let limits = |limit: usize| {
         ServiceBuilder::new()
-            .layer(RequestBodyLimitLayer::new(config.body_limit))
-            .layer(DefaultBodyLimit::max(config.body_limit)),
-    );
-    web::routes(config.body_limit)
-        .merge(api)
+            .layer(RequestBodyTimeoutLayer::new(config.body_timeout))
+            .layer(RequestBodyLimitLayer::new(limit))
+            .layer(DefaultBodyLimit::max(limit))
+    };
+    let timeout = |timeout| TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, timeout);
+    routes::routes()
+        .layer(limits(config.body_limit))
+        .layer(timeout(config.request_timeout))
+        .merge(routes::uploads().layer(limits(config.upload_limit)).layer(timeout(config.upload_timeout)))
+        .merge(routes::imports().layer(limits(config.import_limit)).layer(timeout(config.request_timeout)))
+        // The pages: forms within the JSON limit, the evidence upload within the upload limit
+        // (`web::routes`); a page may take as long as an upload.
+        .merge(
+            web::routes(config.body_limit, config.upload_limit)
+                .layer(RequestBodyTimeoutLayer::new(config.body_timeout))
+                .layer(timeout(config.upload_timeout)),
+        )
         .with_state(state)
-        .layer(RequestBodyTimeoutLayer::new(config.body_timeout))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
         .layer(axum::middleware::map_response(error::shape_bare_errors))
         .layer(
             ServiceBuilder::new()

@@ -23,7 +23,9 @@ use crate::{SESSION_COOKIE, State};
 
 pub(crate) mod audit;
 pub(crate) mod controls;
+pub(crate) mod evidence;
 pub(crate) mod frameworks;
+pub(crate) mod imports;
 pub(crate) mod risks;
 pub(crate) mod soa;
 
@@ -68,7 +70,32 @@ pub(crate) fn routes() -> Router<State> {
         .route("/api/orgs/{org}/soa/approve", post(soa::approve))
         .route("/api/orgs/{org}/tokens", post(create_token).get(tokens))
         .route("/api/orgs/{org}/tokens/{id}", delete(revoke_token))
+        .route("/api/orgs/{org}/evidence", get(evidence::list))
+        .route("/api/orgs/{org}/evidence/{id}", get(evidence::one))
+        .route("/api/orgs/{org}/evidence/{id}/content", get(evidence::download))
+        .route("/api/orgs/{org}/freshness", get(evidence::freshness))
+        .route("/api/orgs/{org}/type2", get(evidence::type2))
+        .route("/api/orgs/{org}/type2/export", get(evidence::type2_export))
+        .route("/api/orgs/{org}/exports/controls", get(imports::export_controls))
+        .route("/api/orgs/{org}/exports/assets", get(imports::export_assets))
+        .route("/api/orgs/{org}/exports/risks", get(imports::export_risks))
         .fallback(|| async { ApiError::new(Code::RouteNotFound, "there is no such route") })
+}
+
+/// The evidence uploads: the server's upload limit and timeout instead of the JSON ones.
+pub(crate) fn uploads() -> Router<State> {
+    Router::new()
+        .route("/api/orgs/{org}/evidence", post(evidence::upload))
+        .route("/api/orgs/{org}/evidence/{id}/supersede", post(evidence::supersede))
+}
+
+/// The imports: the server's import limit instead of the JSON one.
+pub(crate) fn imports() -> Router<State> {
+    Router::new()
+        .route("/api/orgs/{org}/imports/controls", post(imports::controls))
+        .route("/api/orgs/{org}/imports/assets", post(imports::assets))
+        .route("/api/orgs/{org}/imports/risks", post(imports::risks))
+        .route("/api/orgs/{org}/imports/framework", post(imports::framework))
 }
 
 /// A body of JSON text the app rendered already (a stored read model).

@@ -6,7 +6,7 @@ use evident_core::risk::{self, Asset, AssetKind, Classification};
 use evident_core::{AssetCode, Email, Permission};
 use evident_store::{Change, RiskChange};
 
-use super::{ImportReport, Problems, Table};
+use super::{ImportMode, ImportReport, Problems, Table};
 use crate::error::{AppError, Result};
 use crate::risks::FieldProblem;
 use crate::{App, Principal};
@@ -120,6 +120,17 @@ impl App {
     /// Imports assets: every row, or none. Unchanged rows write nothing.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug, file = %table.file))]
     pub async fn import_assets(&self, principal: &Principal, table: &Table) -> Result<ImportReport> {
+        self.import_assets_as(principal, table, ImportMode::Apply).await
+    }
+
+    /// [`App::import_assets`], or its dry run: the same checks and report, nothing written.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug, file = %table.file))]
+    pub async fn import_assets_as(
+        &self,
+        principal: &Principal,
+        table: &Table,
+        mode: ImportMode,
+    ) -> Result<ImportReport> {
         principal.authorize(Permission::Import)?;
         principal.authorize(Permission::AssetWrite)?;
         let members = self.members_set(principal).await?;
@@ -179,7 +190,9 @@ impl App {
             ordered.extend(ready);
             pending = rest;
         }
-        self.apply(principal, ordered.into_iter().map(RiskChange::PutAsset).map(Change::from).collect()).await?;
+        if mode == ImportMode::Apply {
+            self.apply(principal, ordered.into_iter().map(RiskChange::PutAsset).map(Change::from).collect()).await?;
+        }
         Ok(report)
     }
 }

@@ -17,7 +17,7 @@ use evident_core::{
 };
 use evident_store::ControlChange;
 
-use super::{ImportReport, Problems, Table};
+use super::{ImportMode, ImportReport, Problems, Table};
 use crate::error::Result;
 use crate::{App, Principal};
 
@@ -99,6 +99,17 @@ impl App {
     /// Imports controls and mappings: every row, or none. Unchanged controls and mappings write nothing.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug, file = %table.file))]
     pub async fn import_controls(&self, principal: &Principal, table: &Table) -> Result<ImportReport> {
+        self.import_controls_as(principal, table, ImportMode::Apply).await
+    }
+
+    /// [`App::import_controls`], or its dry run: the same checks and report, nothing written.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug, file = %table.file))]
+    pub async fn import_controls_as(
+        &self,
+        principal: &Principal,
+        table: &Table,
+        mode: ImportMode,
+    ) -> Result<ImportReport> {
         principal.authorize(Permission::Import)?;
         principal.authorize(Permission::ControlManage)?;
         principal.authorize(Permission::MappingWrite)?;
@@ -309,7 +320,9 @@ impl App {
                 changes.push(ControlChange::Map(mapping).into());
             }
         }
-        self.apply(principal, changes).await?;
+        if mode == ImportMode::Apply {
+            self.apply(principal, changes).await?;
+        }
         Ok(report)
     }
 

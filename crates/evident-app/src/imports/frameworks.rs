@@ -22,7 +22,7 @@ use evident_core::{Framework, FrameworkId, Permission, Requirement, RequirementK
 use evident_store::FrameworkChange;
 use serde::Serialize;
 
-use super::{Problems, Table};
+use super::{ImportMode, Problems, Table};
 use crate::error::{AppError, Code, Result, RowError};
 use crate::{App, Principal};
 
@@ -301,6 +301,17 @@ impl App {
     /// nothing (no audit record); other content under a taken id is refused.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug, framework = %framework.id()))]
     pub async fn import_framework(&self, principal: &Principal, framework: Framework) -> Result<FrameworkImport> {
+        self.import_framework_as(principal, framework, ImportMode::Apply).await
+    }
+
+    /// [`App::import_framework`], or its dry run: the same checks and report, nothing written.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug, framework = %framework.id()))]
+    pub async fn import_framework_as(
+        &self,
+        principal: &Principal,
+        framework: Framework,
+        mode: ImportMode,
+    ) -> Result<FrameworkImport> {
         authorize(principal)?;
         check_namespace(framework.id()).map_err(AppError::invalid)?;
         let report = FrameworkImport {
@@ -327,7 +338,9 @@ impl App {
                 ),
             ));
         }
-        self.apply(principal, vec![FrameworkChange::Import(Box::new(framework)).into()]).await?;
+        if mode == ImportMode::Apply {
+            self.apply(principal, vec![FrameworkChange::Import(Box::new(framework)).into()]).await?;
+        }
         Ok(report)
     }
 }

@@ -70,6 +70,35 @@ impl TableRow {
     }
 }
 
+/// Whether an import writes what it found, or only checks it (a dry run: every row checked, every
+/// problem reported, the report of what it would write, and nothing written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportMode {
+    #[default]
+    Apply,
+    DryRun,
+}
+
+/// A table rendered to bytes in `format` (`csv` or `xlsx`), as an export sends it over HTTP: the
+/// same writer as a file export (through a temporary file, so an XLSX is what `write` makes).
+pub fn table_bytes(
+    format: &str,
+    sheet: &str,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> Result<(Vec<u8>, evident_tabular::WriteReport), AppError> {
+    if !matches!(format, "csv" | "xlsx") {
+        return Err(AppError::invalid(format!("{format:?} is not an export format: csv or xlsx")));
+    }
+    let failed =
+        |e: std::io::Error| AppError::new(crate::Code::WriteFailed, format!("the export could not be made: {e}"));
+    let dir = tempfile::tempdir().map_err(failed)?;
+    let path = dir.path().join(format!("export.{format}"));
+    let report = evident_tabular::write(&path, sheet, header, rows)?;
+    let bytes = std::fs::read(&path).map_err(failed)?;
+    Ok((bytes, report))
+}
+
 /// What an import wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct ImportReport {

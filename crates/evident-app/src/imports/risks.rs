@@ -7,7 +7,7 @@ use evident_core::risk::{MethodologyVersion, Rating, Risk, Treating, Treatment};
 use evident_core::{AssetCode, ControlCode, Email, Permission, RiskCode};
 use evident_store::{Change, RiskChange};
 
-use super::{ImportReport, Problems, Table};
+use super::{ImportMode, ImportReport, Problems, Table};
 use crate::error::Result;
 use crate::risks::{FieldProblem, RiskDraft, scored};
 use crate::{App, Principal};
@@ -177,6 +177,17 @@ impl App {
     /// rule is checked against the register as it would be.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug, file = %table.file))]
     pub async fn import_risks(&self, principal: &Principal, table: &Table) -> Result<(ImportReport, i64)> {
+        self.import_risks_as(principal, table, ImportMode::Apply).await
+    }
+
+    /// [`App::import_risks`], or its dry run: the same checks and report, nothing written.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug, file = %table.file))]
+    pub async fn import_risks_as(
+        &self,
+        principal: &Principal,
+        table: &Table,
+        mode: ImportMode,
+    ) -> Result<(ImportReport, i64)> {
         principal.authorize(Permission::Import)?;
         principal.authorize(Permission::RiskEdit)?;
         let context = self.risk_context(principal).await?;
@@ -221,7 +232,9 @@ impl App {
             }
         }
         self.check_soa_with_risks(principal, &changed).await?;
-        self.apply(principal, changed.into_iter().map(RiskChange::Put).map(Change::from).collect()).await?;
+        if mode == ImportMode::Apply {
+            self.apply(principal, changed.into_iter().map(RiskChange::Put).map(Change::from).collect()).await?;
+        }
         Ok((report, context.methodology.version))
     }
 

@@ -30,11 +30,8 @@ mod assets;
 mod pages;
 mod svg;
 
-/// The largest evidence file the upload form takes (the API has its own limit).
-pub const UPLOAD_LIMIT: usize = 256 << 20;
-
-/// The pages; a form's body is at most `body_limit` bytes, an evidence upload [`UPLOAD_LIMIT`].
-pub(crate) fn routes(body_limit: usize) -> Router<State> {
+/// The pages; a form's body is at most `body_limit` bytes, an evidence upload `upload_limit`.
+pub(crate) fn routes(body_limit: usize, upload_limit: usize) -> Router<State> {
     Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login_form).post(pages::login))
@@ -59,7 +56,7 @@ pub(crate) fn routes(body_limit: usize) -> Router<State> {
         .route("/o/{org}/risks/{code}/accept", post(pages::accept_risk))
         .route(
             "/o/{org}/evidence",
-            get(pages::evidence).post(pages::upload_evidence).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+            get(pages::evidence).post(pages::upload_evidence).layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route("/o/{org}/evidence/{id}", get(pages::evidence_one))
         .route("/o/{org}/evidence/{id}/download", get(pages::evidence_download))

@@ -1778,7 +1778,7 @@ async fn evidence_page(
         controls,
         today: date(report.today),
         error,
-        limit_mib: super::UPLOAD_LIMIT >> 20,
+        limit_mib: state.config.upload_limit >> 20,
     })
 }
 
@@ -1835,7 +1835,7 @@ pub(crate) async fn upload_evidence(
                 source: evident_core::evidence::EvidenceSource::Upload,
             };
             let reader = tokio_util::io::StreamReader::new(field.map_err(std::io::Error::other));
-            state.app.add_evidence(&principal, input, reader, Some(super::UPLOAD_LIMIT as u64)).await?;
+            state.app.add_evidence(&principal, input, reader, Some(state.config.upload_limit as u64)).await?;
             stored += 1;
         }
         if stored == 0 {

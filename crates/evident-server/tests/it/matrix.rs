@@ -26,10 +26,89 @@ struct Row {
     path: &'static str,
     body: Option<Value>,
     expected: [u16; 7],
+    /// A body that is not JSON: an upload or an import file.
+    file: Option<File>,
 }
 
 fn row(method: Method, path: &'static str, body: Option<Value>, expected: [u16; 7]) -> Row {
-    Row { method, path, body, expected }
+    Row { method, path, body, expected, file: None }
+}
+
+/// A body that is not JSON.
+#[derive(Clone, Copy)]
+enum File {
+    /// An evidence upload of IAM-01 (the control owner's), dated yesterday.
+    Evidence,
+    /// A correction: only the file.
+    Correction,
+    /// A file as the body, with its content type.
+    Raw(&'static str, &'static str),
+}
+
+fn file_row(method: Method, path: &'static str, file: File, expected: [u16; 7]) -> Row {
+    Row { method, path, body: None, expected, file: Some(file) }
+}
+
+/// The evidence routes; `{evidence}` is the record `crate::evidence::seed` made (IAM-01's).
+fn evidence_rows() -> Vec<Row> {
+    use Method as M;
+    const READ: [u16; 7] = [401, 404, 200, 200, 200, 200, 200];
+    const EXPORT: [u16; 7] = [401, 404, 403, 200, 200, 200, 200];
+    const IMPORT: [u16; 7] = [401, 404, 403, 403, 403, 200, 200];
+    vec![
+        row(M::GET, "/api/orgs/acme/evidence", None, READ),
+        row(M::GET, "/api/orgs/acme/evidence/{evidence}", None, READ),
+        row(M::GET, "/api/orgs/acme/evidence/{evidence}/content", None, READ),
+        file_row(M::POST, "/api/orgs/acme/evidence", File::Evidence, [401, 404, 403, 403, 201, 201, 201]),
+        // The control owner's correction lands; the record is then superseded already.
+        file_row(
+            M::POST,
+            "/api/orgs/acme/evidence/{evidence}/supersede",
+            File::Correction,
+            [401, 404, 403, 403, 201, 409, 409],
+        ),
+        row(M::GET, "/api/orgs/acme/freshness", None, READ),
+        row(M::GET, "/api/orgs/acme/type2?framework=soc2:2017&from=2026-01-01&to=2026-06-30", None, READ),
+        row(
+            M::GET,
+            "/api/orgs/acme/type2/export?framework=soc2:2017&from=2026-01-01&to=2026-06-30&what=sample",
+            None,
+            EXPORT,
+        ),
+        file_row(
+            M::POST,
+            "/api/orgs/acme/imports/controls",
+            File::Raw("text/csv", "code,title\nNET-07,Firewall\n"),
+            IMPORT,
+        ),
+        file_row(
+            M::POST,
+            "/api/orgs/acme/imports/assets?dry_run=true",
+            File::Raw("text/csv", "code,name,type,confidentiality,integrity,availability\n"),
+            IMPORT,
+        ),
+        file_row(
+            M::POST,
+            "/api/orgs/acme/imports/risks?dry_run=true",
+            File::Raw(
+                "text/csv",
+                "code,title,assets,threat,vulnerability,owner,likelihood,impact,treatment,residual_likelihood,residual_impact,review_date\n",
+            ),
+            IMPORT,
+        ),
+        file_row(
+            M::POST,
+            "/api/orgs/acme/imports/framework",
+            File::Raw(
+                "application/toml",
+                "id = \"org/policy:1\"\nname = \"Policy\"\nversion = \"1\"\ntitle = \"Policy\"\npublisher = \"Us\"\ndescription = \"Ours.\"\n\n[[requirements]]\nref = \"P-1\"\nkind = \"statement\"\ntitle = \"Access\"\ndescription = \"Reviewed.\"\n",
+            ),
+            IMPORT,
+        ),
+        row(M::GET, "/api/orgs/acme/exports/controls", None, EXPORT),
+        row(M::GET, "/api/orgs/acme/exports/assets?format=xlsx", None, EXPORT),
+        row(M::GET, "/api/orgs/acme/exports/risks", None, EXPORT),
+    ]
 }
 
 /// `expires`: a date an acceptance may run to (half a year from the server's today).
@@ -117,6 +196,9 @@ fn table(expires: &str) -> Vec<Row> {
         row(M::GET, "/api/orgs/acme/soa/versions/1", None, READ),
         row(M::GET, "/api/orgs/acme/soa/diff?from=1&to=draft", None, READ),
     ]
+    .into_iter()
+    .chain(evidence_rows())
+    .collect()
 }
 
 async fn every_route_answers_each_role_as_the_table_says(app: TestApp) {
@@ -125,6 +207,8 @@ async fn every_route_answers_each_role_as_the_table_says(app: TestApp) {
     let ops01 = ControlCode::parse("OPS-01").unwrap();
     app.app.map_control(&operator, &ops01, &soc2, &cc61, Coverage::Full, "operations").await.unwrap();
     crate::risks::register(&app).await;
+    let evidence = crate::evidence::seed(&app).await;
+    let yesterday = crate::evidence::yesterday(&app);
 
     let mut browsers = Vec::new();
     for caller in CALLERS {
@@ -136,13 +220,22 @@ async fn every_route_answers_each_role_as_the_table_says(app: TestApp) {
     let mut wrong = Vec::new();
     let expires = (app.app.now().date_naive() + chrono::Duration::days(180)).to_string();
     for row in table(&expires) {
+        let path = row.path.replace("{evidence}", &evidence);
         for ((caller, browser), expected) in CALLERS.iter().zip(&browsers).zip(row.expected) {
             let request = match browser {
-                Some(browser) => app.as_browser(browser, row.method.clone(), row.path),
-                None => app.request(row.method.clone(), row.path),
+                Some(browser) => app.as_browser(browser, row.method.clone(), &path),
+                None => app.request(row.method.clone(), &path),
             };
             let request = match &row.body {
                 Some(body) => request.json(body),
+                None => request,
+            };
+            let request = match row.file {
+                Some(File::Evidence) => {
+                    request.multipart(crate::evidence::form(&["IAM-01"], &yesterday, "r.txt", b"r"))
+                }
+                Some(File::Correction) => request.multipart(crate::evidence::form(&[], &yesterday, "c.txt", b"c")),
+                Some(File::Raw(content_type, body)) => request.header("content-type", content_type).body(body),
                 None => request,
             };
             let (status, body) = send(request).await;
@@ -150,7 +243,7 @@ async fn every_route_answers_each_role_as_the_table_says(app: TestApp) {
                 wrong.push(format!(
                     "{} {} as {}: {status}, not {expected}: {body}",
                     row.method,
-                    row.path,
+                    path,
                     caller.unwrap_or("nobody")
                 ));
             }

@@ -165,7 +165,8 @@ pub async fn spawn_with(backend: Backend, config: evident_server::Config) -> Opt
     let clock_offset = offset.clone();
     let app = App::new(store)
         .unwrap()
-        .with_clock(Arc::new(move || Utc::now() + Duration::seconds(offset.load(Ordering::SeqCst))));
+        .with_clock(Arc::new(move || Utc::now() + Duration::seconds(offset.load(Ordering::SeqCst))))
+        .with_blobs(blobs(dir.path()));
     fixture(&app).await;
     let (address, stop) = listen(app.clone(), config).await;
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -196,7 +197,8 @@ impl TestApp {
         let offset = self.clock_offset.clone();
         let app = App::new(store)
             .unwrap()
-            .with_clock(Arc::new(move || Utc::now() + Duration::seconds(offset.load(Ordering::SeqCst))));
+            .with_clock(Arc::new(move || Utc::now() + Duration::seconds(offset.load(Ordering::SeqCst))))
+            .with_blobs(blobs(self._dir.path()));
         let (address, stop) = listen(app.clone(), evident_server::Config::default()).await;
         TestApp {
             address,
@@ -207,6 +209,32 @@ impl TestApp {
             _database: None,
             _dir: tempfile::tempdir().unwrap(),
         }
+    }
+}
+
+/// The evidence store of a test server: a directory beside its database.
+fn blobs(dir: &std::path::Path) -> evident_evidence::BlobStore {
+    evident_evidence::BlobStore::open(&evident_evidence::BlobConfig::local(dir.join("evidence"))).unwrap()
+}
+
+impl TestApp {
+    /// The files the evidence store holds (placed blobs and anything else), relative to it.
+    pub fn evidence_files(&self) -> Vec<String> {
+        fn walk(dir: &std::path::Path, root: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, root, found);
+                } else {
+                    found.push(path.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+                }
+            }
+        }
+        let root = self._dir.path().join("evidence");
+        let mut found = Vec::new();
+        walk(&root, &root, &mut found);
+        found.sort();
+        found
     }
 }
 
