@@ -63,7 +63,7 @@ pub(crate) fn client_ip(connection: Option<ClientAddr>, headers: &HeaderMap, tru
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-            .last()
+            .next_back()
     {
         return Some(forwarded);
     }

@@ -36,7 +36,7 @@ impl Sort {
             None => (text, false),
         };
         match keys.iter().find(|k| **k == name) {
-            Some(key) => Ok(Sort { key: *key, descending }),
+            Some(key) => Ok(Sort { key, descending }),
             None => Err(ApiError::new(
                 Code::InvalidInput,
                 format!(
