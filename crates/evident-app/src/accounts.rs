@@ -293,6 +293,48 @@ impl App {
         Ok(generated.then_some(password))
     }
 
+    /// Disables an account: it signs in no more, its sessions end at once (in the same write), and
+    /// the API tokens its user made stop working. The operator may disable anyone; an
+    /// administrator, a member of their organisation who belongs to no other, never themselves.
+    pub async fn disable_account(&self, by: AccountsBy<'_>, email: &Email) -> Result<bool> {
+        self.check_manages(by, email).await?;
+        if let AccountsBy::Admin(principal) = by
+            && principal.email() == Some(email)
+        {
+            return Err(AppError::new(
+                Code::RuleViolated,
+                "you cannot disable your own account: another administrator or the operator can",
+            ));
+        }
+        self.set_disabled(by, email, true).await
+    }
+
+    /// Enables a disabled account again (its old sessions stay ended); who may is as for
+    /// [`App::disable_account`].
+    pub async fn enable_account(&self, by: AccountsBy<'_>, email: &Email) -> Result<bool> {
+        self.check_manages(by, email).await?;
+        self.set_disabled(by, email, false).await
+    }
+
+    async fn set_disabled(&self, by: AccountsBy<'_>, email: &Email, disable: bool) -> Result<bool> {
+        let change = if disable {
+            AccountChange::Disable { email: email.clone() }
+        } else {
+            AccountChange::Enable { email: email.clone() }
+        };
+        let applied = self.store.apply_accounts(&Self::accounts_actor(by), self.now(), vec![change]).await.map_err(
+            |e| match e {
+                StoreError::NotFound { .. } => AppError::new(Code::AccountNotFound, format!("{email} has no account")),
+                other => other.into(),
+            },
+        )?;
+        let changed = applied.iter().any(Applied::changed);
+        if changed {
+            tracing::info!(%email, disabled = disable, "account {}", if disable { "disabled" } else { "enabled" });
+        }
+        Ok(changed)
+    }
+
     /// The signed-in user changes their own password, proving the current one; every session of
     /// theirs ends, this one too.
     pub async fn change_own_password(&self, user: &SignedIn, current: &str, new: Password) -> Result<()> {
@@ -507,7 +549,7 @@ impl App {
 
     /// The principal an API token acts as: its organisation, and its creator with the lower of
     /// the token's role and the creator's role now. `unauthenticated` for an unknown, revoked or
-    /// expired token, or one whose creator is no longer a member.
+    /// expired token, or one whose creator is no longer a member or has been disabled.
     pub async fn token_principal(&self, secret: &str) -> Result<Principal> {
         if !secret.starts_with(TOKEN_PREFIX) {
             return Err(unauthenticated());
@@ -524,6 +566,10 @@ impl App {
             .into_iter()
             .find(|(org, _)| org.id == org_id)
             .ok_or_else(unauthenticated)?;
+        // A token speaks for its creator: a disabled account's tokens sign nothing in.
+        if self.store.account(&token.created_by).await?.is_some_and(|a| a.disabled_at.is_some()) {
+            return Err(unauthenticated());
+        }
         let role = if token.role.within(creator.role) { token.role } else { creator.role };
         if token.last_used_at.is_none_or(|at| now - at >= TOUCH_EVERY)
             && let Err(e) = self.store.touch_token(&token.id, now).await

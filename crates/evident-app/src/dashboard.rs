@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 use evident_core::freshness::State;
-use evident_core::readiness::Score;
+use evident_core::readiness::{GroupScore, Score};
 use evident_core::{FrameworkId, Permission};
 use serde::Serialize;
 
@@ -45,7 +45,54 @@ pub struct FreshnessCounts {
     pub never_evidenced: usize,
 }
 
+/// Readiness without its drill-down: each adopted framework's score with its top-level groups
+/// (and SOC 2 categories), not each requirement. A few kilobytes, where the whole answer of a
+/// large organisation is megabytes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReadinessSummary {
+    pub overall: Score,
+    pub frameworks: Vec<FrameworkSummary>,
+    /// How many mappings point at requirements the library no longer assesses.
+    pub stale_mappings: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrameworkSummary {
+    pub framework: FrameworkId,
+    #[serde(flatten)]
+    pub score: Score,
+    pub groups: Vec<GroupScore>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<GroupScore>,
+}
+
 impl App {
+    /// Readiness per adopted framework, without the drill-down (`readiness` has it).
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
+    pub async fn readiness_summary(&self, principal: &Principal) -> Result<ReadinessSummary> {
+        let readiness = self.readiness(principal, None).await?;
+        Ok(ReadinessSummary {
+            overall: readiness.overall,
+            frameworks: readiness
+                .frameworks
+                .into_iter()
+                .map(|f| FrameworkSummary {
+                    framework: f.framework,
+                    score: f.score,
+                    groups: f.groups,
+                    categories: f.categories,
+                })
+                .collect(),
+            stale_mappings: readiness.stale_mappings.len(),
+        })
+    }
+
+    /// [`App::readiness_summary`] as JSON, served from the store while nothing it depends on has
+    /// changed.
+    pub async fn readiness_summary_json(&self, principal: &Principal, reuse: Reuse) -> Result<String> {
+        self.derived(principal, Permission::Read, ("readiness summary", reuse), self.readiness_summary(principal)).await
+    }
+
     /// The organisation at a glance today.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
     pub async fn dashboard(&self, principal: &Principal) -> Result<Dashboard> {

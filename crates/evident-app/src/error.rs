@@ -102,6 +102,8 @@ codes! {
     InvalidCredentials = "invalid_credentials",
     /// Too many failed sign-ins with this e-mail: refused for a while.
     AccountLocked = "account_locked",
+    /// Too many requests of a kind (sign-ins) from one address: refused for a while.
+    TooManyRequests = "too_many_requests",
     /// A state-changing request authenticated by a session cookie lacks its `X-CSRF-Token`.
     CsrfTokenInvalid = "csrf_token_invalid",
     /// No account for that e-mail.

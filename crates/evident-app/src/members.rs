@@ -96,4 +96,21 @@ impl App {
             name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| default_name(&email));
         self.apply(principal, vec![MemberChange::Add { email, display_name, role }.into()]).await
     }
+
+    /// Removes a member from the organisation: their account and other memberships stay, their
+    /// sessions find this organisation no more, and the tokens they made here stop working.
+    /// Refused (`rule_violated`) for the last administrator and for a member who still owns a
+    /// control in force, an open risk or an asset; both checked inside the write.
+    pub async fn remove_member(&self, principal: &Principal, email: &Email) -> Result<()> {
+        principal.authorize(Permission::MemberManage)?;
+        if self.store.member(&principal.org.id, email).await?.is_none() {
+            return Err(AppError::new(Code::NotAMember, format!("{email} is not a member of {}", principal.org.slug)));
+        }
+        self.apply(principal, vec![MemberChange::Remove { email: email.clone() }.into()]).await.map_err(|e| {
+            match e.code {
+                Code::InvalidInput => AppError::new(Code::RuleViolated, e.message),
+                _ => e,
+            }
+        })
+    }
 }

@@ -248,6 +248,60 @@ impl App {
         Ok(asset)
     }
 
+    /// One asset.
+    pub async fn asset(&self, principal: &Principal, code: &AssetCode) -> Result<Asset> {
+        self.assets(principal)
+            .await?
+            .into_iter()
+            .find(|a| &a.code == code)
+            .ok_or_else(|| AppError::not_found(Code::AssetNotFound, "asset", code))
+    }
+
+    /// Creates an asset; `already_exists` when its code is taken (checked inside the write).
+    pub async fn create_asset(&self, principal: &Principal, asset: Asset) -> Result<Asset> {
+        self.put_asset_checked(principal, asset, None).await
+    }
+
+    /// Replaces an asset that is still as it was when read: `version` is the [`asset_version`] of
+    /// the asset read (`precondition_required` without one); `conflict` when it changed since
+    /// (checked inside the write), so an edit never overwrites another.
+    pub async fn edit_asset(&self, principal: &Principal, asset: Asset, version: Option<&str>) -> Result<Asset> {
+        principal.authorize(Permission::AssetWrite)?;
+        let version = version.ok_or_else(|| {
+            AppError::new(
+                Code::PreconditionRequired,
+                "an edit names the version of the asset it is based on (If-Match: its ETag), so it never overwrites another",
+            )
+        })?;
+        let current = self.asset(principal, &asset.code).await?;
+        if asset_version(&current) != version {
+            return Err(AppError::new(
+                Code::Conflict,
+                format!("asset {} was changed by someone else since it was read: read it again", asset.code),
+            ));
+        }
+        self.put_asset_checked(principal, asset, Some(current)).await
+    }
+
+    async fn put_asset_checked(&self, principal: &Principal, asset: Asset, based_on: Option<Asset>) -> Result<Asset> {
+        principal.authorize(Permission::AssetWrite)?;
+        if let Some(owner) = &asset.owner {
+            self.ensure_member(principal, owner).await?;
+        }
+        let stored = self.store.assets(&principal.org.id).await?;
+        if let Some((_, _, problem)) =
+            crate::imports::assets::check_assets(std::slice::from_ref(&asset), &stored).into_iter().next()
+        {
+            return Err(AppError::invalid(problem));
+        }
+        let change = RiskChange::PutAssetBasedOn { asset: asset.clone(), based_on: based_on.map(Box::new) };
+        self.apply(principal, vec![change.into()]).await.map_err(|e| match e.code {
+            Code::AlreadyExists => AppError::new(Code::AlreadyExists, format!("asset {} exists already", asset.code)),
+            _ => e,
+        })?;
+        Ok(asset)
+    }
+
     pub async fn risks(&self, principal: &Principal) -> Result<Vec<Risk>> {
         principal.authorize(Permission::Read)?;
         Ok(self.store.risks(&principal.org.id).await?)
@@ -399,4 +453,12 @@ impl App {
     pub fn threats(&self) -> &'static evident_catalog::ThreatList {
         self.library.catalog().threats()
     }
+}
+
+/// An asset's version, for an edit to name what it was based on (the API's `ETag`): a digest of
+/// everything the asset holds, so any change gives another.
+pub fn asset_version(asset: &Asset) -> String {
+    use sha2::{Digest as _, Sha256};
+    let json = serde_json::to_vec(asset).unwrap_or_default();
+    hex::encode(&Sha256::digest(&json)[..12])
 }

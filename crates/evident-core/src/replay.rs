@@ -276,6 +276,7 @@ const RULES: &[Rule] = &[
     rule("organisation.create", Table::Organisations, Effect::Put, &[]),
     rule("member.add", Table::Memberships, Effect::Put, &[]),
     rule("member.change", Table::Memberships, Effect::Put, &[]),
+    rule("member.remove", Table::Memberships, Effect::Delete, &[]),
     rule("framework.adopt", Table::Adoptions, Effect::Put, &[]),
     rule("framework.import", Table::ImportedFrameworks, Effect::Put, &[]),
     rule("control.create", Table::Controls, Effect::Put, &[]),

@@ -53,7 +53,7 @@ pub fn status_for(code: Code) -> StatusCode {
         | BackupIncompatible => StatusCode::UNPROCESSABLE_ENTITY,
         PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
         BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-        AccountLocked => StatusCode::TOO_MANY_REQUESTS,
+        AccountLocked | TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         StoreUnavailable | EvidenceStoreUnavailable | Timeout => StatusCode::SERVICE_UNAVAILABLE,
         WriteFailed | StoreIncompatible | EvidenceCorrupt | StoreCorrupt | Unexpected => {
             StatusCode::INTERNAL_SERVER_ERROR
@@ -67,6 +67,7 @@ fn kind(code: Code) -> &'static str {
         Code::Unauthenticated
         | Code::InvalidCredentials
         | Code::AccountLocked
+        | Code::TooManyRequests
         | Code::PermissionDenied
         | Code::CsrfTokenInvalid => "auth",
         Code::StoreUnavailable | Code::EvidenceStoreUnavailable | Code::Timeout => "system",

@@ -33,6 +33,8 @@ use tower_http::trace::TraceLayer;
 mod auth;
 pub mod error;
 mod json;
+mod limit;
+mod list;
 mod openapi;
 // utoipa's `path` macro names the `IntoParams` types of `params(...)` by a qualified path.
 #[allow(unused_qualifications)]
@@ -66,6 +68,12 @@ pub struct Config {
     pub upload_timeout: Duration,
     /// The largest import file (CSV, XLSX, TOML) accepted, in bytes; it is read whole.
     pub import_limit: usize,
+    /// Sign-ins one address may make at once, before [`Config::sign_ins_per_minute`] applies
+    /// (`too_many_requests`, 429, with `Retry-After`); 0 turns the limit off. Counted by each
+    /// instance alone.
+    pub sign_in_burst: u32,
+    /// Sign-ins one address may make a minute, once its burst is spent.
+    pub sign_ins_per_minute: u32,
 }
 
 impl Default for Config {
@@ -78,6 +86,8 @@ impl Default for Config {
             upload_limit: 256 << 20,
             upload_timeout: Duration::from_secs(600),
             import_limit: 50 << 20,
+            sign_in_burst: 20,
+            sign_ins_per_minute: 20,
         }
     }
 }
@@ -87,6 +97,10 @@ impl Default for Config {
 pub(crate) struct State {
     pub(crate) app: App,
     pub(crate) config: Arc<Config>,
+    /// The orders of the shared lists pages are cut from.
+    pub(crate) orders: Arc<list::Orders>,
+    /// The per-address sign-in limit.
+    pub(crate) sign_ins: Arc<limit::SignInLimit>,
 }
 
 /// The whole API with its middleware: request ids (`x-request-id`, made if absent and returned),
@@ -95,7 +109,8 @@ pub(crate) struct State {
 pub fn router(app: App, config: Config) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     // Requests share one application: a read model served to one is kept for the next.
-    let state = State { app: app.remembering(), config: Arc::new(config) };
+    let sign_ins = Arc::new(limit::SignInLimit::new(config.sign_in_burst, config.sign_ins_per_minute));
+    let state = State { app: app.remembering(), config: Arc::new(config), orders: Arc::default(), sign_ins };
     let config = state.config.clone();
     let sensitive: Arc<[HeaderName]> = Arc::new([header::AUTHORIZATION, header::COOKIE, header::SET_COOKIE]);
     let trace = TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<axum::body::Body>| {
@@ -168,9 +183,9 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 // Out of file descriptors, or a connection reset before it was accepted: the
                 // listener is still good; a short pause keeps a full table from spinning.
                 Err(e) => {
@@ -181,10 +196,18 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // Each request learns the address its connection came from (the sign-in limit's key).
+        let service = tower::ServiceExt::map_request(
+            router.clone(),
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(limit::ClientAddr(peer));
+                request
+            },
+        );
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {

@@ -56,7 +56,7 @@ impl Modify for Security {
 /// a schema checker such as schemathesis) finds every answer it can get in the document.
 const COMMON: &[(&str, When, &str)] = &[
     ("400", When::Input, "invalid_input: a path, query or body of the wrong shape (the field is named)"),
-    ("401", When::Secured, "unauthenticated: no session or token, or one that ended"),
+    ("401", When::Secured, "unauthenticated: no session or token, or one that ended (or whose account is disabled)"),
     ("403", When::Secured, "permission_denied, or csrf_token_invalid for a change made with the session cookie"),
     (
         "404",
@@ -150,6 +150,17 @@ impl Modify for CommonErrors {
         routes::risks::heat_map,
         routes::risks::treatment_plan,
         routes::risks::methodology,
+        routes::risks::set_methodology,
+        routes::assets::list,
+        routes::assets::one,
+        routes::assets::create,
+        routes::assets::edit,
+        routes::members::list,
+        routes::members::add,
+        routes::members::change,
+        routes::members::remove,
+        routes::members::disable,
+        routes::members::enable,
         routes::soa::draft,
         routes::soa::versions,
         routes::soa::version,
@@ -177,7 +188,9 @@ impl Modify for CommonErrors {
     components(schemas(ErrorSchema, routes::SignIn, routes::PasswordChange, routes::ControlEdit, routes::NewToken,
         routes::frameworks::NewAdoption, routes::frameworks::GapAccept,
         routes::controls::ControlCreate, routes::controls::NewMapping,
-        routes::risks::NewRisk, routes::risks::Planned, routes::risks::RiskAcceptance)),
+        routes::risks::NewRisk, routes::risks::Planned, routes::risks::RiskAcceptance,
+        routes::risks::NewMethodology, routes::assets::NewAsset, routes::assets::AssetEdit,
+        routes::members::NewMember, routes::members::MemberEdit)),
     modifiers(&Security, &CommonErrors),
     security(("bearer" = []), ("session" = []))
 )]

@@ -3,7 +3,7 @@
 use axum::extract::{Path, Query, State as AxumState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use evident_app::accounts::{Password, csrf_token};
 use evident_app::controls::ControlView;
@@ -18,14 +18,18 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::ApiJson;
+use crate::list;
 use crate::openapi::{ErrorSchema, Org};
 use crate::{SESSION_COOKIE, State};
 
+pub(crate) mod assets;
 pub(crate) mod audit;
 pub(crate) mod controls;
+pub(crate) mod docs;
 pub(crate) mod evidence;
 pub(crate) mod frameworks;
 pub(crate) mod imports;
+pub(crate) mod members;
 pub(crate) mod risks;
 pub(crate) mod soa;
 
@@ -62,7 +66,17 @@ pub(crate) fn routes() -> Router<State> {
         .route("/api/orgs/{org}/risks/{code}/accept", post(risks::accept))
         .route("/api/orgs/{org}/heatmap", get(risks::heat_map))
         .route("/api/orgs/{org}/treatment-plan", get(risks::treatment_plan))
-        .route("/api/orgs/{org}/methodology", get(risks::methodology))
+        .route("/api/orgs/{org}/methodology", get(risks::methodology).put(risks::set_methodology))
+        .route("/api/orgs/{org}/assets", get(assets::list).post(assets::create))
+        .route("/api/orgs/{org}/assets/{code}", get(assets::one).patch(assets::edit))
+        .route("/api/orgs/{org}/members", get(members::list).post(members::add))
+        .route("/api/orgs/{org}/members/{email}", patch(members::change).delete(members::remove))
+        .route("/api/orgs/{org}/members/{email}/disable", post(members::disable))
+        .route("/api/orgs/{org}/members/{email}/enable", post(members::enable))
+        .route("/api/docs", get(docs::page))
+        .route("/api/docs/docs.js", get(docs::start))
+        .route("/api/docs/swagger-ui-bundle.js", get(docs::bundle))
+        .route("/api/docs/swagger-ui.css", get(docs::style))
         .route("/api/orgs/{org}/soa", get(soa::draft))
         .route("/api/orgs/{org}/soa/versions", get(soa::versions))
         .route("/api/orgs/{org}/soa/versions/{version}", get(soa::version))
@@ -150,12 +164,27 @@ pub(crate) fn session_cookie(value: &str, max_age: i64, secure: bool) -> HeaderV
 #[utoipa::path(post, path = "/api/session", tag = "session", security(), request_body = SignIn,
     responses((status = 201, description = "signed in: `Set-Cookie: evident_session=…; HttpOnly; SameSite=Lax`; the body has `csrf_token`", body = Object),
               (status = 401, description = "invalid_credentials", body = ErrorSchema),
-              (status = 429, description = "account_locked", body = ErrorSchema)))]
+              (status = 429, description = "account_locked (this e-mail), or too_many_requests (this address; `Retry-After` says when to try again)", body = ErrorSchema)))]
 pub(crate) async fn sign_in(
     AxumState(state): AppState,
     headers: HeaderMap,
+    connection: Option<axum::Extension<crate::limit::ClientAddr>>,
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<Response> {
+    let address = crate::limit::client_ip(connection.map(|c| c.0), &headers, state.config.trust_proxy);
+    if let Some(address) = address
+        && let Err(wait) = state.sign_ins.check(address)
+    {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        tracing::warn!(%address, retry_after = seconds, "sign-ins from this address are over the rate limit");
+        let mut response = ApiError::new(
+            Code::TooManyRequests,
+            format!("too many sign-ins from this address: try again in {seconds} s"),
+        )
+        .into_response();
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return Ok(response);
+    }
     let email = Email::parse(&body.email)
         .map_err(|_| ApiError::new(Code::InvalidCredentials, "the e-mail or the password is not right"))?;
     let opened = state.app.log_in(&email, &body.password).await?;
@@ -263,11 +292,31 @@ pub(crate) async fn orgs(AxumState(state): AppState, caller: Caller) -> Result<J
 pub(crate) struct Page {
     /// At most this many items (1 to 500; 100 by default).
     limit: Option<usize>,
-    /// Where the previous page ended (its `next_cursor`).
+    /// Where the previous page ended (its `next_cursor`, in the same sort).
     cursor: Option<String>,
     /// Retired controls too.
     #[serde(default)]
     all: bool,
+    /// code (the default), title, status, owner, frequency or updated_at; `-KEY` for
+    /// descending. Any other is `invalid_input`.
+    sort: Option<String>,
+}
+
+/// What the controls list sorts by; `code` is the default.
+pub(crate) const CONTROL_SORTS: list::SortKeys = &["code", "title", "status", "owner", "frequency", "updated_at"];
+
+/// A control's sort key: the value sorted by, then its code (unique), so no two tie.
+fn control_key(view: &ControlView, sort: &list::Sort) -> String {
+    let control = &view.control;
+    let value = match sort.key {
+        "title" => control.title.to_lowercase(),
+        "status" => control.status.as_str().to_owned(),
+        "owner" => control.owner.as_ref().map_or(String::new(), |o| o.to_string()),
+        "frequency" => control.frequency.as_str().to_owned(),
+        "updated_at" => control.updated_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+        _ => String::new(),
+    };
+    format!("{value}\u{0}{}", control.code.as_str())
 }
 
 /// The page of a list with no filters of its own.
@@ -310,10 +359,10 @@ pub(crate) fn natural_key(text: &str) -> String {
     key
 }
 
-/// One page of `items` after `cursor`, ordered by `key` (every list pages this way): at most
-/// `limit` (1 to 500, 100 by default) items, and the cursor of the next page if there is one.
+/// One page of `items` after `cursor`, ordered by `key` (the lists with one order page this way):
+/// at most `limit` (1 to 500, 100 by default) items, and the cursor of the next page if there is one.
 pub(crate) fn paged<T>(
-    mut items: Vec<T>,
+    items: Vec<T>,
     limit: Option<usize>,
     cursor: Option<&str>,
     key: impl Fn(&T) -> String,
@@ -321,27 +370,17 @@ pub(crate) fn paged<T>(
 where
     T: serde::Serialize,
 {
-    let limit = limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::new(Code::InvalidInput, format!("limit is 1 to 500, not {limit}")));
-    }
-    let after = cursor.map(cursor_key).transpose()?;
-    items.sort_by_cached_key(|item| key(item));
-    let rest: Vec<T> = items
-        .into_iter()
-        .filter(|item| after.as_deref().is_none_or(|after| key(item).as_str() > after))
-        .take(limit + 1)
-        .collect();
-    let more = rest.len() > limit;
-    let items: Vec<T> = rest.into_iter().take(limit).collect();
-    let next = if more { items.last().map(|item| hex::encode(key(item))) } else { None };
-    Ok(json!({ "items": items, "next_cursor": next }))
+    let order = list::ordered(&items, key);
+    list::page(&items, &order, &list::Sort { key: "", descending: false }, limit, cursor)
 }
 
-/// `GET /api/orgs/{org}/controls?limit=&cursor=&all=`: controls with their mappings, by code, a
-/// page at a time.
+/// `GET /api/orgs/{org}/controls?limit=&cursor=&all=&sort=`: controls with their mappings, by code
+/// unless sorted otherwise, a page at a time. The list is the one the application shares until the
+/// organisation's chain head moves, and its order is kept beside it: a page costs a binary search
+/// and its own items, not a sort of the whole list.
 #[utoipa::path(get, path = "/api/orgs/{org}/controls", tag = "controls", params(Org, Page),
     responses((status = 200, description = "`{\"items\": [control…], \"next_cursor\": string|null}`", body = Object),
+              (status = 400, description = "invalid_input: a sort key, limit or cursor out of shape", body = ErrorSchema),
               (status = 404, description = "organisation_not_found (also for one you are not a member of)", body = ErrorSchema)))]
 pub(crate) async fn controls(
     AxumState(state): AppState,
@@ -350,9 +389,11 @@ pub(crate) async fn controls(
     caller: Caller,
 ) -> Result<Json<serde_json::Value>> {
     let principal = caller.in_org(&state, &org).await?;
+    let sort = list::Sort::parse(page.sort.as_deref(), CONTROL_SORTS)?;
     let controls = state.app.controls_shared(&principal, page.all).await?;
-    let key = |c: &&ControlView| c.control.code.as_str().to_owned();
-    Ok(Json(paged(controls.iter().collect(), page.limit, page.cursor.as_deref(), key)?))
+    let what = if page.all { "controls, retired too" } else { "controls" };
+    let order = state.orders.of((principal.org.id.as_str(), what), &controls, sort, |c| control_key(c, &sort));
+    Ok(Json(list::page(&controls, &order, &sort, page.limit, page.cursor.as_deref())?))
 }
 
 fn parse_code(code: &str) -> Result<ControlCode> {
@@ -459,8 +500,20 @@ pub(crate) async fn edit_control(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ReadinessQuery {
-    /// One framework in detail (e.g. iso27001:2022).
+    /// One framework with its drill-down (e.g. iso27001:2022).
     framework: Option<String>,
+    /// summary (the default: each adopted framework's score and groups) or full (every adopted
+    /// framework with every requirement's status and reason: large).
+    #[param(value_type = Option<String>)]
+    detail: Option<Detail>,
+}
+
+/// How much of readiness an answer holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Detail {
+    Summary,
+    Full,
 }
 
 /// `GET /api/orgs/{org}/dashboard`: the organisation at a glance (scores per framework, evidence
@@ -474,11 +527,14 @@ pub(crate) async fn dashboard(AxumState(state): AppState, Path(org): Path<String
     Ok(json_text(state.app.dashboard_json(&principal, Reuse::Stored).await?))
 }
 
-/// `GET /api/orgs/{org}/readiness[?framework=ID]`: per framework, or one in detail; served from
-/// the stored read model while nothing it depends on changed.
+/// `GET /api/orgs/{org}/readiness[?framework=ID][&detail=summary|full]`: by default a summary per
+/// adopted framework (scores and groups, a few kilobytes); `framework` gives one framework's
+/// drill-down, `detail=full` every adopted framework's. Served from the stored read model while
+/// nothing it depends on changed.
 #[utoipa::path(get, path = "/api/orgs/{org}/readiness", tag = "readiness", params(Org, ReadinessQuery),
-    responses((status = 200, description = "readiness, as `evident readiness --json`", body = Object),
-              (status = 404, description = "organisation_not_found, framework_not_found", body = ErrorSchema)))]
+    responses((status = 200, description = "summary: `{\"overall\", \"frameworks\": [{\"framework\", score…, \"groups\", \"categories\"}], \"stale_mappings\": n}`; with `framework` or `detail=full`: as `evident readiness --json`, each requirement with its status and reason", body = Object),
+              (status = 404, description = "organisation_not_found, framework_not_found", body = ErrorSchema),
+              (status = 422, description = "framework_not_adopted: no framework adopted yet", body = ErrorSchema)))]
 pub(crate) async fn readiness(
     AxumState(state): AppState,
     Path(org): Path<String>,
@@ -487,7 +543,12 @@ pub(crate) async fn readiness(
 ) -> Result<Response> {
     let principal = caller.in_org(&state, &org).await?;
     let framework = query.framework.as_deref().map(FrameworkId::parse).transpose().map_err(AppError::from)?;
-    Ok(json_text(state.app.readiness_json(&principal, framework.as_ref(), Reuse::Stored).await?))
+    let body = match (framework, query.detail.unwrap_or(Detail::Summary)) {
+        (Some(framework), _) => state.app.readiness_json(&principal, Some(&framework), Reuse::Stored).await?,
+        (None, Detail::Full) => state.app.readiness_json(&principal, None, Reuse::Stored).await?,
+        (None, Detail::Summary) => state.app.readiness_summary_json(&principal, Reuse::Stored).await?,
+    };
+    Ok(json_text(body))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

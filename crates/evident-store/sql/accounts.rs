@@ -75,7 +75,44 @@ async fn apply_one(tx: &mut Tx<'_>, at: DateTime<Utc>, change: &AccountChange) -
             None,
             Some(to_json(&serde_json::json!({"email": email, "failures": failures, "until": until}))?),
         )),
+        AccountChange::Disable { email } => set_disabled(tx, at, email, true).await,
+        AccountChange::Enable { email } => set_disabled(tx, at, email, false).await,
     }
+}
+
+/// Disables (and revokes every session of) or enables an account. The API tokens a disabled user
+/// made stop working too: the app refuses a token whose creator's account is disabled.
+async fn set_disabled(tx: &mut Tx<'_>, at: DateTime<Utc>, email: &Email, disable: bool) -> Result<Outcome> {
+    let (user_id, _) = account_user(tx, email).await?;
+    let row = sqlx::query("SELECT disabled_at FROM accounts WHERE user_id = $1")
+        .bind(&user_id)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(map_sqlx)?;
+    let before: Option<DateTime<Utc>> = get(&row, "disabled_at")?;
+    if before.is_some() == disable {
+        return Ok(Outcome::unchanged());
+    }
+    let after = disable.then_some(at);
+    sqlx::query("UPDATE accounts SET disabled_at = $1 WHERE user_id = $2")
+        .bind(after)
+        .bind(&user_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_sqlx)?;
+    let mut revoked = 0;
+    if disable {
+        revoked = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(at)
+            .bind(&user_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_sqlx)?
+            .rows_affected();
+    }
+    let before = to_json(&serde_json::json!({"email": email, "disabled_at": before}))?;
+    let after = to_json(&serde_json::json!({"email": email, "disabled_at": after, "sessions_revoked": revoked}))?;
+    Ok(Outcome::changed(Some(before), Some(after)))
 }
 
 async fn create(tx: &mut Tx<'_>, at: DateTime<Utc>, email: &Email, hash: &PasswordHash) -> Result<Outcome> {

@@ -57,7 +57,67 @@ pub(super) async fn apply(tx: &mut Tx<'_>, actor: &Actor, change: &MemberChange)
         MemberChange::Change { email, role, display_name } => {
             change_member(tx, actor, email, *role, display_name.as_deref()).await
         }
+        MemberChange::Remove { email } => remove_member(tx, actor, email).await,
     }
+}
+
+/// Removes a membership (the user, their account and their other memberships stay). Refused for
+/// the last administrator, and while the member owns anything of the organisation's.
+async fn remove_member(tx: &mut Tx<'_>, actor: &Actor, email: &Email) -> Result<Outcome> {
+    let org = actor.org.as_str();
+    let row = sqlx::query(
+        "SELECT m.user_id, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = $1 AND u.email = $2",
+    )
+    .bind(org)
+    .bind(email.as_str())
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(map_sqlx)?
+    .ok_or_else(|| StoreError::not_found("member", email))?;
+    let user_id: String = get(&row, "user_id")?;
+    let role = parsed(&row, "memberships", "role", Role::parse)?;
+    if role == Role::Admin {
+        let others =
+            sqlx::query("SELECT COUNT(*) AS n FROM memberships WHERE org_id = $1 AND role = 'admin' AND user_id <> $2")
+                .bind(org)
+                .bind(&user_id)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(map_sqlx)?;
+        if get::<i64>(&others, "n")? == 0 {
+            return Err(StoreError::Invalid(format!(
+                "{email} is the organisation's last administrator: make someone else an administrator first"
+            )));
+        }
+    }
+    let owned = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM controls WHERE org_id = $1 AND owner_email = $2 AND retired_at IS NULL) AS controls, \
+         (SELECT COUNT(*) FROM risks WHERE org_id = $1 AND owner_email = $2 AND closed = $3) AS risks, \
+         (SELECT COUNT(*) FROM assets WHERE org_id = $1 AND owner_email = $2) AS assets",
+    )
+    .bind(org)
+    .bind(email.as_str())
+    .bind(false)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(map_sqlx)?;
+    let (controls, risks, assets): (i64, i64, i64) =
+        (get(&owned, "controls")?, get(&owned, "risks")?, get(&owned, "assets")?);
+    if controls + risks + assets > 0 {
+        return Err(StoreError::Invalid(format!(
+            "{email} still owns {controls} control(s) in force, {risks} open risk(s) and {assets} asset(s): \
+             give them another owner first"
+        )));
+    }
+    sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+        .bind(org)
+        .bind(&user_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_sqlx)?;
+    let before = to_json(&serde_json::json!({"email": email, "role": role}))?;
+    Ok(Outcome::changed(Some(before), None))
 }
 
 async fn add_member(tx: &mut Tx<'_>, actor: &Actor, email: &Email, display_name: &str, role: Role) -> Result<Outcome> {

@@ -158,7 +158,8 @@ async fn load_risks(
 pub(super) async fn apply(tx: &mut Tx<'_>, actor: &Actor, change: &RiskChange) -> Result<Outcome> {
     match change {
         RiskChange::SetMethodology(methodology) => set_methodology(tx, actor, methodology).await,
-        RiskChange::PutAsset(asset) => put_asset(tx, actor, asset).await,
+        RiskChange::PutAsset(asset) => put_asset(tx, actor, asset, None).await,
+        RiskChange::PutAssetBasedOn { asset, based_on } => put_asset(tx, actor, asset, Some(based_on.as_deref())).await,
         RiskChange::Put(risk) => put_risk(tx, actor, risk, false).await,
         RiskChange::Create(risk) => put_risk(tx, actor, risk, true).await,
         RiskChange::Accept { code, acceptance } => accept(tx, actor, code, acceptance).await,
@@ -188,9 +189,22 @@ async fn set_methodology(tx: &mut Tx<'_>, actor: &Actor, methodology: &Methodolo
     Ok(Outcome::changed(None, Some(after)).reporting(Applied::MethodologySet { version }))
 }
 
-async fn put_asset(tx: &mut Tx<'_>, actor: &Actor, asset: &Asset) -> Result<Outcome> {
+/// Creates or replaces an asset; with `based_on`, only while the stored one is still as read
+/// (`Some(None)`: still absent).
+async fn put_asset(tx: &mut Tx<'_>, actor: &Actor, asset: &Asset, based_on: Option<Option<&Asset>>) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = asset_in_tx(tx, &actor.org, &asset.code).await?;
+    match (based_on, &before) {
+        (Some(None), Some(_)) => return Err(StoreError::conflict("asset", &asset.code)),
+        (Some(Some(read)), stored) if stored.as_ref() != Some(read) => {
+            return Err(StoreError::Stale {
+                what: "asset",
+                key: asset.code.to_string(),
+                detail: "read it again and redo the edit".into(),
+            });
+        }
+        _ => {}
+    }
     if before.as_ref() == Some(asset) {
         return Ok(Outcome::unchanged());
     }

@@ -114,6 +114,11 @@ pub enum AccountChange {
     LoginFailed { email: Email, forget_before: DateTime<Utc> },
     /// The sign-ins of this e-mail are refused until `until`: the audit record of a lockout.
     LockOut { email: Email, failures: u32, until: DateTime<Utc> },
+    /// Disables the account (it signs nothing in from then on) and revokes every session of the
+    /// user, in the same transaction; disabling a disabled one changes nothing.
+    Disable { email: Email },
+    /// Enables a disabled account again; enabling an enabled one changes nothing.
+    Enable { email: Email },
 }
 
 /// A change to an organisation's API tokens, written by [`Store::apply`](crate::Store::apply).
@@ -135,6 +140,8 @@ pub fn describe_account(change: &AccountChange) -> (&'static str, &'static str, 
         AccountChange::CloseSession { id } => ("session.close", "session", id.clone()),
         AccountChange::LoginFailed { email, .. } => ("login.failed", "account", email.to_string()),
         AccountChange::LockOut { email, .. } => ("account.lockout", "account", email.to_string()),
+        AccountChange::Disable { email } => ("account.disable", "account", email.to_string()),
+        AccountChange::Enable { email } => ("account.enable", "account", email.to_string()),
     }
 }
 

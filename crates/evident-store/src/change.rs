@@ -48,6 +48,12 @@ pub enum MemberChange {
         role: Option<Role>,
         display_name: Option<String>,
     },
+    /// Removes a member from the organisation. Refused for the last administrator, and for a
+    /// member who still owns a control in force, an open risk or an asset (reassign them first):
+    /// both checked inside the write, under the organisation's lock.
+    Remove {
+        email: Email,
+    },
 }
 
 /// The frameworks the organisation adopts, and those it brings itself.
@@ -108,6 +114,12 @@ pub enum RiskChange {
     SetMethodology(Methodology),
     /// Creates or replaces an asset.
     PutAsset(Asset),
+    /// Puts an asset only if the stored one is still what the writer read, checked inside the
+    /// write: `based_on` the asset as read (refused with
+    /// [`StoreError::Stale`](crate::StoreError::Stale) when it changed meanwhile), or `None` for a
+    /// new one (refused with [`StoreError::Conflict`](crate::StoreError::Conflict) when the code is
+    /// taken). Logged as `asset.put`, like [`RiskChange::PutAsset`].
+    PutAssetBasedOn { asset: Asset, based_on: Option<Box<Asset>> },
     /// Creates or replaces a risk with its assets and treating controls; acceptances are kept.
     /// A register import says this on purpose; a single new risk is [`RiskChange::Create`].
     Put(Risk),
@@ -198,6 +210,7 @@ pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
         Change::Member(change) => match change {
             MemberChange::Add { email, .. } => ("member.add", "member", email.to_string()),
             MemberChange::Change { email, .. } => ("member.change", "member", email.to_string()),
+            MemberChange::Remove { email } => ("member.remove", "member", email.to_string()),
         },
         Change::Framework(change) => match change {
             FrameworkChange::Adopt(a) => ("framework.adopt", "adoption", a.framework.to_string()),
@@ -221,7 +234,9 @@ pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
         },
         Change::Risk(change) => match change {
             RiskChange::SetMethodology(_) => ("methodology.set", "risk_methodology", "next".to_owned()),
-            RiskChange::PutAsset(asset) => ("asset.put", "asset", asset.code.to_string()),
+            RiskChange::PutAsset(asset) | RiskChange::PutAssetBasedOn { asset, .. } => {
+                ("asset.put", "asset", asset.code.to_string())
+            }
             RiskChange::Put(risk) => ("risk.put", "risk", risk.code.to_string()),
             RiskChange::Create(risk) => ("risk.create", "risk", risk.code.to_string()),
             RiskChange::Accept { code, .. } => ("risk.accept", "risk", code.to_string()),
@@ -368,6 +383,10 @@ mod tests {
                 ("member.change", "member", "bo@acme.example"),
             ),
             (
+                MemberChange::Remove { email: email("bo@acme.example") }.into(),
+                ("member.remove", "member", "bo@acme.example"),
+            ),
+            (
                 FrameworkChange::Adopt(Adoption {
                     framework: fw("soc2:2017"),
                     categories: vec!["security".into()],
@@ -431,7 +450,11 @@ mod tests {
                 RiskChange::SetMethodology(Methodology::three_by_three()).into(),
                 ("methodology.set", "risk_methodology", "next"),
             ),
-            (RiskChange::PutAsset(asset).into(), ("asset.put", "asset", "AST-DB")),
+            (RiskChange::PutAsset(asset.clone()).into(), ("asset.put", "asset", "AST-DB")),
+            (
+                RiskChange::PutAssetBasedOn { asset: asset.clone(), based_on: Some(Box::new(asset)) }.into(),
+                ("asset.put", "asset", "AST-DB"),
+            ),
             (RiskChange::Put(risk("R-1")).into(), ("risk.put", "risk", "R-1")),
             (RiskChange::Create(risk("R-2")).into(), ("risk.create", "risk", "R-2")),
             (
@@ -529,6 +552,7 @@ mod tests {
             [
                 "member.add",
                 "member.change",
+                "member.remove",
                 "framework.adopt",
                 "framework.import",
                 "control.create",
@@ -540,6 +564,7 @@ mod tests {
                 "soa.decide",
                 "soa.approve",
                 "methodology.set",
+                "asset.put",
                 "asset.put",
                 "risk.put",
                 "risk.create",

@@ -93,6 +93,7 @@ pub fn hint(code: Code) -> Option<&'static str> {
             "check the e-mail and password; the operator can set one: `evident users set-password EMAIL`"
         }
         Code::AccountLocked => "wait until the lockout passes, or have the operator set a new password",
+        Code::TooManyRequests => "wait the seconds Retry-After says, then try again",
         Code::CsrfTokenInvalid => {
             "send the session's csrf_token (from the sign-in answer or GET /api/me) in X-CSRF-Token"
         }

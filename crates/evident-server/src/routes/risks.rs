@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use evident_app::risks::{PlanRow, RiskDraft, RiskFilter};
 use evident_app::{AppError, Code};
-use evident_core::risk::{Acceptance, HeatMap, MethodologyVersion, Risk, Treating, Treatment};
+use evident_core::risk::{
+    Acceptance, HeatMap, Methodology, MethodologyDraft, MethodologyVersion, Risk, Treating, Treatment,
+};
 use evident_core::{AssetCode, ControlCode, Email, RiskCode};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -16,6 +18,7 @@ use super::{AppState, Cursor, Result, natural_key, paged};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::ApiJson;
+use crate::list::{self, Sort, SortKeys};
 use crate::openapi::{ErrorSchema, Org};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -30,16 +33,38 @@ pub(crate) struct RiskQuery {
     treatment: Option<Treatment>,
     /// Only closed (true) or open (false) risks.
     closed: Option<bool>,
+    /// code (the default), title, owner, treatment, review_date, inherent or residual (the
+    /// rating's likelihood × impact); `-KEY` for descending. Any other is `invalid_input`.
+    sort: Option<String>,
     /// At most this many items (1 to 500; 100 by default).
     limit: Option<usize>,
-    /// Where the previous page ended (its `next_cursor`).
+    /// Where the previous page ended (its `next_cursor`, in the same sort).
     cursor: Option<String>,
 }
 
-/// `GET /api/orgs/{org}/risks?owner=&treatment=&closed=&limit=&cursor=`: the register, by code.
+/// What the risks list sorts by; `code` is the default.
+pub(crate) const SORTS: SortKeys = &["code", "title", "owner", "treatment", "review_date", "inherent", "residual"];
+
+/// A risk's sort key: the value sorted by, then its code (unique), so no two tie.
+fn sort_key(risk: &Risk, sort: &Sort) -> String {
+    let rating = |r: evident_core::risk::Rating| list::number(u32::from(r.likelihood()) * u32::from(r.impact()));
+    let value = match sort.key {
+        "title" => risk.title.to_lowercase(),
+        "owner" => risk.owner.to_string(),
+        "treatment" => risk.treatment.as_str().to_owned(),
+        "review_date" => risk.review_date.to_string(),
+        "inherent" => rating(risk.inherent),
+        "residual" => rating(risk.residual),
+        _ => String::new(),
+    };
+    format!("{value}\u{0}{}", natural_key(risk.code.as_str()))
+}
+
+/// `GET /api/orgs/{org}/risks?owner=&treatment=&closed=&sort=&limit=&cursor=`: the register, by
+/// code unless sorted otherwise.
 #[utoipa::path(get, path = "/api/orgs/{org}/risks", tag = "risks", params(Org, RiskQuery),
     responses((status = 200, description = "`{\"items\": [risk…], \"next_cursor\"}`, each as `evident risks list --json`", body = Object),
-              (status = 400, description = "invalid_input: a filter of the wrong shape", body = ErrorSchema),
+              (status = 400, description = "invalid_input: a filter, sort key, limit or cursor out of shape", body = ErrorSchema),
               (status = 404, description = "organisation_not_found", body = ErrorSchema)))]
 pub(crate) async fn list(
     state: AppState,
@@ -48,10 +73,11 @@ pub(crate) async fn list(
     caller: Caller,
 ) -> Result<Json<serde_json::Value>> {
     let principal = caller.in_org(&state, &org).await?;
+    let sort = Sort::parse(query.sort.as_deref(), SORTS)?;
     let filter = RiskFilter { owner: query.owner, treatment: query.treatment, closed: query.closed };
     let risks = state.app.risks_where(&principal, &filter).await?;
-    let key = |r: &Risk| natural_key(r.code.as_str());
-    Ok(Json(paged(risks, query.limit, query.cursor.as_deref(), key)?))
+    let order = list::ordered(&risks, |r| sort_key(r, &sort));
+    Ok(Json(list::page(&risks, &order, &sort, query.limit, query.cursor.as_deref())?))
 }
 
 fn parse_risk(code: &str) -> Result<RiskCode> {
@@ -226,5 +252,41 @@ pub(crate) async fn methodology(
     caller: Caller,
 ) -> Result<Json<MethodologyVersion>> {
     let principal = caller.in_org(&state, &org).await?;
+    Ok(Json(state.app.methodology(&principal).await?))
+}
+
+/// A new methodology: one of the presets, or one written out.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewMethodology {
+    /// 3x3, 4x4 or 5x5 (give this or `methodology`).
+    preset: Option<String>,
+    /// `{likelihood: [{name, description}…], impact: […], scores?: [[…]…], levels: [{name,
+    /// min_score, colour}…], acceptance_level}` (give this or `preset`).
+    #[schema(value_type = Option<Object>)]
+    methodology: Option<MethodologyDraft>,
+}
+
+/// `PUT /api/orgs/{org}/methodology`: makes a methodology the one in force, as its next version;
+/// risks assessed before keep the version they were assessed with.
+#[utoipa::path(put, path = "/api/orgs/{org}/methodology", tag = "risks", params(Org), request_body = NewMethodology,
+    responses((status = 200, description = "the methodology now in force: `{\"version\", \"methodology\", \"created_by\", \"created_at\"}`", body = Object),
+              (status = 400, description = "invalid_input: not a valid methodology (what is wrong is named), or not exactly one of preset and methodology", body = ErrorSchema),
+              (status = 403, description = "permission_denied", body = ErrorSchema)))]
+pub(crate) async fn set_methodology(
+    state: AppState,
+    Path(org): Path<String>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewMethodology>,
+) -> Result<Json<MethodologyVersion>> {
+    let principal = caller.in_org(&state, &org).await?;
+    let methodology = match (body.preset, body.methodology) {
+        (Some(preset), None) => evident_app::risks::preset(&preset)?,
+        (None, Some(draft)) => {
+            Methodology::new(draft).map_err(|e| AppError::invalid(format!("the methodology is not valid: {e}")))?
+        }
+        _ => return Err(ApiError::new(Code::InvalidInput, "give either preset or methodology")),
+    };
+    state.app.set_methodology(&principal, methodology).await?;
     Ok(Json(state.app.methodology(&principal).await?))
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod accounts;
+mod assets;
 mod audit;
 mod bad_input;
 mod controls;
@@ -11,10 +12,13 @@ mod frameworks;
 mod health;
 mod imports;
 mod instances;
+mod lists;
 mod mappings;
 mod matrix;
+mod members;
 mod risks;
 mod session;
+mod snapshots;
 mod soa;
 mod support;
 mod tokens;

@@ -195,6 +195,40 @@ fn table(expires: &str) -> Vec<Row> {
         row(M::GET, "/api/orgs/acme/soa/versions", None, READ),
         row(M::GET, "/api/orgs/acme/soa/versions/1", None, READ),
         row(M::GET, "/api/orgs/acme/soa/diff?from=1&to=draft", None, READ),
+        row(M::GET, "/api/orgs/acme/assets", None, READ),
+        row(M::GET, "/api/orgs/acme/assets/AST-01", None, READ),
+        row(
+            M::POST,
+            "/api/orgs/acme/assets",
+            Some(json!({"code": "AST-10", "name": "Laptops", "kind": "hardware", "classification": "internal",
+                        "confidentiality": 2, "integrity": 2, "availability": 2})),
+            [401, 404, 403, 403, 201, 409, 409],
+        ),
+        // No If-Match: refused for the roles that may not edit, asked for by the others.
+        row(
+            M::PATCH,
+            "/api/orgs/acme/assets/AST-10",
+            Some(json!({"name": "Laptops"})),
+            [401, 404, 403, 403, 428, 428, 428],
+        ),
+        row(M::PUT, "/api/orgs/acme/methodology", Some(json!({"preset": "5x5"})), [401, 404, 403, 403, 403, 200, 200]),
+        row(M::GET, "/api/orgs/acme/members", None, READ),
+        // neo has an account (made for the matrix) and no membership yet.
+        row(
+            M::POST,
+            "/api/orgs/acme/members",
+            Some(json!({"email": "neo@acme.example", "role": "viewer"})),
+            [401, 404, 403, 403, 403, 403, 201],
+        ),
+        row(
+            M::PATCH,
+            "/api/orgs/acme/members/neo@acme.example",
+            Some(json!({"role": "auditor"})),
+            [401, 404, 403, 403, 403, 403, 200],
+        ),
+        row(M::POST, "/api/orgs/acme/members/neo@acme.example/disable", None, [401, 404, 403, 403, 403, 403, 200]),
+        row(M::POST, "/api/orgs/acme/members/neo@acme.example/enable", None, [401, 404, 403, 403, 403, 403, 200]),
+        row(M::DELETE, "/api/orgs/acme/members/neo@acme.example", None, [401, 404, 403, 403, 403, 403, 204]),
     ]
     .into_iter()
     .chain(evidence_rows())
@@ -209,6 +243,10 @@ async fn every_route_answers_each_role_as_the_table_says(app: TestApp) {
     crate::risks::register(&app).await;
     let evidence = crate::evidence::seed(&app).await;
     let yesterday = crate::evidence::yesterday(&app);
+    let neo = evident_core::Email::parse("neo@acme.example").unwrap();
+    let password = Some(evident_app::accounts::Password::parse(crate::support::PASSWORD).unwrap());
+    let operator = evident_app::Operator::new("test");
+    app.app.create_account(evident_app::accounts::AccountsBy::Operator(&operator), neo, password).await.unwrap();
 
     let mut browsers = Vec::new();
     for caller in CALLERS {

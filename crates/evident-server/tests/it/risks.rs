@@ -95,9 +95,11 @@ async fn risks_are_created_listed_filtered_and_shown(app: TestApp) {
     assert_eq!(codes(walk(&app, &vic, "/api/orgs/acme/risks?treatment=modify", 10).await), ["R-002"]);
     assert_eq!(codes(walk(&app, &vic, "/api/orgs/acme/risks?closed=false&treatment=retain", 10).await), ["R-001"]);
     assert!(walk(&app, &vic, "/api/orgs/acme/risks?closed=true", 10).await.is_empty());
-    for path in
-        ["/api/orgs/acme/risks?owner=nobody", "/api/orgs/acme/risks?treatment=ignore", "/api/orgs/acme/risks?sort=code"]
-    {
+    for path in [
+        "/api/orgs/acme/risks?owner=nobody",
+        "/api/orgs/acme/risks?treatment=ignore",
+        "/api/orgs/acme/risks?sort=colour",
+    ] {
         let (status, code) = error_code(app.as_browser(&vic, Method::GET, path).send().await.unwrap()).await;
         assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "invalid_input"), "{path}");
     }
