@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// The namespace of every UUID evident derives (fixed forever: changing it changes every export).
-pub const NAMESPACE: Uuid = Uuid::from_u128(0x0b81_fd7f_58da_43c1_8984_ce0af58907b8);
+pub const NAMESPACE: Uuid = Uuid::from_u128(0x0b81_fd7f_58da_43c1_8984_ce0a_f589_07b8);
 
 /// The OSCAL version the exports are written in (the schemas embedded in this crate).
 pub const OSCAL_VERSION: &str = "1.2.1";
