@@ -24,6 +24,7 @@ use crate::{SESSION_COOKIE, State};
 pub(crate) mod audit;
 pub(crate) mod controls;
 pub(crate) mod frameworks;
+pub(crate) mod oscal;
 pub(crate) mod risks;
 pub(crate) mod soa;
 
@@ -68,6 +69,9 @@ pub(crate) fn routes() -> Router<State> {
         .route("/api/orgs/{org}/soa/approve", post(soa::approve))
         .route("/api/orgs/{org}/tokens", post(create_token).get(tokens))
         .route("/api/orgs/{org}/tokens/{id}", delete(revoke_token))
+        .route("/api/oscal/validate", post(oscal::validate))
+        .route("/api/orgs/{org}/oscal/imports", post(oscal::import))
+        .route("/api/orgs/{org}/oscal/exports/{kind}", get(oscal::export))
         .fallback(|| async { ApiError::new(Code::RouteNotFound, "there is no such route") })
 }
 
