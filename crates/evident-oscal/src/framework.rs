@@ -32,6 +32,10 @@ pub struct Converted {
     pub withdrawn: usize,
     /// Groups left out because every control in them was withdrawn.
     pub empty_groups: usize,
+    /// Where each withdrawn control went, as the catalog says (`links` with `rel` `moved-to` or
+    /// `incorporated-into`): its id, then each (relation, control id). What a revision's crosswalk
+    /// follows.
+    pub successors: BTreeMap<String, Vec<(String, String)>>,
 }
 
 /// The id a catalog is imported under when the user names none: `oscal/<its title>:<its version>`.
@@ -69,7 +73,14 @@ pub fn default_id(catalog: &Catalog) -> Result<FrameworkId, String> {
 pub fn to_framework(catalog: &Catalog, id: FrameworkId) -> Result<Converted, Vec<Violation>> {
     let mut params = HashMap::new();
     collect_params(catalog, &mut params);
-    let mut builder = Builder { params, requirements: Vec::new(), violations: Vec::new(), withdrawn: 0, empty: 0 };
+    let mut builder = Builder {
+        params,
+        requirements: Vec::new(),
+        violations: Vec::new(),
+        withdrawn: 0,
+        empty: 0,
+        successors: BTreeMap::new(),
+    };
     builder.controls("/catalog", catalog.controls.as_deref().unwrap_or_default(), None);
     builder.groups("/catalog", catalog.groups.as_deref().unwrap_or_default(), None);
     if builder.requirements.is_empty() {
@@ -107,6 +118,7 @@ pub fn to_framework(catalog: &Catalog, id: FrameworkId) -> Result<Converted, Vec
         data: FrameworkData { info, requirements: builder.requirements },
         withdrawn: builder.withdrawn,
         empty_groups: builder.empty,
+        successors: builder.successors,
     })
 }
 
@@ -135,6 +147,7 @@ struct Builder {
     violations: Vec<Violation>,
     withdrawn: usize,
     empty: usize,
+    successors: BTreeMap<String, Vec<(String, String)>>,
 }
 
 impl Builder {
@@ -190,11 +203,32 @@ impl Builder {
         }
     }
 
+    /// Where a withdrawn control (and each of its children) went.
+    fn successors_of(&mut self, control: &Control) {
+        let to: Vec<(String, String)> = control
+            .links
+            .iter()
+            .flatten()
+            .filter_map(|l| {
+                let rel = l.rel.as_deref()?;
+                let target = l.href.strip_prefix('#')?;
+                matches!(rel, "moved-to" | "incorporated-into").then(|| (rel.to_owned(), target.to_owned()))
+            })
+            .collect();
+        if !to.is_empty() {
+            self.successors.insert(control.id.clone(), to);
+        }
+        for child in control.controls.iter().flatten() {
+            self.successors_of(child);
+        }
+    }
+
     /// A control, then its child controls: an enhancement (its class says so, as SP 800-53's
     /// `SP800-53-enhancement`) beside it, any other child (CSF 2.0's subcategories) under it.
     fn control(&mut self, path: &str, control: &Control, parent: Option<&RequirementRef>, base: Option<&str>) {
         if control.is_withdrawn() {
             self.withdrawn += 1 + count(control.controls.as_deref().unwrap_or_default());
+            self.successors_of(control);
             return;
         }
         let Some(reference) = self.reference(path, &control.id) else { return };

@@ -30,6 +30,9 @@ impl Default for Limits {
 pub enum Model {
     Catalog,
     Profile,
+    SystemSecurityPlan,
+    AssessmentResults,
+    PlanOfActionAndMilestones,
 }
 
 impl Model {
@@ -37,8 +40,20 @@ impl Model {
         match self {
             Model::Catalog => "catalog",
             Model::Profile => "profile",
+            Model::SystemSecurityPlan => "system-security-plan",
+            Model::AssessmentResults => "assessment-results",
+            Model::PlanOfActionAndMilestones => "plan-of-action-and-milestones",
         }
     }
+
+    /// Every model read, in the order the root keys are named in errors.
+    pub const ALL: [Model; 5] = [
+        Model::Catalog,
+        Model::Profile,
+        Model::SystemSecurityPlan,
+        Model::AssessmentResults,
+        Model::PlanOfActionAndMilestones,
+    ];
 }
 
 /// Reads a file within `limits`: its size is checked on the open file, before reading.
@@ -76,27 +91,32 @@ pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<(Model, Value)
     fn keys(o: &serde_json::Map<String, Value>) -> Vec<&str> {
         o.keys().map(String::as_str).filter(|k| *k != "$schema").collect()
     }
-    let model = match value.as_object().map(keys) {
-        Some(keys) if keys == ["catalog"] => Model::Catalog,
-        Some(keys) if keys == ["profile"] => Model::Profile,
-        Some(keys) => {
-            let found = if keys.is_empty() { "nothing".to_owned() } else { keys.join(", ") };
-            return Err(OscalError::NotSupported {
-                file: file.into(),
-                message: format!(
-                    "an OSCAL document here is a catalog or a profile, one object with the single key \"catalog\" or \
-                     \"profile\"; this one has {found}"
-                ),
-            });
-        }
-        None => {
-            return Err(OscalError::NotSupported {
-                file: file.into(),
-                message: "an OSCAL document is a JSON object; this is not one".into(),
-            });
-        }
+    let Some(object) = value.as_object() else {
+        return Err(OscalError::NotSupported {
+            file: file.into(),
+            message: "an OSCAL document is a JSON object; this is not one".into(),
+        });
+    };
+    let keys = keys(object);
+    let Some(model) = named(&keys) else {
+        let found = if keys.is_empty() { "nothing".to_owned() } else { keys.join(", ") };
+        return Err(OscalError::NotSupported {
+            file: file.into(),
+            message: format!(
+                "an OSCAL document here is one object with a single key naming its model (catalog, profile, \
+                 system-security-plan, assessment-results, plan-of-action-and-milestones); this one has {found}"
+            ),
+        });
     };
     Ok((model, value))
+}
+
+/// The model a root object's only key names.
+fn named(keys: &[&str]) -> Option<Model> {
+    match keys {
+        [only] => Model::ALL.into_iter().find(|m| m.as_str() == *only),
+        _ => None,
+    }
 }
 
 /// Refuses JSON nested deeper than `limit` without parsing it: one pass over the bytes, strings

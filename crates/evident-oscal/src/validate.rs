@@ -13,6 +13,9 @@ use crate::read::{Limits, Model, parse};
 
 const CATALOG_SCHEMA: &str = include_str!("../schemas/oscal_catalog_schema.json");
 const PROFILE_SCHEMA: &str = include_str!("../schemas/oscal_profile_schema.json");
+const SSP_SCHEMA: &str = include_str!("../schemas/oscal_ssp_schema.json");
+const AR_SCHEMA: &str = include_str!("../schemas/oscal_assessment-results_schema.json");
+const POAM_SCHEMA: &str = include_str!("../schemas/oscal_poam_schema.json");
 
 /// The most schema violations reported for one document; the count of the rest is said.
 pub const MAX_VIOLATIONS: usize = 1000;
@@ -22,6 +25,12 @@ pub const MAX_VIOLATIONS: usize = 1000;
 pub enum Document {
     Catalog(Box<CatalogDocument>),
     Profile(Box<ProfileDocument>),
+    /// A system security plan, assessment results or POA&M: what evident writes, read only to be
+    /// checked, so kept as JSON.
+    Other {
+        model: Model,
+        value: Box<Value>,
+    },
 }
 
 impl Document {
@@ -29,6 +38,7 @@ impl Document {
         match self {
             Document::Catalog(_) => Model::Catalog,
             Document::Profile(_) => Model::Profile,
+            Document::Other { model, .. } => *model,
         }
     }
 }
@@ -36,9 +46,15 @@ impl Document {
 fn validator(model: Model) -> &'static jsonschema::Validator {
     static CATALOG: OnceLock<jsonschema::Validator> = OnceLock::new();
     static PROFILE: OnceLock<jsonschema::Validator> = OnceLock::new();
+    static SSP: OnceLock<jsonschema::Validator> = OnceLock::new();
+    static AR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    static POAM: OnceLock<jsonschema::Validator> = OnceLock::new();
     let (cell, text) = match model {
         Model::Catalog => (&CATALOG, CATALOG_SCHEMA),
         Model::Profile => (&PROFILE, PROFILE_SCHEMA),
+        Model::SystemSecurityPlan => (&SSP, SSP_SCHEMA),
+        Model::AssessmentResults => (&AR, AR_SCHEMA),
+        Model::PlanOfActionAndMilestones => (&POAM, POAM_SCHEMA),
     };
     cell.get_or_init(|| {
         // The schemas are NIST's own files, embedded: a failure here is a broken build, which the
@@ -67,9 +83,17 @@ pub fn validate(file: &str, bytes: &[u8], limits: &Limits) -> Result<Document, O
     let document = match model {
         Model::Catalog => Document::Catalog(Box::new(serde_json::from_value(value).map_err(typed)?)),
         Model::Profile => Document::Profile(Box::new(serde_json::from_value(value).map_err(typed)?)),
+        other => {
+            let violations = uuid_violations(&value);
+            if !violations.is_empty() {
+                return Err(OscalError::Invalid { file: file.into(), violations });
+            }
+            return Ok(Document::Other { model: other, value: Box::new(value) });
+        }
     };
     match &document {
         Document::Catalog(c) => violations.extend(catalog_violations(&c.catalog)),
+        Document::Other { .. } => {}
         Document::Profile(p) => {
             let mut links = Links::default();
             p.profile.metadata.links.iter().flatten().for_each(|l| links.push("/profile/metadata", l));
@@ -313,4 +337,64 @@ pub fn looks_like_uuid(text: &str) -> bool {
     let groups: Vec<&str> = text.split('-').collect();
     groups.len() == 5
         && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The fields of an SSP, assessment results or POA&M that name an object of the same document by
+/// its UUID. (A subject's UUID names a component of the SSP the results assess, so it is not one.)
+const UUID_REFERENCES: [&str; 4] = ["component-uuid", "observation-uuid", "finding-uuid", "risk-uuid"];
+
+/// What the schema of an SSP, assessment results or POA&M cannot check: every UUID defined once,
+/// every reference by UUID (and every `#uuid` link) naming an object the document defines.
+pub fn uuid_violations(document: &Value) -> Vec<Violation> {
+    let mut defined: HashMap<&str, String> = HashMap::new();
+    let mut references: Vec<(String, &str)> = Vec::new();
+    let mut violations = Vec::new();
+    let mut stack: Vec<(String, &Value)> = vec![(String::new(), document)];
+    while let Some((path, value)) = stack.pop() {
+        match value {
+            Value::Object(object) => {
+                for (key, child) in object {
+                    let at = format!("{path}/{}", key.replace('~', "~0").replace('/', "~1"));
+                    match (key.as_str(), child.as_str()) {
+                        ("uuid", Some(uuid)) => {
+                            if let Some(first) = defined.get(uuid) {
+                                violations.push(Violation {
+                                    path: at.clone(),
+                                    rule: "duplicate_id",
+                                    message: format!("uuid {uuid} is defined twice (first at {first})"),
+                                });
+                            } else {
+                                defined.insert(uuid, at.clone());
+                            }
+                        }
+                        ("href", Some(href)) => {
+                            if let Some(uuid) = href.strip_prefix('#').filter(|u| looks_like_uuid(u)) {
+                                references.push((at.clone(), uuid));
+                            }
+                        }
+                        (key, Some(uuid)) if UUID_REFERENCES.contains(&key) => {
+                            references.push((at.clone(), uuid));
+                        }
+                        _ => {}
+                    }
+                    stack.push((at, child));
+                }
+            }
+            Value::Array(items) => {
+                stack.extend(items.iter().enumerate().map(|(i, item)| (format!("{path}/{i}"), item)));
+            }
+            _ => {}
+        }
+    }
+    for (path, uuid) in references {
+        if !defined.contains_key(uuid) {
+            violations.push(Violation {
+                path,
+                rule: "unresolved_link",
+                message: format!("names {uuid}, which nothing in the document defines"),
+            });
+        }
+    }
+    violations.sort_by(|a, b| a.path.cmp(&b.path));
+    violations
 }

@@ -30,6 +30,7 @@ pub(crate) mod evidence;
 pub(crate) mod frameworks;
 pub(crate) mod imports;
 pub(crate) mod members;
+pub(crate) mod oscal;
 pub(crate) mod risks;
 pub(crate) mod soa;
 
@@ -93,6 +94,7 @@ pub(crate) fn routes() -> Router<State> {
         .route("/api/orgs/{org}/exports/controls", get(imports::export_controls))
         .route("/api/orgs/{org}/exports/assets", get(imports::export_assets))
         .route("/api/orgs/{org}/exports/risks", get(imports::export_risks))
+        .route("/api/orgs/{org}/oscal/exports/{kind}", get(oscal::export))
         .fallback(|| async { ApiError::new(Code::RouteNotFound, "there is no such route") })
 }
 
@@ -110,6 +112,9 @@ pub(crate) fn imports() -> Router<State> {
         .route("/api/orgs/{org}/imports/assets", post(imports::assets))
         .route("/api/orgs/{org}/imports/risks", post(imports::risks))
         .route("/api/orgs/{org}/imports/framework", post(imports::framework))
+        // An OSCAL catalog is megabytes (SP 800-53 rev5: about 10 MB).
+        .route("/api/oscal/validate", post(oscal::validate))
+        .route("/api/orgs/{org}/oscal/imports", post(oscal::import))
 }
 
 /// A body of JSON text the app rendered already (a stored read model).

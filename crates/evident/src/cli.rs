@@ -576,6 +576,25 @@ pub enum OscalCommand {
         #[arg(long, default_value_t = evident_app::oscal::DEFAULT_MAX_BYTES)]
         max_size: u64,
     },
+    /// Export the organisation's work on an adopted framework as OSCAL 1.2.1 JSON: `ssp` (system
+    /// security plan: a component per mapped control, an implemented requirement per mapped
+    /// requirement), `ar` (assessment results: an observation per piece of evidence, a finding per
+    /// requirement readiness says is not met) or `poam` (plan of action and milestones for those
+    /// findings, naming the SSP by --ssp-href). UUIDs derive from evident's ids, so exporting again
+    /// changes only `metadata/last-modified`. The file is checked against NIST's schema first.
+    Export {
+        #[arg(value_parser = ["ssp", "ar", "poam"])]
+        kind: String,
+        /// The adopted framework (e.g. oscal/nist-sp-800-53-rev5-moderate:5.1.1).
+        #[arg(long, value_name = "ID")]
+        framework: FrameworkId,
+        /// Write the document here (atomically).
+        #[arg(short, long, value_name = "FILE")]
+        out: PathBuf,
+        /// POA&M: where the SSP is, relative to the POA&M (its import-ssp href).
+        #[arg(long, value_name = "HREF", default_value = "ssp.json")]
+        ssp_href: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -628,6 +647,13 @@ pub enum FrameworksCommand {
     ///
     /// Importing the same content again changes nothing; other content under an id already
     /// imported is refused: import it as a new version (a new id).
+    ///
+    /// A new revision of a catalog imported before (same namespace and name, another version; or
+    /// --previous) is compared with it: added, removed, changed and moved requirements, each
+    /// explained, and a crosswalk from every old requirement to the new (following the catalog's
+    /// own moved-to and incorporated-into links for withdrawn controls). --carry-mappings maps
+    /// the controls mapped to the old revision onto the new one, in the same transaction; a
+    /// mapping with nowhere to go is listed, never left pointing nowhere.
     ImportOscal {
         file: PathBuf,
         /// The framework's id, with a namespace: NAMESPACE/NAME:VERSION (default:
@@ -637,6 +663,12 @@ pub enum FrameworksCommand {
         /// The largest file read, in bytes.
         #[arg(long, default_value_t = evident_app::oscal::DEFAULT_MAX_BYTES)]
         max_size: u64,
+        /// The earlier revision to compare with (an imported framework's id).
+        #[arg(long, value_name = "ID")]
+        previous: Option<FrameworkId>,
+        /// Carry the mappings of the earlier revision over to this one.
+        #[arg(long)]
+        carry_mappings: bool,
     },
     /// Adopt a framework for the organisation, with its scope.
     Adopt {

@@ -3,6 +3,7 @@
 mod framework;
 mod fuzz;
 mod resolve;
+mod revision;
 mod suite;
 mod validate;
 

@@ -229,10 +229,29 @@ fn table(expires: &str) -> Vec<Row> {
         row(M::POST, "/api/orgs/acme/members/neo@acme.example/disable", None, [401, 404, 403, 403, 403, 403, 200]),
         row(M::POST, "/api/orgs/acme/members/neo@acme.example/enable", None, [401, 404, 403, 403, 403, 403, 200]),
         row(M::DELETE, "/api/orgs/acme/members/neo@acme.example", None, [401, 404, 403, 403, 403, 403, 204]),
+        row(M::POST, "/api/oscal/validate", Some(tiny_catalog()), [401, 200, 200, 200, 200, 200, 200]),
+        // The administrator imports the very content the compliance manager did: nothing changes.
+        row(
+            M::POST,
+            "/api/orgs/acme/oscal/imports?id=org/tiny:1",
+            Some(tiny_catalog()),
+            [401, 404, 403, 403, 403, 201, 200],
+        ),
+        row(M::GET, "/api/orgs/acme/oscal/exports/ssp?framework=soc2:2017", None, [401, 404, 403, 200, 200, 200, 200]),
     ]
     .into_iter()
     .chain(evidence_rows())
     .collect()
+}
+
+/// The smallest OSCAL catalog of two controls, for the OSCAL routes.
+fn tiny_catalog() -> Value {
+    json!({"catalog": {
+        "uuid": "6b5e7f8a-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
+        "metadata": {"title": "Tiny", "last-modified": "2024-01-01T00:00:00Z", "version": "1", "oscal-version": "1.1.2"},
+        "groups": [{"id": "ac", "title": "Access", "controls": [
+            {"id": "ac-1", "title": "Policy", "parts": [{"id": "ac-1_smt", "name": "statement", "prose": "Have a policy."}]},
+            {"id": "ac-2", "title": "Accounts", "parts": [{"id": "ac-2_smt", "name": "statement", "prose": "Manage them."}]}]}]}})
 }
 
 async fn every_route_answers_each_role_as_the_table_says(app: TestApp) {

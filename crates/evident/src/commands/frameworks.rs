@@ -43,9 +43,11 @@ pub async fn run(global: &Global, command: FrameworksCommand) -> anyhow::Result<
                 say!("{} has {} with this very content already: nothing changed", me.org.slug, report.id);
             }
         }
-        FrameworksCommand::ImportOscal { file, id, max_size } => {
+        FrameworksCommand::ImportOscal { file, id, max_size, previous, carry_mappings } => {
             let (app, me) = context::open(global).await?;
-            let report = app.import_oscal_catalog(&me, &file, id, &evident_app::oscal::limits(max_size)).await?;
+            let options = evident_app::oscal::RevisionOptions { previous, carry_mappings };
+            let limits = evident_app::oscal::limits(max_size);
+            let report = app.import_oscal_revision(&me, &file, id, &options, &limits).await?;
             for warning in &report.warnings {
                 eprintln!("warning: {warning}");
             }
@@ -69,6 +71,9 @@ pub async fn run(global: &Global, command: FrameworksCommand) -> anyhow::Result<
                 say!("adopt it with: evident frameworks adopt {}", framework.id);
             } else {
                 say!("{} has {} with this very content already: nothing changed", me.org.slug, framework.id);
+            }
+            if !global.json {
+                revision(&report);
             }
         }
         FrameworksCommand::Adopt { id, categories, scope, target } => {
@@ -162,4 +167,47 @@ fn show(global: &Global, framework: &evident_core::Framework) -> anyhow::Result<
     });
     say!("{}", output::table(["ref", "kind", "title"], rows));
     Ok(())
+}
+
+/// A new revision's diff and crosswalk, and the mappings carried over, for humans.
+fn revision(report: &evident_app::oscal::OscalImport) {
+    let Some(diff) = &report.revision else { return };
+    say!(
+        "against {}: {} added, {} removed, {} changed, {} moved, {} unchanged",
+        diff.from,
+        diff.added.len(),
+        diff.removed.len(),
+        diff.changed.len(),
+        diff.moved.len(),
+        diff.unchanged
+    );
+    for (what, list) in
+        [("added", &diff.added), ("removed", &diff.removed), ("changed", &diff.changed), ("moved", &diff.moved)]
+    {
+        for d in list {
+            say!("  {what:<8} {:<12} {}: {}", d.reference, d.title, d.explanation);
+        }
+    }
+    let gone = diff.crosswalk.iter().filter(|c| c.to.is_empty()).count();
+    say!(
+        "crosswalk {} -> {}: {} assessed requirements, {} with no successor (--json lists every one)",
+        diff.from,
+        diff.to,
+        diff.crosswalk.len(),
+        gone
+    );
+    match &report.carried {
+        Some(carried) => {
+            say!(
+                "mappings carried over: {} made, {} there already, {} not carried",
+                carried.mapped,
+                carried.already,
+                carried.not_carried.len()
+            );
+            for n in &carried.not_carried {
+                say!("  not carried: {} -> {}: {}", n.control, n.requirement, n.reason);
+            }
+        }
+        None => say!("carry the mappings over with: --carry-mappings"),
+    }
 }

@@ -31,7 +31,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Members(command) => setup::members(global, command).await,
         Command::Frameworks(command) => frameworks::run(global, command).await,
         Command::Controls(command) => controls::run(global, command).await,
-        Command::Oscal(command) => oscal::run(global, command),
+        Command::Oscal(command) => oscal::run(global, command).await,
         Command::Verify { witness } => verify::run(global, witness.as_deref()).await,
         Command::Anchor { witness } => verify::anchor(global, &witness).await,
         Command::Backup { dir } => backup::backup(global, &dir).await,

@@ -1,0 +1,482 @@
+//! An organisation's work on one framework as OSCAL 1.2.1: the system security plan (SSP), the
+//! assessment results (AR) and the plan of action and milestones (POA&M).
+//!
+//! Every UUID is derived from evident's own ids (UUID v5 in [`NAMESPACE`], named by the
+//! organisation, the framework, the kind of object and its id), so exporting the same records
+//! again gives the same document apart from `metadata/last-modified`, the moment of the export.
+//! Lists are in a fixed order (the framework's requirement order, control codes, evidence ids).
+//!
+//! What maps where:
+//! - SSP: the organisation is the system (its adoption scope the boundary); each active control
+//!   mapped to the framework is a component (`process-procedure`, status from its implementation
+//!   status); each requirement with mappings is an implemented requirement whose by-components are
+//!   its mappings (implementation state from the control's status and the mapping's coverage).
+//!   The framework is a back-matter resource that `import-profile` names.
+//! - AR: one result, started when the framework was adopted; an observation per current evidence
+//!   record of a mapped control (method `TEST` for the result of an automated check, `EXAMINE`
+//!   otherwise; collected on its effective date); a finding per assessed requirement readiness
+//!   says is not met (partial or missing), with readiness's explanation and the observations of
+//!   the controls mapped to it.
+//! - POA&M: names the SSP (`import-ssp`, and the same system id) rather than copying it; a risk
+//!   and an item per requirement not met, due by the adoption's target date.
+//!
+//! A requirement ref that is not an OSCAL token (`4.1`, an ISO clause) gets a leading `_`.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use evident_core::evidence::{Evidence, EvidenceSource};
+use evident_core::readiness::{FrameworkReadiness, Status};
+use evident_core::{Control, Coverage, Framework, ImplementationStatus, Mapping, RequirementRef};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// The namespace of every UUID evident derives (fixed forever: changing it changes every export).
+pub const NAMESPACE: Uuid = Uuid::from_u128(0x0b81_fd7f_58da_43c1_8984_ce0a_f589_07b8);
+
+/// The OSCAL version the exports are written in (the schemas embedded in this crate).
+pub const OSCAL_VERSION: &str = "1.2.1";
+
+/// What an export is made from: one organisation's records for one framework.
+#[derive(Debug, Clone)]
+pub struct System<'a> {
+    /// The organisation's stable id (it names every UUID) and its name.
+    pub org_id: &'a str,
+    pub org_name: &'a str,
+    pub framework: &'a Framework,
+    /// The adoption's scope in the organisation's words, its date and target date.
+    pub scope: &'a str,
+    pub adopted_at: Option<DateTime<Utc>>,
+    pub target_date: Option<NaiveDate>,
+    /// The organisation's controls (retired ones are left out here).
+    pub controls: &'a [Control],
+    /// The mappings to this framework.
+    pub mappings: &'a [Mapping],
+    pub readiness: &'a FrameworkReadiness,
+    /// Current evidence records (superseded ones are left out here).
+    pub evidence: &'a [Evidence],
+    /// The moment of the export: `metadata/last-modified`, and the AR's start when not adopted.
+    pub now: DateTime<Utc>,
+    /// The version of evident writing the file.
+    pub tool_version: &'a str,
+}
+
+/// Which document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Ssp,
+    AssessmentResults,
+    Poam,
+}
+
+impl Kind {
+    pub fn parse(text: &str) -> Option<Kind> {
+        match text {
+            "ssp" => Some(Kind::Ssp),
+            "ar" => Some(Kind::AssessmentResults),
+            "poam" => Some(Kind::Poam),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Ssp => "ssp",
+            Kind::AssessmentResults => "ar",
+            Kind::Poam => "poam",
+        }
+    }
+}
+
+/// What an export holds, counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub components: usize,
+    pub implemented_requirements: usize,
+    pub observations: usize,
+    pub findings: usize,
+    pub poam_items: usize,
+}
+
+impl System<'_> {
+    fn uuid(&self, kind: &str, key: &str) -> String {
+        let name = format!("evident/{}/{}/{kind}/{key}", self.org_id, self.framework.id());
+        Uuid::new_v5(&NAMESPACE, name.as_bytes()).to_string()
+    }
+
+    fn active_controls(&self) -> Vec<&Control> {
+        let mapped: std::collections::HashSet<&str> = self.mappings.iter().map(|m| m.control.as_str()).collect();
+        let mut controls: Vec<&Control> =
+            self.controls.iter().filter(|c| c.is_active() && mapped.contains(c.code.as_str())).collect();
+        controls.sort_by(|a, b| a.code.as_str().cmp(b.code.as_str()));
+        controls
+    }
+
+    fn component_uuid(&self, control: &Control) -> String {
+        self.uuid("component", control.id.as_str())
+    }
+
+    fn system_uuid(&self) -> String {
+        self.uuid("system", "")
+    }
+
+    fn framework_resource(&self) -> String {
+        self.uuid("framework", "")
+    }
+
+    fn metadata(&self, title: String) -> Value {
+        json!({
+            "title": title,
+            "last-modified": self.now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "version": format!("{} (evident {})", self.framework.id(), self.tool_version),
+            "oscal-version": OSCAL_VERSION,
+            "parties": [{
+                "uuid": self.uuid("party", "organisation"),
+                "type": "organization",
+                "name": self.org_name,
+            }],
+        })
+    }
+
+    fn back_matter(&self) -> Value {
+        let info = self.framework.info();
+        json!({"resources": [{
+            "uuid": self.framework_resource(),
+            "title": format!("{} {}", info.title, info.version),
+            "description": format!("The framework assessed: {} ({}), published by {}.", info.id, info.name, info.publisher),
+        }]})
+    }
+
+    /// Requirements not met, in the framework's order: readiness's partial and missing ones.
+    fn unmet(&self) -> impl Iterator<Item = &evident_core::readiness::RequirementStatus> {
+        self.readiness.requirements.iter().filter(|r| matches!(r.status, Status::Partial | Status::Missing))
+    }
+
+    fn label(&self, reference: &RequirementRef) -> String {
+        self.framework
+            .requirement(reference)
+            .and_then(|r| r.label.clone())
+            .unwrap_or_else(|| reference.as_str().to_owned())
+    }
+
+    /// The observations' UUIDs of the evidence of each control.
+    fn evidence_of(&self, control: &Control) -> Vec<String> {
+        let mut records: Vec<&Evidence> = self
+            .evidence
+            .iter()
+            .filter(|e| e.is_current() && e.record.links.iter().any(|l| l.control == control.id))
+            .collect();
+        records.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        records.iter().map(|e| self.uuid("observation", e.id.as_str())).collect()
+    }
+}
+
+/// A requirement ref as an OSCAL token (a letter or `_` first; letters, digits, `.`, `-`, `_`).
+pub fn control_id(reference: &RequirementRef) -> String {
+    let mut id: String = reference
+        .as_str()
+        .chars()
+        .map(|c| if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect();
+    if !id.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+        id.insert(0, '_');
+    }
+    id
+}
+
+fn implementation_state(control: &Control, coverage: Coverage) -> &'static str {
+    match (control.status, coverage) {
+        (ImplementationStatus::Implemented, Coverage::Full) => "implemented",
+        (ImplementationStatus::Implemented, Coverage::Partial) => "partial",
+        (ImplementationStatus::InProgress | ImplementationStatus::NotStarted, _) => "planned",
+    }
+}
+
+fn component_state(control: &Control) -> (&'static str, Option<&'static str>) {
+    match control.status {
+        ImplementationStatus::Implemented => ("operational", None),
+        ImplementationStatus::InProgress => ("under-development", None),
+        ImplementationStatus::NotStarted => ("other", Some("Not started.")),
+    }
+}
+
+fn text(value: &str, otherwise: &str) -> String {
+    if value.trim().is_empty() { otherwise.to_owned() } else { value.trim().to_owned() }
+}
+
+/// The system security plan.
+pub fn ssp(system: &System<'_>) -> (Value, Counts) {
+    let info = system.framework.info();
+    let controls = system.active_controls();
+    let by_code: std::collections::HashMap<&str, &Control> = controls.iter().map(|c| (c.code.as_str(), *c)).collect();
+    let mut components = vec![json!({
+        "uuid": system.uuid("component", "this-system"),
+        "type": "this-system",
+        "title": system.org_name,
+        "description": text(system.scope, "The organisation's systems in scope of the framework."),
+        "status": {"state": "operational"},
+    })];
+    for control in &controls {
+        let (state, remarks) = component_state(control);
+        let mut status = json!({"state": state});
+        if let Some(remarks) = remarks {
+            status["remarks"] = json!(remarks);
+        }
+        components.push(json!({
+            "uuid": system.component_uuid(control),
+            "type": "process-procedure",
+            "title": format!("{}: {}", control.code, control.title),
+            "description": text(&control.description, &control.title),
+            "status": status,
+        }));
+    }
+    let mut implemented = Vec::new();
+    for requirement in system.framework.requirements() {
+        let mut mappings: Vec<(&Mapping, &Control)> = system
+            .mappings
+            .iter()
+            .filter(|m| m.requirement == requirement.reference)
+            .filter_map(|m| by_code.get(m.control.as_str()).map(|c| (m, *c)))
+            .collect();
+        if mappings.is_empty() {
+            continue;
+        }
+        mappings.sort_by(|a, b| a.1.code.as_str().cmp(b.1.code.as_str()));
+        let by_components: Vec<Value> = mappings
+            .iter()
+            .map(|(mapping, control)| {
+                let coverage = match mapping.coverage {
+                    Coverage::Full => "fully",
+                    Coverage::Partial => "in part",
+                };
+                let mut description = format!("{} meets this requirement {coverage}.", control.code);
+                if !mapping.rationale.trim().is_empty() {
+                    description.push(' ');
+                    description.push_str(mapping.rationale.trim());
+                }
+                json!({
+                    "component-uuid": system.component_uuid(control),
+                    "uuid": system.uuid("by-component", &format!("{}/{}", requirement.reference, control.id.as_str())),
+                    "description": description,
+                    "implementation-status": {"state": implementation_state(control, mapping.coverage)},
+                })
+            })
+            .collect();
+        implemented.push(json!({
+            "uuid": system.uuid("implemented-requirement", requirement.reference.as_str()),
+            "control-id": control_id(&requirement.reference),
+            "by-components": by_components,
+        }));
+    }
+    let counts =
+        Counts { components: components.len(), implemented_requirements: implemented.len(), ..Counts::default() };
+    let document = json!({"system-security-plan": {
+        "uuid": system.uuid("ssp", ""),
+        "metadata": system.metadata(format!("{}: system security plan for {}", system.org_name, info.title)),
+        "import-profile": {"href": format!("#{}", system.framework_resource())},
+        "system-characteristics": {
+            "system-ids": [{"identifier-type": "https://ietf.org/rfc/rfc4122", "id": system.system_uuid()}],
+            "system-name": system.org_name,
+            "description": format!("{}'s systems in scope of {}.", system.org_name, info.title),
+            "system-information": {"information-types": [{
+                "uuid": system.uuid("information-type", "in-scope"),
+                "title": "Information in scope",
+                "description": text(system.scope, "The information the organisation's systems in scope hold."),
+            }]},
+            "status": {"state": "operational"},
+            "authorization-boundary": {
+                "description": text(system.scope, "The organisation's systems in scope of the framework."),
+            },
+        },
+        "system-implementation": {"components": components},
+        "control-implementation": {
+            "description": format!(
+                "How {}'s controls meet the requirements of {}: one component per control, one by-component per mapping.",
+                system.org_name, info.id
+            ),
+            "implemented-requirements": implemented,
+        },
+        "back-matter": system.back_matter(),
+    }});
+    (document, counts)
+}
+
+/// The assessment results: observations from evidence and checks, findings from requirements
+/// not met.
+pub fn assessment_results(system: &System<'_>) -> (Value, Counts) {
+    let info = system.framework.info();
+    let controls = system.active_controls();
+    let mut records: Vec<&Evidence> = system
+        .evidence
+        .iter()
+        .filter(|e| e.is_current() && e.record.links.iter().any(|l| controls.iter().any(|c| c.id == l.control)))
+        .collect();
+    records.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    let observations: Vec<Value> = records
+        .iter()
+        .map(|evidence| {
+            let record = &evidence.record;
+            let method = if record.source == EvidenceSource::Check { "TEST" } else { "EXAMINE" };
+            let subjects: Vec<Value> = controls
+                .iter()
+                .filter(|c| record.links.iter().any(|l| l.control == c.id))
+                .map(|c| json!({"subject-uuid": system.component_uuid(c), "type": "component", "title": c.code.as_str()}))
+                .collect();
+            let description = if record.description.trim().is_empty() {
+                format!("{} ({} evidence)", record.file_name.as_str(), record.source.as_str())
+            } else {
+                record.description.trim().to_owned()
+            };
+            json!({
+                "uuid": system.uuid("observation", evidence.id.as_str()),
+                "title": record.file_name.as_str(),
+                "description": description,
+                "methods": [method],
+                "subjects": subjects,
+                "relevant-evidence": [{
+                    "description": format!(
+                        "Evidence {} in evident: {}, {} bytes, sha256 {}.",
+                        evidence.id.as_str(), record.media_type, record.size, record.digest.as_str()
+                    ),
+                }],
+                "collected": midnight(record.effective),
+            })
+        })
+        .collect();
+    let by_id: std::collections::HashMap<&str, &Control> = controls.iter().map(|c| (c.id.as_str(), *c)).collect();
+    let findings: Vec<Value> = system
+        .unmet()
+        .map(|requirement| {
+            let mut related: Vec<String> = requirement
+                .controls
+                .iter()
+                .filter_map(|c| by_id.get(c.control_id.as_str()))
+                .flat_map(|c| system.evidence_of(c))
+                .collect();
+            related.sort();
+            related.dedup();
+            let status = match requirement.status {
+                Status::Partial => "partial",
+                _ => "missing",
+            };
+            let mut finding = json!({
+                "uuid": system.uuid("finding", requirement.reference.as_str()),
+                "title": format!("{} {}: {status}", system.label(&requirement.reference), requirement.title),
+                "description": format!("Readiness says {status}: {}.", requirement.reason),
+                "target": {
+                    "type": "objective-id",
+                    "target-id": control_id(&requirement.reference),
+                    "status": {"state": "not-satisfied", "reason": status_reason(requirement.status)},
+                },
+            });
+            if !related.is_empty() {
+                finding["related-observations"] =
+                    related.iter().map(|uuid| json!({"observation-uuid": uuid})).collect::<Vec<_>>().into();
+            }
+            finding
+        })
+        .collect();
+    let counts = Counts { observations: observations.len(), findings: findings.len(), ..Counts::default() };
+    let start = system.adopted_at.unwrap_or(system.now);
+    let mut result = json!({
+        "uuid": system.uuid("result", ""),
+        "title": format!("Continuous assessment of {}", info.title),
+        "description": format!(
+            "What evident knows of {}'s controls for {}: readiness {:.1} % ({} assessed requirements, {} covered, {} partial, {} missing).",
+            system.org_name,
+            info.id,
+            system.readiness.score.percent,
+            system.readiness.score.applicable,
+            system.readiness.score.covered,
+            system.readiness.score.partial,
+            system.readiness.score.missing
+        ),
+        "start": start.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "reviewed-controls": {"control-selections": [{"include-all": {}}]},
+    });
+    if !observations.is_empty() {
+        result["observations"] = observations.into();
+    }
+    if !findings.is_empty() {
+        result["findings"] = findings.into();
+    }
+    let document = json!({"assessment-results": {
+        "uuid": system.uuid("assessment-results", ""),
+        "metadata": system.metadata(format!("{}: assessment results for {}", system.org_name, info.title)),
+        "import-ap": {"href": format!("#{}", system.framework_resource())},
+        "results": [result],
+        "back-matter": system.back_matter(),
+    }});
+    (document, counts)
+}
+
+fn status_reason(status: Status) -> &'static str {
+    // OSCAL's reasons are `pass`, `fail` or `other`; anything not met fails.
+    match status {
+        Status::Covered | Status::NotApplicable => "pass",
+        Status::Partial | Status::Missing => "fail",
+    }
+}
+
+fn midnight(date: NaiveDate) -> String {
+    date.and_hms_opt(0, 0, 0).map(|d| d.and_utc().to_rfc3339_opts(SecondsFormat::Secs, true)).unwrap_or_default()
+}
+
+/// The POA&M: one risk and one item per requirement not met; `ssp_href` is where the SSP is
+/// (relative to the POA&M), named rather than copied.
+pub fn poam(system: &System<'_>, ssp_href: &str) -> (Value, Counts) {
+    let info = system.framework.info();
+    let mut risks = Vec::new();
+    let mut items = Vec::new();
+    for requirement in system.unmet() {
+        let key = requirement.reference.as_str();
+        let label = system.label(&requirement.reference);
+        let status = match requirement.status {
+            Status::Partial => "partly met",
+            _ => "not met",
+        };
+        let risk_uuid = system.uuid("risk", key);
+        let mut risk = json!({
+            "uuid": risk_uuid,
+            "title": format!("{label} {} is {status}", requirement.title),
+            "description": format!("Readiness says: {}.", requirement.reason),
+            "statement": format!(
+                "Until {label} is met, {} lacks a safeguard {} asks for.",
+                system.org_name, info.title
+            ),
+            "status": "open",
+        });
+        if let Some(target) = system.target_date {
+            risk["deadline"] = json!(midnight(target));
+        }
+        risks.push(risk);
+        items.push(json!({
+            "uuid": system.uuid("poam-item", key),
+            "title": format!("Meet {label} {}", requirement.title),
+            "description": match requirement.status {
+                Status::Partial => "Finish the controls mapped to it, or map one that meets it in full, and keep their evidence fresh.".to_owned(),
+                _ => "Map a control that meets it, implement it and record its evidence.".to_owned(),
+            },
+            "related-risks": [{"risk-uuid": risk_uuid}],
+        }));
+    }
+    let counts = Counts { poam_items: items.len(), ..Counts::default() };
+    let mut plan = json!({
+        "uuid": system.uuid("poam", ""),
+        "metadata": system.metadata(format!("{}: plan of action and milestones for {}", system.org_name, info.title)),
+        "import-ssp": {"href": ssp_href},
+        "system-id": {"identifier-type": "https://ietf.org/rfc/rfc4122", "id": system.system_uuid()},
+        "poam-items": items,
+    });
+    if !risks.is_empty() {
+        plan["risks"] = risks.into();
+    }
+    (json!({"plan-of-action-and-milestones": plan}), counts)
+}
+
+/// The document of `kind`.
+pub fn export(system: &System<'_>, kind: Kind, ssp_href: &str) -> (Value, Counts) {
+    match kind {
+        Kind::Ssp => ssp(system),
+        Kind::AssessmentResults => assessment_results(system),
+        Kind::Poam => poam(system, ssp_href),
+    }
+}
