@@ -21,6 +21,7 @@ fn node(reference: &str, parent: Option<&str>, kind: &str) -> Requirement {
         description: format!("What {reference} asks."),
         category: None,
         note: None,
+        informative: false,
         attributes: BTreeMap::new(),
     }
 }

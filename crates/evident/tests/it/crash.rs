@@ -43,11 +43,11 @@ fn a_demo_killed_at_any_moment_leaves_nothing_or_the_whole_organisation() {
             killed(&evident, &["demo"], after);
             let listed = evident.run(&["orgs", "list", "--json"]);
             if listed.code == 0 && !listed.json().as_array().unwrap().is_empty() {
-                assert_eq!(demo_counts(&evident), (126, 23, 1), "{}: a demo is whole or absent", evident.name());
+                assert_eq!(demo_counts(&evident), (137, 23, 1), "{}: a demo is whole or absent", evident.name());
             }
         }
         evident.ok(&["demo"]);
-        assert_eq!(demo_counts(&evident), (126, 23, 1), "{}: the demo is complete, once", evident.name());
+        assert_eq!(demo_counts(&evident), (137, 23, 1), "{}: the demo is complete, once", evident.name());
         evident.ok(&["verify"]);
     }
 }
