@@ -86,8 +86,10 @@ impl App {
     /// The library a use case in the principal's organisation works with: the built-in frameworks
     /// and the ones the organisation imported, each validated again as it is read.
     pub async fn library_for(&self, principal: &Principal) -> Result<Library> {
-        principal.authorize(evident_core::Permission::Read)?;
-        Ok(self.library.with_imported(self.store.frameworks(&principal.org.id).await?))
+        self.remembered(principal, evident_core::Permission::Read, "library", async {
+            Ok(self.library.with_imported(self.store.frameworks(&principal.org.id).await?))
+        })
+        .await
     }
 
     /// Whether the store answers: what a server's readiness probe asks.

@@ -16,15 +16,23 @@ impl App {
     /// `after_seq` (0: from the start), oldest first.
     pub async fn audit_log(&self, principal: &Principal, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>> {
         principal.authorize(Permission::AuditLogRead)?;
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(AppError::invalid(format!(
-                "a page of the audit log holds 1 to {MAX_PAGE} records, not {limit}"
-            )));
-        }
+        page_size(limit)?;
         if after_seq < 0 {
             return Err(AppError::invalid(format!("a position in the audit log is 0 or more, not {after_seq}")));
         }
         Ok(self.store.audit_page(&principal.org.id, after_seq, limit).await?)
+    }
+
+    /// The newest `limit` (1 to [`MAX_PAGE`]) records of the organisation's audit log, newest
+    /// first: what changed lately, read from the end of the log rather than through all of it.
+    pub async fn audit_latest(&self, principal: &Principal, limit: u32) -> Result<Vec<AuditRecord>> {
+        principal.authorize(Permission::AuditLogRead)?;
+        page_size(limit)?;
+        let head = self.store.chain_head(&principal.org.id).await?;
+        let after = (head.seq - i64::from(limit)).max(0);
+        let mut page = self.store.audit_page(&principal.org.id, after, limit).await?;
+        page.reverse();
+        Ok(page)
     }
 
     /// What `verify` says of the principal's organisation, and of no other: its hash chain, its
@@ -48,5 +56,14 @@ impl App {
             .into_iter()
             .find(|v| v.organisation_id.as_ref() == Some(&principal.org.id))
             .ok_or_else(|| AppError::new(Code::Unexpected, "verify returned no verdict for the organisation"))
+    }
+}
+
+/// Refuses a page size outside 1 to [`MAX_PAGE`].
+fn page_size(limit: u32) -> Result<()> {
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(())
+    } else {
+        Err(AppError::invalid(format!("a page of the audit log holds 1 to {MAX_PAGE} records, not {limit}")))
     }
 }

@@ -98,7 +98,7 @@ impl App {
     pub async fn dashboard(&self, principal: &Principal) -> Result<Dashboard> {
         principal.authorize(Permission::Read)?;
         let library = self.library_for(principal).await?;
-        let data = self.org_data(principal, &library).await?;
+        let data = self.org_data_shared(principal, &library).await?;
         // An organisation that has adopted nothing yet has a dashboard too: an empty one.
         let readiness = match data.readiness(&library, None) {
             Ok(readiness) => readiness,

@@ -22,6 +22,7 @@
 //! not the row's read and its decompression. Another instance's change moves the head, so it is
 //! never served stale from memory either.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -78,17 +79,26 @@ impl<V: Clone> Shelf<V> {
     }
 }
 
+/// A value [`App::remembered`] keeps, of whatever type its use case computes.
+type Kept = Arc<dyn Any + Send + Sync>;
+
 /// What a remembering application keeps in memory: the models it served (64 MiB of JSON at most),
-/// and the controls lists a server pages through (16 at most).
+/// the controls lists a server pages through (16 at most), and the values its pages read most
+/// (an organisation's library and loaded records; 64 at most).
 #[derive(Debug)]
 pub(crate) struct Recent {
     models: Shelf<Arc<str>>,
     controls: Shelf<Arc<Vec<ControlView>>>,
+    values: Shelf<Kept>,
 }
 
 impl Default for Recent {
     fn default() -> Self {
-        Self { models: Shelf::new(64 << 20, |body| body.len()), controls: Shelf::new(16, |_| 1) }
+        Self {
+            models: Shelf::new(64 << 20, |body| body.len()),
+            controls: Shelf::new(16, |_| 1),
+            values: Shelf::new(64, |_| 1),
+        }
     }
 }
 
@@ -142,6 +152,35 @@ impl App {
         let list = Arc::new(self.controls(principal, all).await?);
         recent.controls.put(org, what, &key, list.clone());
         Ok(list)
+    }
+
+    /// The value `what` of the principal's organisation, computed by `compute` (which checks
+    /// `permission` itself when it runs): a remembering application keeps it in memory under the
+    /// organisation's audit chain head, read first, and the day, and hands a copy of it to every
+    /// read until either moves. `what` names everything the value is computed from besides the
+    /// organisation's records and the day (a framework's id, a number of days). Only for reads:
+    /// a change decides on records read in its own transaction, never on a value kept here.
+    pub(crate) async fn remembered<T>(
+        &self,
+        principal: &Principal,
+        permission: Permission,
+        what: &str,
+        compute: impl Future<Output = Result<T>>,
+    ) -> Result<T>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        principal.authorize(permission)?;
+        let Some(recent) = &self.recent else { return compute.await };
+        let org = principal.org.id.as_str();
+        let head = self.store.chain_head(&principal.org.id).await?;
+        let key = format!("{}:{}|{}", head.seq, head.hash, self.now().date_naive());
+        if let Some(value) = recent.values.get(org, what, &key).and_then(|kept| kept.downcast::<T>().ok()) {
+            return Ok(T::clone(&value));
+        }
+        let value = compute.await?;
+        recent.values.put(org, what, &key, Arc::new(value.clone()));
+        Ok(value)
     }
 
     /// The model `name` of the principal's organisation as JSON: stored, when its

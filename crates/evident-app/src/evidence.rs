@@ -272,7 +272,7 @@ impl App {
         let mut records = self.evidence_list(principal, filter.control.as_ref(), filter.superseded, None).await?;
         if let Some(state) = filter.state {
             let library = self.library_for(principal).await?;
-            let data = self.org_data(principal, &library).await?;
+            let data = self.org_data_shared(principal, &library).await?;
             let policy = evident_core::freshness::FreshnessPolicy::default();
             let (fresh, _) = data.freshness_on(&policy, self.now().date_naive())?;
             let codes: HashSet<&ControlCode> =

@@ -1,5 +1,7 @@
 //! The framework library, adoption, readiness, the gap delta and crosswalks.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use evident_core::gap::Gap;
 use evident_core::readiness::{MappingIndex, Readiness};
@@ -112,11 +114,20 @@ impl App {
         OrgData::load(self.store.as_ref(), library, &principal.org.id, self.now().date_naive()).await
     }
 
+    /// [`App::org_data`] for a read: a remembering application loads it once per change of the
+    /// records (and per day) and shares it between reads ([`App::remembered`]).
+    pub(crate) async fn org_data_shared(&self, principal: &Principal, library: &Library) -> Result<Arc<OrgData>> {
+        self.remembered(principal, Permission::Read, "records", async {
+            Ok(Arc::new(self.org_data(principal, library).await?))
+        })
+        .await
+    }
+
     /// Readiness of every adopted framework, or the drill-down of one.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
     pub async fn readiness(&self, principal: &Principal, only: Option<&FrameworkId>) -> Result<Readiness> {
         let library = self.library_for(principal).await?;
-        let data = self.org_data(principal, &library).await?;
+        let data = self.org_data_shared(principal, &library).await?;
         let only = only.map(|id| library.framework(id)).transpose()?;
         data.readiness(&library, only)
     }
@@ -140,7 +151,7 @@ impl App {
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
     pub async fn gap(&self, principal: &Principal, from: &FrameworkId, to: &FrameworkId) -> Result<Gap> {
         let library = self.library_for(principal).await?;
-        let data = self.org_data(principal, &library).await?;
+        let data = self.org_data_shared(principal, &library).await?;
         gap_of(&library, &data, from, to)
     }
 

@@ -63,7 +63,7 @@ impl App {
     pub async fn soa(&self, principal: &Principal, framework: Option<&FrameworkId>) -> Result<Vec<SoaRow>> {
         let library = self.library_for(principal).await?;
         let iso = library.soa_framework_of(framework)?;
-        Ok(self.org_data(principal, &library).await?.soa(iso))
+        Ok(self.org_data_shared(principal, &library).await?.soa(iso))
     }
 
     /// Records the decision on one Annex A control. An exclusion needs reasons and a justification,

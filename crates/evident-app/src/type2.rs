@@ -41,8 +41,13 @@ impl App {
     /// Each active control's evidence freshness today, and the calendar of the next `days` days.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
     pub async fn freshness(&self, principal: &Principal, days: u32) -> Result<FreshnessReport> {
+        let what = format!("freshness {days}");
+        self.remembered(principal, Permission::Read, &what, self.freshness_of(principal, days)).await
+    }
+
+    async fn freshness_of(&self, principal: &Principal, days: u32) -> Result<FreshnessReport> {
         let library = self.library_for(principal).await?;
-        let data = self.org_data(principal, &library).await?;
+        let data = self.org_data_shared(principal, &library).await?;
         let today = self.now().date_naive();
         let policy = FreshnessPolicy::default();
         let (fresh, summary) = data.freshness_on(&policy, today)?;

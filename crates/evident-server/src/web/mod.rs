@@ -17,7 +17,7 @@ use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Router, middleware};
 use evident_app::accounts::{SignedIn, csrf_token, same_secret};
 use evident_app::{AppError, Code, Principal};
@@ -33,38 +33,17 @@ mod svg;
 /// The pages; a form's body is at most `body_limit` bytes, an evidence upload `upload_limit`.
 pub(crate) fn routes(body_limit: usize, upload_limit: usize) -> Router<State> {
     Router::new()
-        .route("/", get(pages::home))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
+        .merge(pages::session::routes())
         .route("/assets/{name}", get(assets::asset))
-        .route("/o/{org}", get(pages::dashboard))
-        .route("/o/{org}/frameworks", get(pages::frameworks).post(pages::adopt))
-        .route("/o/{org}/frameworks/{id}", get(pages::framework))
-        .route("/o/{org}/controls", get(pages::controls).post(pages::create_control))
-        .route("/o/{org}/controls/baseline", post(pages::adopt_baseline))
-        .route("/o/{org}/controls/{code}", get(pages::control).post(pages::edit_control))
-        .route("/o/{org}/controls/{code}/map", post(pages::map_control))
-        .route("/o/{org}/controls/{code}/unmap", post(pages::unmap_control))
-        .route("/o/{org}/controls/{code}/retire", post(pages::retire_control))
-        .route("/o/{org}/gap", get(pages::gap).post(pages::accept_gap))
-        .route("/o/{org}/soa", get(pages::soa))
-        .route("/o/{org}/soa/approve", post(pages::approve_soa))
-        .route("/o/{org}/soa/diff", get(pages::soa_diff))
-        .route("/o/{org}/soa/export.{format}", get(pages::soa_export))
-        .route("/o/{org}/risks", get(pages::risks))
-        .route("/o/{org}/risks/{code}", get(pages::risk))
-        .route("/o/{org}/risks/{code}/accept", post(pages::accept_risk))
-        .route(
-            "/o/{org}/evidence",
-            get(pages::evidence).post(pages::upload_evidence).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/o/{org}/evidence/{id}", get(pages::evidence_one))
-        .route("/o/{org}/evidence/{id}/download", get(pages::evidence_download))
-        .route("/o/{org}/audit", get(pages::audit))
-        .route("/o/{org}/admin", get(pages::admin))
-        .route("/o/{org}/admin/tokens", post(pages::create_token))
-        .route("/o/{org}/admin/tokens/{id}/revoke", post(pages::revoke_token))
-        .route("/o/{org}/admin/password", post(pages::change_password))
+        .merge(pages::dashboard::routes())
+        .merge(pages::frameworks::routes())
+        .merge(pages::controls::routes())
+        .merge(pages::gap::routes())
+        .merge(pages::soa::routes())
+        .merge(pages::risks::routes())
+        .merge(pages::evidence::routes(upload_limit))
+        .merge(pages::audit::routes())
+        .merge(pages::admin::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::map_response(security_headers))
 }
@@ -196,7 +175,7 @@ impl IntoResponse for PageError {
         if status.is_server_error() {
             tracing::error!(code = self.0.code.as_str(), error = %self.0.message, "a page failed");
         }
-        let page = pages::ErrorPage {
+        let page = pages::session::ErrorPage {
             status: status.as_u16(),
             code: self.0.code.as_str(),
             message: if status.is_server_error() {

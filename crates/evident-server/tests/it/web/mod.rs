@@ -1,19 +1,32 @@
 //! The web pages as a browser gets them: sessions, forms and their CSRF tokens, escaping, the
 //! security headers, what each role is shown, and snapshots of the main pages.
 
+mod assets;
+mod imports;
+mod members;
+mod methodology;
+mod risks;
+mod soa;
+mod type2;
+
 use reqwest::{Method, StatusCode};
 
 use crate::support::{Browser, PASSWORD, TestApp};
 
 /// A page's HTML as `browser` gets it, with its status.
-async fn page(app: &TestApp, browser: &Browser, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(app: &TestApp, browser: &Browser, path: &str) -> (StatusCode, String) {
     let response = app.as_browser(browser, Method::GET, path).send().await.unwrap();
     (response.status(), response.text().await.unwrap())
 }
 
 /// Posts a form as `browser`, with the session's CSRF token in its `csrf` field unless `csrf` says
 /// otherwise.
-async fn post(app: &TestApp, browser: &Browser, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+pub(crate) async fn post(
+    app: &TestApp,
+    browser: &Browser,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String, String) {
     let response = app
         .request(Method::POST, path)
         .header("cookie", format!("evident_session={}", browser.cookie))
@@ -27,12 +40,12 @@ async fn post(app: &TestApp, browser: &Browser, path: &str, fields: &[(&str, &st
 }
 
 /// `fields` as a form body would carry them.
-fn form_body(fields: &[(&str, &str)]) -> String {
+pub(crate) fn form_body(fields: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
 }
 
 /// The page with what changes from run to run (tokens, dates, hashes) replaced.
-fn redacted(html: &str) -> String {
+pub(crate) fn redacted(html: &str) -> String {
     let mut out = html.to_owned();
     for (pattern, with) in [
         (r#"name="csrf" value="[^"]+""#, r#"name="csrf" value="[csrf]""#),

@@ -1,0 +1,1 @@
+//! The soa pages.

@@ -1,0 +1,1 @@
+//! The type2 pages.
