@@ -42,6 +42,7 @@ pub(crate) fn routes(body_limit: usize, upload_limit: usize) -> Router<State> {
         .merge(pages::soa::routes())
         .merge(pages::risks::routes())
         .merge(pages::evidence::routes(upload_limit))
+        .merge(pages::type2::routes())
         .merge(pages::audit::routes())
         .merge(pages::admin::routes())
         .layer(DefaultBodyLimit::max(body_limit))

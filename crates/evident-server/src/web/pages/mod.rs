@@ -11,6 +11,7 @@ pub(super) mod gap;
 pub(super) mod risks;
 pub(super) mod session;
 pub(super) mod soa;
+pub(super) mod type2;
 
 use axum::extract::State as AxumState;
 use chrono::NaiveDate;
