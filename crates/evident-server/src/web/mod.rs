@@ -133,6 +133,7 @@ pub(crate) struct Can {
     pub(crate) accept_risk: bool,
     pub(crate) read_audit: bool,
     pub(crate) export: bool,
+    pub(crate) manage_members: bool,
 }
 
 impl Can {
@@ -147,6 +148,7 @@ impl Can {
             accept_risk: role.can(Permission::RiskAccept),
             read_audit: role.can(Permission::AuditLogRead),
             export: role.can(Permission::Export),
+            manage_members: role.can(Permission::MemberManage),
         }
     }
 }

@@ -78,6 +78,9 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "risk-accepted" => "The risk acceptance is recorded.",
         "revoked" => "The token is revoked.",
         "password" => "Your password is changed; sign in again.",
+        "member-added" => "The member is added. Without an account yet, they sign in once an operator creates one.",
+        "member-changed" => "The member's role is changed.",
+        "member-removed" => "The member is removed; their account and other memberships stay.",
         _ => return None,
     })
 }
