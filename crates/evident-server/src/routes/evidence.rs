@@ -379,6 +379,11 @@ pub(crate) async fn download(
     let principal = caller.in_org(&state, &org).await?;
     let (view, stream) = state.app.evidence_bytes(&principal, &parse_id(&id)?).await?;
     let size = stream.size();
+    Ok(content(&view, size, Body::from_stream(stream.map_err(std::io::Error::other))))
+}
+
+/// A record's bytes as a download: what the API and the web pages send.
+pub(crate) fn content(view: &EvidenceView, size: u64, body: Body) -> Response {
     let digest = view.evidence.record.digest.to_string();
     let mut headers = HeaderMap::new();
     // Never rendered by a browser as a page of ours: an uploaded HTML file stays a download.
@@ -393,8 +398,7 @@ pub(crate) async fn download(
     if let Ok(value) = HeaderValue::from_str(&digest) {
         headers.insert(HeaderName::from_static("x-evident-sha256"), value);
     }
-    let body = Body::from_stream(stream.map_err(std::io::Error::other));
-    Ok((headers, body).into_response())
+    (headers, body).into_response()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

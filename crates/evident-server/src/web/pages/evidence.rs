@@ -5,7 +5,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{Multipart, Path, Query, State as AxumState};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use chrono::NaiveDate;
@@ -202,25 +202,8 @@ async fn evidence_download(
     let principal = viewer.in_org(&state, &org).await?;
     let id = evidence_id(&id)?;
     let (view, stream) = state.app.evidence_bytes(&principal, &id).await?;
-    let name: String = view
-        .evidence
-        .record
-        .file_name
-        .to_string()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
-        .collect();
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .unwrap_or(HeaderValue::from_static("attachment"));
-    let body = Body::from_stream(stream.map_err(std::io::Error::other));
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response())
+    let size = stream.size();
+    Ok(crate::routes::evidence::content(&view, size, Body::from_stream(stream.map_err(std::io::Error::other))))
 }
 
 pub(super) struct EvidenceRow {

@@ -92,17 +92,6 @@ pub(crate) struct LoginForm {
     next: String,
 }
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.to_owned())
-}
-
 /// `POST /login`: signs in and goes back where the viewer was going.
 async fn login(AxumState(state): AppState, headers: HeaderMap, Form(form): Form<LoginForm>) -> PageResult {
     let next = local_path(Some(&form.next));
@@ -111,7 +100,7 @@ async fn login(AxumState(state): AppState, headers: HeaderMap, Form(form): Form<
         login_page(token, next.clone(), form.email.clone(), Some(error.to_owned()), status)
     };
     // A sign-in form another site made would carry a token without our cookie (login CSRF).
-    let expected = cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default();
+    let expected = crate::auth::cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
     if expected.is_empty() || !evident_app::accounts::same_secret(&form.token, &expected) {
         return again("This form had expired: please sign in again.", StatusCode::BAD_REQUEST);
     }
