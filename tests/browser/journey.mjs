@@ -213,6 +213,19 @@ for (const [name, where] of [["risks", "/risks"], ["audit", "/audit?verify=true"
   await look(admin, name);
 }
 check((await admin.locator("body").textContent()).length > 0, "the account page renders");
+
+// Members: add one with a role; the account page lists them with it.
+await admin.goto(`${org}/admin`);
+await admin.fill("#m-email", "journey.viewer@example.org");
+await admin.selectOption("#m-role", "viewer");
+await submit(admin, "form[action$='/admin/members'] button[type=submit]");
+check((await admin.locator(".notice").textContent()).includes("member is added"), "a member is added");
+check((await admin.locator("#members tbody").textContent()).includes("journey.viewer@example.org"), "and listed");
+
+// The Type 2 window: the control implemented, mapped to SOC 2 and evidenced is tested.
+await admin.goto(`${org}/type2`);
+check((await admin.locator("main table").first().textContent()).includes(code), `${code} is in the Type 2 window`);
+await look(admin, "type2");
 await admin.goto(`${org}/audit?verify=true`);
 check((await admin.locator(".good[role=status]").count()) === 1, "verify says the audit chain is intact");
 
@@ -222,7 +235,7 @@ const auditor = await newPage();
 await signIn(auditor, auditorEmail, auditorPassword);
 const auditorOrg = auditor.url().replace(/\/$/, "");
 for (const where of ["", "/frameworks", `/frameworks/${encodeURIComponent("iso27001:2022")}`, "/controls", `/controls/${code}`,
-                     "/gap?from=soc2%3A2017&to=iso27001%3A2022", "/soa", "/risks", "/evidence", "/audit", "/admin"]) {
+                     "/gap?from=soc2%3A2017&to=iso27001%3A2022", "/soa", "/risks", "/evidence", "/type2", "/audit", "/admin"]) {
   await auditor.goto(`${auditorOrg}${where}`);
   const forms = await auditor.locator("form[method=post]").evaluateAll((fs) =>
     fs.map((f) => f.getAttribute("action")).filter((a) => a !== "/logout" && !a.endsWith("/admin/password") && !a.endsWith("/admin/tokens")));
