@@ -9,7 +9,7 @@ use evident_store::{Change, RiskChange};
 
 use super::{ImportMode, ImportReport, Problems, Table};
 use crate::error::Result;
-use crate::risks::{FieldProblem, RiskDraft, scored};
+use crate::risks::{FieldProblem, PlanRow, RiskDraft, scored};
 use crate::{App, Principal};
 
 /// The register's columns: what import reads, plus scores, levels and acceptance that export adds.
@@ -245,4 +245,45 @@ impl App {
         let methodologies = self.store.methodologies(&principal.org.id).await?;
         Ok(risks.iter().map(|r| row(r, &methodologies)).collect())
     }
+
+    /// The risk treatment plan as the rows of a file ([`PLAN_COLUMNS`]): each open risk with each
+    /// of its treating controls. Needs the export permission, as [`App::treatment_plan`] does.
+    pub async fn export_treatment_plan(&self, principal: &Principal) -> Result<Vec<Vec<String>>> {
+        Ok(self.treatment_plan(principal).await?.iter().map(plan_cells).collect())
+    }
+}
+
+/// The columns of the risk treatment plan as a file.
+pub const PLAN_COLUMNS: [&str; 11] = [
+    "Risk",
+    "Title",
+    "Risk owner",
+    "Residual level",
+    "Treatment",
+    "Control",
+    "Control title",
+    "Control status",
+    "In place or planned",
+    "Due",
+    "Control owner",
+];
+
+fn plan_cells(row: &PlanRow) -> Vec<String> {
+    vec![
+        row.risk.to_string(),
+        row.title.clone(),
+        row.owner.to_string(),
+        row.residual_level.clone(),
+        row.treatment.to_string(),
+        row.control.as_ref().map(|c| c.to_string()).unwrap_or_default(),
+        row.control_title.clone(),
+        row.control_status.clone(),
+        match (&row.control, row.planned) {
+            (None, _) => String::new(),
+            (Some(_), true) => "planned".to_owned(),
+            (Some(_), false) => "in place".to_owned(),
+        },
+        row.due.map(|d| d.to_string()).unwrap_or_default(),
+        row.control_owner.as_ref().map(|o| o.to_string()).unwrap_or_default(),
+    ]
 }

@@ -3,48 +3,14 @@
 use std::process::ExitCode;
 
 use evident_app::Library;
-use evident_app::imports::risks::{COLUMNS, REQUIRED};
-use evident_app::risks::{PlanRow, RiskDraft, scored};
+use evident_app::imports::risks::{COLUMNS, PLAN_COLUMNS, REQUIRED};
+use evident_app::risks::{RiskDraft, scored};
 use evident_core::risk::{self, Rating, Treating};
 
 use crate::cli::{Global, RisksCommand};
 use crate::context::{self, failure};
 use crate::output::{self, say};
 use crate::spreadsheet;
-
-const PLAN_COLUMNS: [&str; 11] = [
-    "Risk",
-    "Title",
-    "Risk owner",
-    "Residual level",
-    "Treatment",
-    "Control",
-    "Control title",
-    "Control status",
-    "In place or planned",
-    "Due",
-    "Control owner",
-];
-
-fn plan_cells(row: &PlanRow) -> Vec<String> {
-    vec![
-        row.risk.to_string(),
-        row.title.clone(),
-        row.owner.to_string(),
-        row.residual_level.clone(),
-        row.treatment.to_string(),
-        row.control.as_ref().map(|c| c.to_string()).unwrap_or_default(),
-        row.control_title.clone(),
-        row.control_status.clone(),
-        match (&row.control, row.planned) {
-            (None, _) => String::new(),
-            (Some(_), true) => "planned".to_owned(),
-            (Some(_), false) => "in place".to_owned(),
-        },
-        row.due.map(|d| d.to_string()).unwrap_or_default(),
-        row.control_owner.as_ref().map(|o| o.to_string()).unwrap_or_default(),
-    ]
-}
 
 pub async fn risks(global: &Global, command: RisksCommand) -> anyhow::Result<ExitCode> {
     if let RisksCommand::Threats = command {
@@ -170,8 +136,7 @@ pub async fn risks(global: &Global, command: RisksCommand) -> anyhow::Result<Exi
             }
         }
         RisksCommand::TreatmentPlan { format, output: file } => {
-            let plan = app.treatment_plan(&me).await?;
-            let rows: Vec<Vec<String>> = plan.iter().map(plan_cells).collect();
+            let rows = app.export_treatment_plan(&me).await?;
             match (format.as_str(), file) {
                 (_, Some(path)) => {
                     if spreadsheet::extension(&path).as_deref() != Some(format.as_str()) {
