@@ -20,7 +20,11 @@ impl App {
         if after_seq < 0 {
             return Err(AppError::invalid(format!("a position in the audit log is 0 or more, not {after_seq}")));
         }
-        Ok(self.store.audit_page(&principal.org.id, after_seq, limit).await?)
+        let what = format!("audit log after {after_seq}, {limit}");
+        self.remembered(principal, Permission::AuditLogRead, &what, async {
+            Ok(self.store.audit_page(&principal.org.id, after_seq, limit).await?)
+        })
+        .await
     }
 
     /// The newest `limit` (1 to [`MAX_PAGE`]) records of the organisation's audit log, newest

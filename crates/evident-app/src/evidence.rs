@@ -220,7 +220,23 @@ impl App {
         superseded: bool,
         limit: Option<u32>,
     ) -> Result<Vec<EvidenceView>> {
-        principal.authorize(Permission::Read)?;
+        let what = format!("evidence {control:?} {superseded} {limit:?}");
+        self.remembered(
+            principal,
+            Permission::Read,
+            &what,
+            self.evidence_list_of(principal, control, superseded, limit),
+        )
+        .await
+    }
+
+    async fn evidence_list_of(
+        &self,
+        principal: &Principal,
+        control: Option<&ControlCode>,
+        superseded: bool,
+        limit: Option<u32>,
+    ) -> Result<Vec<EvidenceView>> {
         let controls = self.store.controls(&principal.org.id).await?;
         let control = match control {
             Some(code) => Some(

@@ -126,6 +126,11 @@ impl App {
     /// Readiness of every adopted framework, or the drill-down of one.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
     pub async fn readiness(&self, principal: &Principal, only: Option<&FrameworkId>) -> Result<Readiness> {
+        let what = format!("readiness {only:?}");
+        self.remembered(principal, Permission::Read, &what, self.readiness_of(principal, only)).await
+    }
+
+    async fn readiness_of(&self, principal: &Principal, only: Option<&FrameworkId>) -> Result<Readiness> {
         let library = self.library_for(principal).await?;
         let data = self.org_data_shared(principal, &library).await?;
         let only = only.map(|id| library.framework(id)).transpose()?;
