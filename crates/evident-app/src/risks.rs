@@ -462,3 +462,12 @@ pub fn asset_version(asset: &Asset) -> String {
     let json = serde_json::to_vec(asset).unwrap_or_default();
     hex::encode(&Sha256::digest(&json)[..12])
 }
+
+impl App {
+    /// What a methodology would be if it were set: checked as [`App::set_methodology`] checks it,
+    /// by a member who may set one, and written nowhere (not even to the audit log).
+    pub fn preview_methodology(&self, principal: &Principal, draft: risk::MethodologyDraft) -> Result<Methodology> {
+        principal.authorize(Permission::MethodologyManage)?;
+        Methodology::new(draft).map_err(|e| AppError::invalid(format!("the methodology is not valid: {e}")))
+    }
+}

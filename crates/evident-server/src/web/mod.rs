@@ -41,6 +41,8 @@ pub(crate) fn routes(body_limit: usize, upload_limit: usize) -> Router<State> {
         .merge(pages::gap::routes())
         .merge(pages::soa::routes())
         .merge(pages::risks::routes())
+        .merge(pages::assets::routes())
+        .merge(pages::methodology::routes())
         .merge(pages::evidence::routes(upload_limit))
         .merge(pages::type2::routes())
         .merge(pages::audit::routes())

@@ -2,12 +2,14 @@
 //! Each form: check its CSRF token, call one use case, redirect to the page that shows the result.
 
 pub(super) mod admin;
+pub(super) mod assets;
 pub(super) mod audit;
 pub(super) mod controls;
 pub(super) mod dashboard;
 pub(super) mod evidence;
 pub(super) mod frameworks;
 pub(super) mod gap;
+pub(super) mod methodology;
 pub(super) mod risks;
 pub(super) mod session;
 pub(super) mod soa;
@@ -81,6 +83,9 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "member-added" => "The member is added. Without an account yet, they sign in once an operator creates one.",
         "member-changed" => "The member's role is changed.",
         "member-removed" => "The member is removed; their account and other memberships stay.",
+        "asset-created" => "The asset is added to the register.",
+        "asset-saved" => "The asset is saved.",
+        "methodology-saved" => "The risk methodology is saved as a new version; assessed risks keep theirs.",
         _ => return None,
     })
 }
