@@ -75,6 +75,8 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "approved" => "The Statement of Applicability is approved as a new version.",
         "uploaded" => "The evidence is stored and linked.",
         "risk-accepted" => "The risk acceptance is recorded.",
+        "risk-created" => "The risk is created and assessed with the methodology in force.",
+        "risk-saved" => "Your changes to the risk are saved.",
         "revoked" => "The token is revoked.",
         "password" => "Your password is changed; sign in again.",
         _ => return None,
