@@ -576,6 +576,7 @@ mod tests {
                 "asset.put",
                 "asset.put",
                 "risk.put",
+                "risk.put",
                 "risk.create",
                 "risk.accept",
                 "evidence.add",
