@@ -347,6 +347,54 @@ impl App {
         Ok(risk)
     }
 
+    /// What is wrong with a draft, field by field, checked as [`App::create_risk`] and
+    /// [`App::edit_risk`] check it; nothing is written. A form shows each problem beside its field.
+    pub async fn risk_problems(&self, principal: &Principal, draft: RiskDraft) -> Result<Vec<FieldProblem>> {
+        principal.authorize(Permission::RiskEdit)?;
+        Ok(self.risk_context(principal).await?.check(draft).err().unwrap_or_default())
+    }
+
+    /// Replaces a risk's fields with `draft`'s, re-assessed with the methodology in force, when
+    /// the risk is still as it was read: `version` is the [`risk_version`] of the risk read
+    /// (`precondition_required` without one); `conflict` when it changed since (checked again
+    /// inside the write), so an edit never overwrites another. Its acceptances are kept.
+    #[tracing::instrument(skip_all, fields(org = %principal.org.slug, risk = %draft.code))]
+    pub async fn edit_risk(&self, principal: &Principal, draft: RiskDraft, version: Option<&str>) -> Result<Risk> {
+        principal.authorize(Permission::RiskEdit)?;
+        let version = version.ok_or_else(|| {
+            AppError::new(
+                Code::PreconditionRequired,
+                "an edit names the version of the risk it is based on (If-Match: its ETag), so it never overwrites another",
+            )
+        })?;
+        let current = self.risk(principal, &draft.code).await?;
+        let stale = || {
+            AppError::new(
+                Code::Conflict,
+                format!("risk {} was changed by someone else since it was read: read it again", current.code),
+            )
+        };
+        if risk_version(&current) != version {
+            return Err(stale());
+        }
+        let context = self.risk_context(principal).await?;
+        let mut risk = context.check(draft).map_err(|problems| {
+            let text: Vec<_> = problems.iter().map(|(c, e)| format!("{c}: {e}")).collect();
+            AppError::invalid(text.join("; "))
+        })?;
+        // As the store keeps and reads it back: the acceptance stays, links come back in order.
+        risk.acceptance = current.acceptance.clone();
+        risk.assets.sort();
+        risk.controls.sort_by(|a, b| a.control.cmp(&b.control));
+        self.check_soa_with_risks(principal, std::slice::from_ref(&risk)).await?;
+        let change = RiskChange::PutBasedOn { risk: risk.clone(), based_on: Box::new(current.clone()) };
+        self.apply(principal, vec![change.into()]).await.map_err(|e| match e.code {
+            Code::Conflict => stale(),
+            _ => e,
+        })?;
+        Ok(risk)
+    }
+
     /// The SoA exclusion rule, with `changed` risks replacing their stored versions.
     pub(crate) async fn check_soa_with_risks(&self, principal: &Principal, changed: &[Risk]) -> Result<()> {
         let library = self.library_for(principal).await?;
@@ -458,8 +506,20 @@ impl App {
 /// An asset's version, for an edit to name what it was based on (the API's `ETag`): a digest of
 /// everything the asset holds, so any change gives another.
 pub fn asset_version(asset: &Asset) -> String {
+    version_of(asset)
+}
+
+/// A risk's version, for an edit to name what it was based on (the API's `ETag`, the web form's
+/// hidden field): a digest of everything the risk holds, its acceptance included, so any change
+/// gives another.
+pub fn risk_version(risk: &Risk) -> String {
+    version_of(risk)
+}
+
+/// The first 12 bytes of the SHA-256 of `value`'s JSON, in hex.
+fn version_of(value: &impl Serialize) -> String {
     use sha2::{Digest as _, Sha256};
-    let json = serde_json::to_vec(asset).unwrap_or_default();
+    let json = serde_json::to_vec(value).unwrap_or_default();
     hex::encode(&Sha256::digest(&json)[..12])
 }
 

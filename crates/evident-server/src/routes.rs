@@ -63,7 +63,7 @@ pub(crate) fn routes() -> Router<State> {
         .route("/api/orgs/{org}/audit", get(audit::log))
         .route("/api/orgs/{org}/verify", get(audit::verify))
         .route("/api/orgs/{org}/risks", get(risks::list).post(risks::create))
-        .route("/api/orgs/{org}/risks/{code}", get(risks::one))
+        .route("/api/orgs/{org}/risks/{code}", get(risks::one).patch(risks::edit))
         .route("/api/orgs/{org}/risks/{code}/accept", post(risks::accept))
         .route("/api/orgs/{org}/heatmap", get(risks::heat_map))
         .route("/api/orgs/{org}/treatment-plan", get(risks::treatment_plan))

@@ -160,8 +160,9 @@ pub(super) async fn apply(tx: &mut Tx<'_>, actor: &Actor, change: &RiskChange) -
         RiskChange::SetMethodology(methodology) => set_methodology(tx, actor, methodology).await,
         RiskChange::PutAsset(asset) => put_asset(tx, actor, asset, None).await,
         RiskChange::PutAssetBasedOn { asset, based_on } => put_asset(tx, actor, asset, Some(based_on.as_deref())).await,
-        RiskChange::Put(risk) => put_risk(tx, actor, risk, false).await,
-        RiskChange::Create(risk) => put_risk(tx, actor, risk, true).await,
+        RiskChange::Put(risk) => put_risk(tx, actor, risk, Expect::Anything).await,
+        RiskChange::Create(risk) => put_risk(tx, actor, risk, Expect::Absent).await,
+        RiskChange::PutBasedOn { risk, based_on } => put_risk(tx, actor, risk, Expect::AsRead(based_on)).await,
         RiskChange::Accept { code, acceptance } => accept(tx, actor, code, acceptance).await,
     }
 }
@@ -233,12 +234,31 @@ async fn put_asset(tx: &mut Tx<'_>, actor: &Actor, asset: &Asset, based_on: Opti
     Ok(Outcome::changed(before.as_ref().map(to_json).transpose()?, Some(to_json(asset)?)))
 }
 
-/// Creates or replaces a risk; with `only_new`, refuses one whose code is taken.
-async fn put_risk(tx: &mut Tx<'_>, actor: &Actor, risk: &Risk, only_new: bool) -> Result<Outcome> {
+/// What a risk write expects to find stored under its code.
+enum Expect<'a> {
+    /// Whatever is there (an import).
+    Anything,
+    /// Nothing: a new risk.
+    Absent,
+    /// The risk exactly as the writer read it: an edit.
+    AsRead(&'a Risk),
+}
+
+/// Creates or replaces a risk, once what is stored is what `expect` says.
+async fn put_risk(tx: &mut Tx<'_>, actor: &Actor, risk: &Risk, expect: Expect<'_>) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before = load_risks(tx, &actor.org, Some(&risk.code)).await?.pop();
-    if before.is_some() && only_new {
-        return Err(StoreError::conflict("risk", &risk.code));
+    match (expect, &before) {
+        (Expect::Absent, Some(_)) => return Err(StoreError::conflict("risk", &risk.code)),
+        (Expect::AsRead(_), None) => return Err(StoreError::not_found("risk", &risk.code)),
+        (Expect::AsRead(read), Some(stored)) if stored != read => {
+            return Err(StoreError::Stale {
+                what: "risk",
+                key: risk.code.to_string(),
+                detail: "read it again and redo the edit".into(),
+            });
+        }
+        _ => {}
     }
     // Acceptances are kept; assets and controls compare as sets, in the order they are read back.
     let stored = Risk { acceptance: before.as_ref().and_then(|b| b.acceptance.clone()), ..risk.clone() };

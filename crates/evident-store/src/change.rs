@@ -125,6 +125,11 @@ pub enum RiskChange {
     Put(Risk),
     /// Creates a risk; refused when its code is taken.
     Create(Risk),
+    /// Replaces a risk only while the stored one is still what the writer read (`based_on`),
+    /// checked inside the write: refused with [`StoreError::Stale`](crate::StoreError::Stale) when
+    /// it changed meanwhile, [`StoreError::NotFound`](crate::StoreError::NotFound) when it is gone.
+    /// Acceptances are kept. Logged as `risk.put`, like [`RiskChange::Put`].
+    PutBasedOn { risk: Risk, based_on: Box<Risk> },
     /// Records the acceptance of a risk's residual level.
     Accept { code: RiskCode, acceptance: Acceptance },
 }
@@ -237,7 +242,7 @@ pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
             RiskChange::PutAsset(asset) | RiskChange::PutAssetBasedOn { asset, .. } => {
                 ("asset.put", "asset", asset.code.to_string())
             }
-            RiskChange::Put(risk) => ("risk.put", "risk", risk.code.to_string()),
+            RiskChange::Put(risk) | RiskChange::PutBasedOn { risk, .. } => ("risk.put", "risk", risk.code.to_string()),
             RiskChange::Create(risk) => ("risk.create", "risk", risk.code.to_string()),
             RiskChange::Accept { code, .. } => ("risk.accept", "risk", code.to_string()),
         },
@@ -456,6 +461,10 @@ mod tests {
                 ("asset.put", "asset", "AST-DB"),
             ),
             (RiskChange::Put(risk("R-1")).into(), ("risk.put", "risk", "R-1")),
+            (
+                RiskChange::PutBasedOn { risk: risk("R-3"), based_on: Box::new(risk("R-3")) }.into(),
+                ("risk.put", "risk", "R-3"),
+            ),
             (RiskChange::Create(risk("R-2")).into(), ("risk.create", "risk", "R-2")),
             (
                 RiskChange::Accept { code: RiskCode::parse("R-2").unwrap(), acceptance }.into(),
@@ -566,6 +575,7 @@ mod tests {
                 "methodology.set",
                 "asset.put",
                 "asset.put",
+                "risk.put",
                 "risk.put",
                 "risk.create",
                 "risk.accept",

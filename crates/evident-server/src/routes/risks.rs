@@ -2,10 +2,10 @@
 
 use axum::Json;
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use evident_app::risks::{PlanRow, RiskDraft, RiskFilter};
+use evident_app::risks::{PlanRow, RiskDraft, RiskFilter, risk_version};
 use evident_app::{AppError, Code};
 use evident_core::risk::{
     Acceptance, HeatMap, Methodology, MethodologyDraft, MethodologyVersion, Risk, Treating, Treatment,
@@ -84,18 +84,25 @@ fn parse_risk(code: &str) -> Result<RiskCode> {
     RiskCode::parse(code).map_err(|_| ApiError(AppError::not_found(Code::RiskNotFound, "risk", code)))
 }
 
-/// `GET /api/orgs/{org}/risks/{code}`: one risk.
+/// The risk with its version as `ETag`.
+fn risk_response(risk: Risk) -> Response {
+    let tag = HeaderValue::from_str(&format!("\"{}\"", risk_version(&risk)))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+    ([(header::ETAG, tag)], Json(risk)).into_response()
+}
+
+/// `GET /api/orgs/{org}/risks/{code}`: one risk, its version as `ETag`.
 #[utoipa::path(get, path = "/api/orgs/{org}/risks/{code}", tag = "risks",
     params(Org, ("code" = String, Path, description = "the risk's code")),
-    responses((status = 200, description = "the risk", body = Object),
+    responses((status = 200, description = "the risk; `ETag` is its version", body = Object),
               (status = 404, description = "organisation_not_found, risk_not_found", body = ErrorSchema)))]
 pub(crate) async fn one(
     state: AppState,
     Path((org, code)): Path<(String, String)>,
     caller: Caller,
-) -> Result<Json<Risk>> {
+) -> Result<Response> {
     let principal = caller.in_org(&state, &org).await?;
-    Ok(Json(state.app.risk(&principal, &parse_risk(&code)?).await?))
+    Ok(risk_response(state.app.risk(&principal, &parse_risk(&code)?).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -181,6 +188,116 @@ pub(crate) async fn create(
     };
     let risk = state.app.create_risk(&principal, draft).await?;
     Ok((StatusCode::CREATED, Json(risk)).into_response())
+}
+
+/// The fields of a risk to change; those left out stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RiskEdit {
+    title: Option<String>,
+    description: Option<String>,
+    /// Asset codes (at least one); replaces the list.
+    #[schema(value_type = Option<Vec<String>>)]
+    assets: Option<Vec<AssetCode>>,
+    /// Free text, or a starter-list id such as T-01.
+    threat: Option<String>,
+    /// Free text, or a starter-list id such as V-03.
+    vulnerability: Option<String>,
+    /// The e-mail of the member who owns the risk.
+    #[schema(value_type = Option<String>)]
+    owner: Option<Email>,
+    likelihood: Option<u8>,
+    impact: Option<u8>,
+    /// modify, retain, avoid or share.
+    #[schema(value_type = Option<String>)]
+    treatment: Option<Treatment>,
+    /// Controls in place that treat the risk; replaces those in place, keeps the planned ones.
+    #[schema(value_type = Option<Vec<String>>)]
+    controls: Option<Vec<ControlCode>>,
+    /// Planned controls with their due dates; replaces those planned, keeps those in place.
+    planned: Option<Vec<Planned>>,
+    residual_likelihood: Option<u8>,
+    residual_impact: Option<u8>,
+    /// Required when the residual score is above the inherent one.
+    residual_justification: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    review_date: Option<NaiveDate>,
+    /// A closed risk stays on record but is no longer open.
+    closed: Option<bool>,
+}
+
+/// The version `If-Match` names, if it is there: `"…"` as `ETag` gave it (`W/` and the quotes are
+/// optional). Its absence is the use case's to refuse, after the permission check.
+fn if_match(headers: &HeaderMap) -> Result<Option<String>> {
+    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"').to_owned())
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_hexdigit()))
+        .map(Some)
+        .ok_or_else(|| ApiError::new(Code::InvalidInput, "If-Match must be the risk's ETag"))
+}
+
+/// `PATCH /api/orgs/{org}/risks/{code}` with `If-Match`: changes the fields given, re-assessed
+/// with the methodology in force; acceptances are kept. Refused with `conflict` (409) when the
+/// risk changed since that version.
+#[utoipa::path(patch, path = "/api/orgs/{org}/risks/{code}", tag = "risks",
+    params(Org, ("code" = String, Path, description = "the risk's code"),
+           ("If-Match" = String, Header, description = "the ETag of the risk as read (its version)")),
+    request_body = RiskEdit,
+    responses((status = 200, description = "changed; the risk as it is now, with its new ETag", body = Object),
+              (status = 400, description = "invalid_input: every problem with the risk, by field", body = ErrorSchema),
+              (status = 403, description = "permission_denied", body = ErrorSchema),
+              (status = 404, description = "organisation_not_found, risk_not_found", body = ErrorSchema),
+              (status = 409, description = "conflict: the risk changed since that version; nothing was written", body = ErrorSchema),
+              (status = 422, description = "no_methodology, rule_violated (an SoA exclusion the change would break)", body = ErrorSchema),
+              (status = 428, description = "precondition_required: no If-Match", body = ErrorSchema)))]
+pub(crate) async fn edit(
+    state: AppState,
+    Path((org, code)): Path<(String, String)>,
+    headers: HeaderMap,
+    caller: Caller,
+    ApiJson(edit): ApiJson<RiskEdit>,
+) -> Result<Response> {
+    let principal = caller.in_org(&state, &org).await?;
+    let code = parse_risk(&code)?;
+    let version = if_match(&headers)?;
+    let current = state.app.risk(&principal, &code).await?;
+    let (planned, in_place): (Vec<Treating>, Vec<Treating>) = current.controls.into_iter().partition(|t| t.planned);
+    let in_place = match edit.controls {
+        Some(controls) => controls.into_iter().map(|control| Treating { control, planned: false, due: None }).collect(),
+        None => in_place,
+    };
+    let planned = match edit.planned {
+        Some(planned) => {
+            planned.into_iter().map(|p| Treating { control: p.control, planned: true, due: Some(p.due) }).collect()
+        }
+        None => planned,
+    };
+    let draft = RiskDraft {
+        code,
+        title: edit.title.unwrap_or(current.title),
+        description: edit.description.unwrap_or(current.description),
+        assets: edit.assets.unwrap_or(current.assets),
+        threat: edit.threat.unwrap_or(current.threat),
+        vulnerability: edit.vulnerability.unwrap_or(current.vulnerability),
+        owner: edit.owner.unwrap_or(current.owner),
+        inherent: (
+            edit.likelihood.unwrap_or(current.inherent.likelihood()),
+            edit.impact.unwrap_or(current.inherent.impact()),
+        ),
+        treatment: edit.treatment.unwrap_or(current.treatment),
+        controls: in_place.into_iter().chain(planned).collect(),
+        residual: (
+            edit.residual_likelihood.unwrap_or(current.residual.likelihood()),
+            edit.residual_impact.unwrap_or(current.residual.impact()),
+        ),
+        residual_justification: edit.residual_justification.unwrap_or(current.residual_justification),
+        review_date: edit.review_date.unwrap_or(current.review_date),
+        closed: edit.closed.unwrap_or(current.closed),
+    };
+    Ok(risk_response(state.app.edit_risk(&principal, draft, version.as_deref()).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

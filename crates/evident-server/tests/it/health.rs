@@ -85,6 +85,7 @@ async fn the_openapi_document_lists_every_route() {
         "patch /api/orgs/{org}/assets/{code}",
         "patch /api/orgs/{org}/controls/{code}",
         "patch /api/orgs/{org}/members/{email}",
+        "patch /api/orgs/{org}/risks/{code}",
         "post /api/orgs/{org}/adoptions",
         "post /api/orgs/{org}/assets",
         "post /api/orgs/{org}/controls",

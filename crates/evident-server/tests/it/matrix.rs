@@ -177,6 +177,13 @@ fn table(expires: &str) -> Vec<Row> {
                         "review_date": "2027-06-30"})),
             [401, 404, 403, 403, 201, 409, 409],
         ),
+        // No If-Match: refused for the roles that may not edit, asked for by the others.
+        row(
+            M::PATCH,
+            "/api/orgs/acme/risks/R-001",
+            Some(json!({"title": "Customer data leaks"})),
+            [401, 404, 403, 403, 428, 428, 428],
+        ),
         // R-001 is the control owner's: they and an administrator accept it, nobody else.
         row(
             M::POST,

@@ -199,8 +199,77 @@ async fn the_heat_map_the_plan_and_the_methodology(app: TestApp) {
     assert_eq!(error_code(across).await, (StatusCode::NOT_FOUND, "organisation_not_found".into()));
 }
 
+async fn two_edits_of_one_risk_end_in_one_winner_and_a_conflict(app: TestApp) {
+    register(&app).await;
+    let olu = app.browser("olu@acme.example").await;
+    let expires = (app.app.now().date_naive() + Duration::days(180)).to_string();
+    let accept = app.as_browser(&olu, Method::POST, "/api/orgs/acme/risks/R-001/accept");
+    assert_eq!(send(accept.json(&json!({"expires": expires}))).await.0, StatusCode::CREATED);
+
+    let cora = app.browser("cora@acme.example").await;
+    let read = app.as_browser(&cora, Method::GET, "/api/orgs/acme/risks/R-001").send().await.unwrap();
+    let tag = read.headers()["etag"].to_str().unwrap().to_owned();
+    let edit = |who: &crate::support::Browser, body: Value, tag: Option<&str>| {
+        let request = app.as_browser(who, Method::PATCH, "/api/orgs/acme/risks/R-001").json(&body);
+        match tag {
+            Some(tag) => request.header("if-match", tag),
+            None => request,
+        }
+        .send()
+    };
+    let none = edit(&cora, json!({"title": "Without a version"}), None).await.unwrap();
+    assert_eq!(error_code(none).await, (StatusCode::PRECONDITION_REQUIRED, "precondition_required".into()));
+    let vic = app.browser("vic@acme.example").await;
+    let read_only = edit(&vic, json!({"title": "A viewer's"}), Some(&tag)).await.unwrap();
+    assert_eq!(error_code(read_only).await, (StatusCode::FORBIDDEN, "permission_denied".into()));
+    let bad = edit(&cora, json!({"likelihood": 9, "assets": []}), Some(&tag)).await.unwrap();
+    let (status, problem) = (bad.status(), bad.json::<Value>().await.unwrap());
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")));
+    let message = problem["message"].as_str().unwrap();
+    assert!(message.contains("likelihood 9 is outside") && message.contains("at least one asset"), "{message}");
+
+    let first = edit(&cora, json!({"title": "Customer data leaks to a supplier", "impact": 3}), Some(&tag)).await;
+    let first = first.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let new_tag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(new_tag, tag, "a change gives a new version");
+    let body: Value = first.json().await.unwrap();
+    assert_eq!(
+        (body["title"].as_str(), body["inherent"]["impact"].as_u64()),
+        (Some("Customer data leaks to a supplier"), Some(3)),
+        "{body}"
+    );
+    assert_eq!(body["acceptance"]["by"], "olu@acme.example", "the acceptance is kept");
+    let again = app.as_browser(&vic, Method::GET, "/api/orgs/acme/risks/R-001").send().await.unwrap();
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), new_tag, "the version the edit answered is the one read");
+
+    let ada = app.browser("ada@acme.example").await;
+    let second = edit(&ada, json!({"title": "Ada's title"}), Some(&tag)).await.unwrap();
+    assert_eq!(error_code(second).await, (StatusCode::CONFLICT, "conflict".into()), "based on what changed since");
+    let (_, now) = send(app.as_browser(&vic, Method::GET, "/api/orgs/acme/risks/R-001")).await;
+    assert_eq!(now["title"], "Customer data leaks to a supplier", "the first edit stands");
+    let third = edit(&ada, json!({"treatment": "modify", "controls": ["IAM-01"]}), Some(&new_tag)).await.unwrap();
+    assert_eq!(third.status(), StatusCode::OK, "based on the latest version it lands");
+    let (_, now) = send(app.as_browser(&vic, Method::GET, "/api/orgs/acme/risks/R-001")).await;
+    assert_eq!((now["treatment"].as_str(), now["controls"][0]["control"].as_str()), (Some("modify"), Some("IAM-01")));
+    assert_eq!(now["title"], "Customer data leaks to a supplier", "the fields not sent stay as they were");
+    let puts: Vec<String> =
+        app.audit_actors("acme").await.into_iter().filter(|(_, a)| a == "risk.put").map(|(who, _)| who).collect();
+    assert_eq!(puts, ["cora@acme.example", "ada@acme.example"], "one record per landed edit, naming its author");
+
+    // The store refuses it too, inside the write, when the risk read is no longer the one stored.
+    let acme = app.operator("acme", None).await;
+    let code = RiskCode::parse("R-001").unwrap();
+    let stored = app.app.risk(&acme, &code).await.unwrap();
+    let read_before = evident_core::risk::Risk { title: "As once read".into(), ..stored.clone() };
+    let late = evident_store::RiskChange::PutBasedOn { risk: stored.clone(), based_on: Box::new(read_before) };
+    let refused = app.app.store().apply(&acme.actor(app.app.now()), vec![late.into()]).await;
+    assert!(matches!(refused, Err(evident_store::StoreError::Stale { .. })), "{refused:?}");
+}
+
 crate::both!(
     risks_are_created_listed_filtered_and_shown,
     a_person_accepts_a_risk_and_a_token_cannot,
     the_heat_map_the_plan_and_the_methodology,
+    two_edits_of_one_risk_end_in_one_winner_and_a_conflict,
 );

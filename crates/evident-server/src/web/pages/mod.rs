@@ -78,6 +78,8 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "approved" => "The Statement of Applicability is approved as a new version.",
         "uploaded" => "The evidence is stored and linked.",
         "risk-accepted" => "The risk acceptance is recorded.",
+        "risk-created" => "The risk is created and assessed with the methodology in force.",
+        "risk-saved" => "Your changes to the risk are saved.",
         "revoked" => "The token is revoked.",
         "password" => "Your password is changed; sign in again.",
         "member-added" => "The member is added. Without an account yet, they sign in once an operator creates one.",
