@@ -185,6 +185,7 @@ impl Modify for CommonErrors {
         routes::imports::export_controls,
         routes::imports::export_assets,
         routes::imports::export_risks,
+        routes::imports::export_treatment_plan,
         routes::oscal::validate,
         routes::oscal::import,
         routes::oscal::export,

@@ -94,6 +94,7 @@ pub(crate) fn routes() -> Router<State> {
         .route("/api/orgs/{org}/exports/controls", get(imports::export_controls))
         .route("/api/orgs/{org}/exports/assets", get(imports::export_assets))
         .route("/api/orgs/{org}/exports/risks", get(imports::export_risks))
+        .route("/api/orgs/{org}/exports/treatment-plan", get(imports::export_treatment_plan))
         .route("/api/orgs/{org}/oscal/exports/{kind}", get(oscal::export))
         .fallback(|| async { ApiError::new(Code::RouteNotFound, "there is no such route") })
 }

@@ -365,3 +365,21 @@ pub(crate) async fn export_risks(
     let rows = state.app.export_risks(&principal).await?;
     export("risks", "Risk register", &evident_app::imports::risks::COLUMNS, &rows, &query)
 }
+
+/// `GET /api/orgs/{org}/exports/treatment-plan?format=csv|xlsx`: the risk treatment plan (each open
+/// risk with each treating control, in place or planned, and its due date), as `evident risks
+/// treatment-plan` writes it.
+#[utoipa::path(get, path = "/api/orgs/{org}/exports/treatment-plan", tag = "imports", params(Org, ExportQuery),
+    responses((status = 200, description = "the file as an attachment",
+                  content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+              (status = 403, description = "permission_denied: a viewer cannot export", body = ErrorSchema)))]
+pub(crate) async fn export_treatment_plan(
+    state: AppState,
+    Path(org): Path<String>,
+    Query(query): Query<ExportQuery>,
+    caller: Caller,
+) -> Result<Response> {
+    let principal = caller.in_org(&state, &org).await?;
+    let rows = state.app.export_treatment_plan(&principal).await?;
+    export("treatment-plan", "Risk treatment plan", &evident_app::imports::risks::PLAN_COLUMNS, &rows, &query)
+}

@@ -60,6 +60,7 @@ async fn the_openapi_document_lists_every_route() {
         "get /api/orgs/{org}/exports/assets",
         "get /api/orgs/{org}/exports/controls",
         "get /api/orgs/{org}/exports/risks",
+        "get /api/orgs/{org}/exports/treatment-plan",
         "get /api/orgs/{org}/frameworks",
         "get /api/orgs/{org}/frameworks/{id}",
         "get /api/orgs/{org}/freshness",

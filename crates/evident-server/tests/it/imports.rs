@@ -179,6 +179,19 @@ AST-03,,nothing,9,3,2\n";
     assert_eq!(risks["report"]["unchanged"], 1);
     assert_eq!(risks["report"]["methodology_version"], 1);
 
+    // The treatment plan of the register, as a file of the columns `risks treatment-plan` writes.
+    let plan =
+        app.as_browser(&ada, Method::GET, "/api/orgs/acme/exports/treatment-plan?format=csv").send().await.unwrap();
+    assert_eq!(plan.status(), StatusCode::OK);
+    assert!(plan.headers()["content-disposition"].to_str().unwrap().contains("treatment-plan.csv"));
+    let plan = plan.text().await.unwrap();
+    assert!(plan.starts_with("Risk,Title,Risk owner,Residual level,Treatment,Control"), "{plan}");
+    let open: Vec<&str> = exported.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
+    assert!(
+        open.iter().all(|risk| plan.contains(&format!("\n{risk},"))),
+        "every risk of the register is planned: {plan}"
+    );
+
     let path = "/api/orgs/acme/imports/framework";
     let (status, dry) = import(&app, &ada, &format!("{path}?dry_run=true"), "application/toml", POLICY).await;
     assert_eq!(status, StatusCode::OK, "{dry}");

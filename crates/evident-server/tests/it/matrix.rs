@@ -108,6 +108,7 @@ fn evidence_rows() -> Vec<Row> {
         row(M::GET, "/api/orgs/acme/exports/controls", None, EXPORT),
         row(M::GET, "/api/orgs/acme/exports/assets?format=xlsx", None, EXPORT),
         row(M::GET, "/api/orgs/acme/exports/risks", None, EXPORT),
+        row(M::GET, "/api/orgs/acme/exports/treatment-plan", None, EXPORT),
     ]
 }
 
