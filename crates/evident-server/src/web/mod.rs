@@ -40,6 +40,7 @@ pub(crate) fn routes(body_limit: usize, upload_limit: usize) -> Router<State> {
         .merge(pages::controls::routes())
         .merge(pages::gap::routes())
         .merge(pages::soa::routes())
+        .merge(pages::imports::routes())
         .merge(pages::risks::routes())
         .merge(pages::evidence::routes(upload_limit))
         .merge(pages::audit::routes())

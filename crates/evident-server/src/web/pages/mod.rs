@@ -8,6 +8,7 @@ pub(super) mod dashboard;
 pub(super) mod evidence;
 pub(super) mod frameworks;
 pub(super) mod gap;
+pub(super) mod imports;
 pub(super) mod risks;
 pub(super) mod session;
 pub(super) mod soa;
@@ -77,6 +78,8 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "risk-accepted" => "The risk acceptance is recorded.",
         "revoked" => "The token is revoked.",
         "password" => "Your password is changed; sign in again.",
+        "soa-saved" => "The decision is saved in the draft Statement of Applicability.",
+        "imported" => "The file is imported: every row landed.",
         _ => return None,
     })
 }
