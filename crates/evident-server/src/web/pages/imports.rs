@@ -127,7 +127,7 @@ struct ImportsPage {
     /// (value, label, columns, chosen) for each kind of file.
     kinds: Vec<(&'static str, &'static str, String, bool)>,
     file: String,
-    limit_mib: usize,
+    limit: String,
     /// Each problem of the form under its field's name (`kind`, `file`).
     errors: BTreeMap<&'static str, String>,
     /// Every row problem the check (or the refused import) found.
@@ -151,7 +151,7 @@ impl ImportsPage {
                 .map(|k| (k.as_str(), k.label(), k.layout().0.join(", "), k == chosen))
                 .collect(),
             file: String::new(),
-            limit_mib: state.config.import_limit >> 20,
+            limit: size(state.config.import_limit),
             errors: BTreeMap::new(),
             problems: Vec::new(),
             summary: String::new(),
@@ -214,7 +214,7 @@ async fn read_upload(multipart: &mut Multipart, limit: usize) -> Result<Upload, 
             if is_file && bytes.len() > limit {
                 return Err(AppError::new(
                     Code::FileTooLarge,
-                    format!("the file is larger than the {} MiB an import may be", limit >> 20),
+                    format!("the file is larger than an import may be ({})", size(limit)),
                 ));
             }
             if !is_file && bytes.len() > FIELD_LIMIT {
@@ -233,6 +233,11 @@ async fn read_upload(multipart: &mut Multipart, limit: usize) -> Result<Upload, 
     Ok(upload)
 }
 
+/// `limit` bytes, as a person reads a size.
+fn size(limit: usize) -> String {
+    if limit >= 1 << 20 { format!("{} MiB", limit >> 20) } else { format!("{limit} bytes") }
+}
+
 /// `POST /o/{org}/imports` (multipart: `kind`, `file`, `mode` = `check` or `apply`): checks the
 /// file (the use case's dry run) and shows every row problem, or imports it whole and redirects to
 /// its report.
@@ -242,7 +247,20 @@ async fn import(
     viewer: Viewer,
     mut multipart: Multipart,
 ) -> PageResult {
-    let upload = read_upload(&mut multipart, state.config.import_limit).await?;
+    let read = read_upload(&mut multipart, state.config.import_limit).await;
+    let upload = match read {
+        Ok(upload) => upload,
+        // Too large or unreadable: the form again, the reason beside the file field. It changes
+        // nothing, so it needs no token of the form it could not read.
+        Err(e) if crate::error::status_for(e.code).is_client_error() => {
+            let (principal, frame) = enter(&state, &viewer, &org, "imports").await?;
+            let mut page = ImportsPage::new(&state, &principal, frame, None);
+            page.errors.insert("file", e.message);
+            let status = crate::error::status_for(e.code);
+            return Ok((status, html(&page)?).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
     viewer.check_csrf(&upload.csrf)?;
     let (principal, frame) = enter(&state, &viewer, &org, "imports").await?;
     let kind = Kind::parse(&upload.kind);

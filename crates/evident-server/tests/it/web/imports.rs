@@ -145,6 +145,19 @@ async fn an_auditor_sees_no_upload_form_and_the_post_is_refused_as_the_api_refus
     assert!(html.contains("organisation_not_found"));
 }
 
+/// A file over the import limit is refused as it arrives, the reason beside the file field.
+#[tokio::test]
+async fn a_file_over_the_import_limit_is_refused_beside_the_file_field() {
+    let config = evident_server::Config { import_limit: 64, ..Default::default() };
+    let app = crate::support::spawn_with(crate::support::Backend::Sqlite, config).await.unwrap();
+    let cora = app.browser("cora@acme.example").await;
+    let (status, _, html) = upload(&app, &cora, "controls", "check", "controls.csv", GOOD).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let error = html.split(r#"<p class="field-error" id="i-file-error">"#).nth(1).expect("beside the file field");
+    assert!(error.starts_with("the file is larger than an import may be (64 bytes)"), "{error}");
+    assert!(!control_codes(&app).await.contains(&"NET-01".to_owned()));
+}
+
 crate::both!(
     a_spreadsheet_with_two_bad_rows_shows_both_and_nothing_lands,
     a_good_spreadsheet_lands_after_confirm,
