@@ -31,6 +31,7 @@ fn table_row<'a>(html: &'a str, reference: &str) -> &'a str {
 
 async fn excluding_a_row_with_reasons_and_a_justification_shows_it_excluded(app: TestApp) {
     with_iso(&app).await;
+    app.app.approve_soa(&app.operator("acme", None).await, None).await.unwrap();
     let cora = app.browser("cora@acme.example").await;
     let (status, html) = page(&app, &cora, "/o/acme/soa/A.7.4").await;
     assert_eq!(status, StatusCode::OK);
@@ -55,6 +56,12 @@ async fn excluding_a_row_with_reasons_and_a_justification_shows_it_excluded(app:
     assert!(row.contains("No premises of our own"), "with its justification: {row}");
     assert!(row.contains("not_applicable"), "{row}");
     assert!(table_row(&html, "A.7.3").contains("<td>yes</td>"), "the other rows stay applicable");
+    let (status, html) = page(&app, &cora, "/o/acme/soa/diff").await;
+    assert_eq!(status, StatusCode::OK, "the row pages leave the comparison where it was");
+    assert!(
+        html.contains(r#"<th scope="row">A.7.4</th><td>applicable</td>"#),
+        "the exclusion, against version 1: {html}"
+    );
     assert_eq!(
         decision(&app, "A.7.4").await,
         (false, vec!["contractual".to_owned(), "business_need".to_owned()], justification.to_owned())
