@@ -33,3 +33,15 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// Imports: the answer to a check or an import replaces its part of the page, a refusal (413, 422:
+// the reason or every row problem listed) too; the chosen file stays in its field (hx-preserve)
+// for the confirm.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+  const refused = event.detail.xhr.status === 413 || event.detail.xhr.status === 422;
+  if (refused && elt && elt.closest && elt.closest("[data-import]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});

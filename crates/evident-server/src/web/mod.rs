@@ -40,6 +40,7 @@ pub(crate) fn routes(body_limit: usize, upload_limit: usize) -> Router<State> {
         .merge(pages::controls::routes())
         .merge(pages::gap::routes())
         .merge(pages::soa::routes())
+        .merge(pages::imports::routes())
         .merge(pages::risks::routes())
         .merge(pages::assets::routes())
         .merge(pages::methodology::routes())
@@ -136,6 +137,7 @@ pub(crate) struct Can {
     pub(crate) read_audit: bool,
     pub(crate) export: bool,
     pub(crate) manage_members: bool,
+    pub(crate) import: bool,
 }
 
 impl Can {
@@ -151,6 +153,7 @@ impl Can {
             read_audit: role.can(Permission::AuditLogRead),
             export: role.can(Permission::Export),
             manage_members: role.can(Permission::MemberManage),
+            import: role.can(Permission::Import),
         }
     }
 }

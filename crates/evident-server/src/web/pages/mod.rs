@@ -9,6 +9,7 @@ pub(super) mod dashboard;
 pub(super) mod evidence;
 pub(super) mod frameworks;
 pub(super) mod gap;
+pub(super) mod imports;
 pub(super) mod methodology;
 pub(super) mod risks;
 pub(super) mod session;
@@ -88,6 +89,8 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
         "asset-created" => "The asset is added to the register.",
         "asset-saved" => "The asset is saved.",
         "methodology-saved" => "The risk methodology is saved as a new version; assessed risks keep theirs.",
+        "soa-saved" => "The decision is saved in the draft Statement of Applicability.",
+        "imported" => "The file is imported: every row landed.",
         _ => return None,
     })
 }

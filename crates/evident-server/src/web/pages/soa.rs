@@ -1,17 +1,22 @@
 //! The Statement of Applicability.
 
+use std::collections::BTreeMap;
+
 use askama::Template;
 use axum::Form;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State as AxumState};
-use axum::http::{HeaderValue, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use evident_app::soa::SoaSelector;
-use evident_app::{AppError, Code};
+use evident_app::{AppError, Code, Principal};
+use evident_core::soa::{Reason, SoaRow};
+use evident_core::{Permission, RequirementRef};
 use serde::Deserialize;
 
-use super::{AppState, CsrfOnly, Frame, NoticeQuery, date, enter, notice};
+use super::{AppState, CsrfOnly, Frame, NoticeQuery, Pairs, date, enter, notice};
 use crate::State;
 use crate::web::{PageError, PageResult, Viewer, html, see};
 
@@ -22,6 +27,7 @@ pub(in crate::web) fn routes() -> Router<State> {
         .route("/o/{org}/soa/approve", post(approve_soa))
         .route("/o/{org}/soa/diff", get(soa_diff))
         .route("/o/{org}/soa/export.{format}", get(soa_export))
+        .route("/o/{org}/soa/{reference}", get(soa_row).post(decide_soa_row))
 }
 
 struct SoaLine {
@@ -33,6 +39,21 @@ struct SoaLine {
     controls: String,
     risks: String,
     missing: bool,
+}
+
+impl SoaLine {
+    fn of(r: &SoaRow) -> SoaLine {
+        SoaLine {
+            reference: r.reference.to_string(),
+            title: r.title.clone(),
+            applicable: r.applicable,
+            justification: r.justification.clone(),
+            status: r.implementation.to_string(),
+            controls: r.implementing_controls.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "),
+            risks: r.risks.join(", "),
+            missing: r.justification_missing(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -77,20 +98,7 @@ async fn soa(
         .rev()
         .map(|v| (v.version, v.approved_by, date(v.approved_at.date_naive())))
         .collect();
-    let rows: Vec<SoaLine> = draft
-        .rows
-        .iter()
-        .map(|r| SoaLine {
-            reference: r.reference.to_string(),
-            title: r.title.clone(),
-            applicable: r.applicable,
-            justification: r.justification.clone(),
-            status: r.implementation.to_string(),
-            controls: r.implementing_controls.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "),
-            risks: r.risks.join(", "),
-            missing: r.justification_missing(),
-        })
-        .collect();
+    let rows: Vec<SoaLine> = draft.rows.iter().map(SoaLine::of).collect();
     let unjustified = rows.iter().filter(|r| r.missing).count();
     html(&SoaPage { frame, notice: notice(q.done.as_deref()), rows, versions, unjustified, absent: None })
 }
@@ -162,41 +170,160 @@ async fn soa_diff(
     html(&SoaDiffPage { frame, choices, from, to, lines })
 }
 
-/// `GET /o/{org}/soa/export.csv`: the draft SoA as CSV.
+/// The columns of an SoA export.
+const EXPORT_COLUMNS: [&str; 8] =
+    ["ref", "title", "applicable", "reasons", "justification", "status", "implementing_controls", "risks"];
+
+/// `GET /o/{org}/soa/export.{csv,xlsx}`: the draft SoA as CSV or as a workbook, made by the same
+/// writer as every other export.
 async fn soa_export(
     AxumState(state): AppState,
     Path((org, format)): Path<(String, String)>,
     viewer: Viewer,
 ) -> PageResult {
     let principal = viewer.in_org(&state, &org).await?;
-    if format != "csv" {
+    if !matches!(format.as_str(), "csv" | "xlsx") {
         return Err(AppError::not_found(Code::RouteNotFound, "export format", format).into());
     }
     let document = state.app.export_soa(&principal, None, SoaSelector::Draft).await?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| AppError::new(Code::Unexpected, e.to_string());
-    out.write_record(["ref", "title", "applicable", "justification", "status", "implementing_controls", "risks"])
-        .map_err(io)?;
-    for r in &document.rows {
-        let controls = r.implementing_controls.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" ");
-        out.write_record([
-            r.reference.to_string(),
-            r.title.clone(),
-            if r.applicable { "yes" } else { "no" }.to_owned(),
-            r.justification.clone(),
-            r.implementation.to_string(),
-            controls,
-            r.risks.join(" "),
-        ])
-        .map_err(io)?;
+    let rows: Vec<Vec<String>> = document
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.reference.to_string(),
+                r.title.clone(),
+                if r.applicable { "yes" } else { "no" }.to_owned(),
+                r.reasons.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" "),
+                r.justification.clone(),
+                r.implementation.to_string(),
+                r.implementing_controls.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" "),
+                r.risks.join(" "),
+            ]
+        })
+        .collect();
+    let (bytes, _) = evident_app::imports::table_bytes(&format, "Statement of Applicability", &EXPORT_COLUMNS, &rows)?;
+    Ok(crate::routes::imports::file_response(&format!("soa-draft.{format}"), &format, bytes))
+}
+
+/// A decision form as sent: the typed text, kept to show again beside its errors.
+struct DecisionForm {
+    applicable: bool,
+    reasons: Vec<String>,
+    justification: String,
+}
+
+#[derive(Template)]
+#[template(path = "soa_row.html")]
+struct SoaRowPage {
+    frame: Frame,
+    row: SoaLine,
+    theme: String,
+    reasons: String,
+    may_edit: bool,
+    /// Every reason a decision may give, and whether the form ticks it.
+    choices: Vec<(&'static str, bool)>,
+    form: DecisionForm,
+    /// Each problem under its field's name (`form` for the form as a whole).
+    errors: BTreeMap<&'static str, String>,
+}
+
+fn reference(reference: &str) -> PageResult<RequirementRef> {
+    RequirementRef::parse(reference)
+        .map_err(|_| PageError(AppError::not_found(Code::RouteNotFound, "SoA row", reference)))
+}
+
+/// `GET /o/{org}/soa/{ref}`: one row of the draft, with the form that decides it for those who may.
+async fn soa_row(
+    AxumState(state): AppState,
+    Path((org, reference_text)): Path<(String, String)>,
+    viewer: Viewer,
+) -> PageResult {
+    let (principal, frame) = enter(&state, &viewer, &org, "soa").await?;
+    let reference = reference(&reference_text)?;
+    soa_row_page(&state, principal, frame, &reference, None, BTreeMap::new()).await
+}
+
+async fn soa_row_page(
+    state: &State,
+    principal: Principal,
+    frame: Frame,
+    reference: &RequirementRef,
+    form: Option<DecisionForm>,
+    errors: BTreeMap<&'static str, String>,
+) -> PageResult {
+    let rows = state.app.soa(&principal, None).await?;
+    let row = rows
+        .iter()
+        .find(|r| &r.reference == reference)
+        .ok_or_else(|| PageError(AppError::not_found(Code::RouteNotFound, "SoA row", reference)))?;
+    let form = form.unwrap_or_else(|| DecisionForm {
+        applicable: row.applicable,
+        reasons: row.reasons.iter().map(|r| r.to_string()).collect(),
+        justification: row.justification.clone(),
+    });
+    html(&SoaRowPage {
+        frame,
+        row: SoaLine::of(row),
+        theme: row.theme.clone(),
+        reasons: row.reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", "),
+        may_edit: principal.role().can(Permission::SoaEdit),
+        choices: Reason::ALL.iter().map(|r| (r.as_str(), form.reasons.iter().any(|t| t == r.as_str()))).collect(),
+        form,
+        errors,
+    })
+}
+
+/// `POST /o/{org}/soa/{ref}`: records the decision on one row (applicable or excluded, the
+/// reasons, the justification); a refusal is shown beside the field it concerns.
+async fn decide_soa_row(
+    AxumState(state): AppState,
+    Path((org, reference_text)): Path<(String, String)>,
+    viewer: Viewer,
+    body: Bytes,
+) -> PageResult {
+    let fields = Pairs::parse(&body);
+    viewer.check_csrf(fields.one("csrf"))?;
+    let (principal, frame) = enter(&state, &viewer, &org, "soa").await?;
+    let reference = reference(&reference_text)?;
+    let form = DecisionForm {
+        applicable: fields.one("applicable") != "no",
+        reasons: fields.all("reason").map(str::to_owned).collect(),
+        justification: fields.one("justification").trim().to_owned(),
+    };
+    let mut errors = BTreeMap::new();
+    let mut reasons = Vec::new();
+    for text in &form.reasons {
+        match Reason::parse(text) {
+            Ok(reason) => reasons.push(reason),
+            Err(e) => {
+                errors.insert("reasons", e.to_string());
+            }
+        }
     }
-    let bytes = out.into_inner().map_err(|e| AppError::new(Code::Unexpected, e.to_string()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
-            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"soa-draft.csv\"")),
-        ],
-        bytes,
-    )
-        .into_response())
+    if errors.is_empty() {
+        let decided =
+            state.app.set_soa(&principal, None, &reference, form.applicable, reasons, form.justification.clone()).await;
+        match decided {
+            Ok(_) => return Ok(see(&format!("/o/{org}/soa?done=soa-saved#row-{reference}"))),
+            // The use case says what is missing; the page only puts it beside the empty field.
+            Err(e) if e.code == Code::InvalidInput => {
+                if form.reasons.is_empty() {
+                    errors.insert("reasons", e.message.clone());
+                }
+                if form.justification.is_empty() {
+                    errors.insert("justification", e.message.clone());
+                }
+                if errors.is_empty() {
+                    errors.insert("form", e.message);
+                }
+            }
+            Err(e) if e.code == Code::RuleViolated => {
+                errors.insert("applicable", e.message);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let page = soa_row_page(&state, principal, frame, &reference, Some(form), errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
