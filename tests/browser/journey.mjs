@@ -222,6 +222,64 @@ await submit(admin, "form[action$='/admin/members'] button[type=submit]");
 check((await admin.locator(".notice").textContent()).includes("member is added"), "a member is added");
 check((await admin.locator("#members tbody").textContent()).includes("journey.viewer@example.org"), "and listed");
 
+// Assets: one added from the register's form, with its page.
+await admin.goto(`${org}/assets`);
+await admin.fill("#n-code", "AST-J1");
+await admin.fill("#n-name", "Customer database");
+await submit(admin, "#new button[type=submit]");
+check((await admin.locator(".notice").textContent()).includes("asset is added"), "an asset is added");
+await look(admin, "assets");
+await admin.goto(`${org}/assets/AST-J1`);
+await look(admin, "asset");
+
+// Risks: one created from the register's form on that asset, then edited on its page.
+await admin.goto(`${org}/risks`);
+await admin.fill("#rf-code", "R-J1");
+await admin.fill("#rf-title", "Customer data read by a former employee");
+await admin.selectOption("#rf-assets", "AST-J1");
+await admin.fill("#rf-threat", "a leaver keeps access");
+await admin.fill("#rf-vulnerability", "access is not removed on the last day");
+await admin.fill("#rf-review", "2027-06-30");
+await submit(admin, "#new-risk button[type=submit]");
+const created = (await admin.locator("main").textContent()).replace(/\s+/g, " ");
+check(created.includes("risk is created"), `a risk is created from the register (${created.slice(0, 200)})`);
+await admin.goto(`${org}/risks/R-J1`);
+await admin.fill("#rf-title", "Customer data read by a former employee or contractor");
+await submit(admin, "#edit button[type=submit]");
+check((await admin.locator(".notice").textContent()).includes("risk are saved"), "the risk is edited");
+await look(admin, "risk");
+
+// The methodology: changing a cell redraws the preview (the server draws it) and saves nothing.
+await admin.goto(`${org}/risks/methodology`);
+const cell = admin.locator("select[id^=cell-]").first();
+const options = await cell.locator("option").allTextContents();
+const current = await cell.inputValue();
+const other = options.find((o) => o !== current);
+if (other) {
+  await Promise.all([admin.waitForResponse((r) => r.url().endsWith("/methodology/preview")), cell.selectOption(other)]);
+  check((await admin.locator("#preview svg").count()) > 0, "the methodology preview is redrawn by the server");
+}
+await look(admin, "methodology");
+
+// One SoA row decided on its own page.
+await admin.goto(`${org}/soa/A.5.1`);
+await admin.fill("#d-justification", "Policies are the base of the ISMS.");
+await submit(admin, "#decide button[type=submit]");
+check((await admin.locator(".notice").textContent()).includes("decision is saved"), "an SoA row is decided");
+await admin.goto(`${org}/soa/A.5.1`);
+await look(admin, "soa-row");
+
+// Imports: a spreadsheet with bad rows shows each problem before anything lands.
+await admin.goto(`${org}/imports`);
+await admin.selectOption("#i-kind", "assets");
+const sheet = path.join(out, "assets.csv");
+writeFileSync(sheet, "code,name,type,owner,classification,confidentiality,integrity,availability,parent\nAST-J2,,data,,,9,1,1,\n");
+await admin.setInputFiles("#i-file", sheet);
+await Promise.all([admin.waitForResponse((r) => r.url().endsWith("/imports")), admin.click("#import-form button[value=check]")]);
+await admin.locator("table.problems").waitFor();
+check((await admin.locator("table.problems tbody tr").count()) >= 2, "the import lists each row problem");
+await look(admin, "imports");
+
 // The Type 2 window: the control implemented, mapped to SOC 2 and evidenced is tested.
 await admin.goto(`${org}/type2`);
 check((await admin.locator("main table").first().textContent()).includes(code), `${code} is in the Type 2 window`);
@@ -235,7 +293,8 @@ const auditor = await newPage();
 await signIn(auditor, auditorEmail, auditorPassword);
 const auditorOrg = auditor.url().replace(/\/$/, "");
 for (const where of ["", "/frameworks", `/frameworks/${encodeURIComponent("iso27001:2022")}`, "/controls", `/controls/${code}`,
-                     "/gap?from=soc2%3A2017&to=iso27001%3A2022", "/soa", "/risks", "/evidence", "/type2", "/audit", "/admin"]) {
+                     "/gap?from=soc2%3A2017&to=iso27001%3A2022", "/soa", "/soa/A.5.1", "/risks", "/risks/R-J1", "/risks/methodology", "/assets", "/assets/AST-J1", "/imports",
+                     "/evidence", "/type2", "/audit", "/admin"]) {
   await auditor.goto(`${auditorOrg}${where}`);
   const forms = await auditor.locator("form[method=post]").evaluateAll((fs) =>
     fs.map((f) => f.getAttribute("action")).filter((a) => a !== "/logout" && !a.endsWith("/admin/password") && !a.endsWith("/admin/tokens")));
