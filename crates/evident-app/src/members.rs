@@ -53,8 +53,10 @@ impl App {
     }
 
     pub async fn members(&self, principal: &Principal) -> Result<Vec<Member>> {
-        principal.authorize(Permission::Read)?;
-        Ok(self.store.members(&principal.org.id).await?)
+        self.remembered(principal, Permission::Read, "members", async {
+            Ok(self.store.members(&principal.org.id).await?)
+        })
+        .await
     }
 
     /// Changes a member's role, or the name this organisation knows them by. The last

@@ -205,8 +205,12 @@ pub fn preset(name: &str) -> Result<Methodology> {
 impl App {
     /// The methodology in force.
     pub async fn methodology(&self, principal: &Principal) -> Result<MethodologyVersion> {
-        principal.authorize(Permission::Read)?;
-        self.store.methodologies(&principal.org.id).await?.pop().ok_or_else(|| {
+        let methodologies = self
+            .remembered(principal, Permission::Read, "methodologies", async {
+                Ok(self.store.methodologies(&principal.org.id).await?)
+            })
+            .await?;
+        methodologies.last().cloned().ok_or_else(|| {
             AppError::new(Code::NoMethodology, format!("{} has no risk methodology yet", principal.org.slug))
         })
     }
@@ -228,8 +232,10 @@ impl App {
     }
 
     pub async fn assets(&self, principal: &Principal) -> Result<Vec<Asset>> {
-        principal.authorize(Permission::Read)?;
-        Ok(self.store.assets(&principal.org.id).await?)
+        self.remembered(principal, Permission::Read, "assets", async {
+            Ok(self.store.assets(&principal.org.id).await?)
+        })
+        .await
     }
 
     /// Creates or changes one asset; its parent must exist and form no cycle.
@@ -303,8 +309,8 @@ impl App {
     }
 
     pub async fn risks(&self, principal: &Principal) -> Result<Vec<Risk>> {
-        principal.authorize(Permission::Read)?;
-        Ok(self.store.risks(&principal.org.id).await?)
+        self.remembered(principal, Permission::Read, "risks", async { Ok(self.store.risks(&principal.org.id).await?) })
+            .await
     }
 
     /// The risks `filter` selects.

@@ -254,10 +254,10 @@ impl RiskChoices {
             assets: state.app.assets(principal).await?.into_iter().map(|a| (a.code.to_string(), a.name)).collect(),
             controls: state
                 .app
-                .controls(principal, false)
+                .controls_shared(principal, false)
                 .await?
-                .into_iter()
-                .map(|c| (c.control.code.to_string(), c.control.title))
+                .iter()
+                .map(|c| (c.control.code.to_string(), c.control.title.clone()))
                 .collect(),
             likelihood: scale(&methodology.likelihood),
             impact: scale(&methodology.impact),
