@@ -82,6 +82,22 @@ impl App {
         };
         let library = self.library_for(principal).await?;
         library.framework(framework)?;
+        let what = format!("type 2 {framework} {from} {to}");
+        let audited =
+            self.remembered(principal, Permission::Read, &what, self.audited(principal, framework, from, to)).await?;
+        let seed = seed.unwrap_or_else(rand_seed);
+        Ok(type2::analyse(&window, &table, seed, &audited))
+    }
+
+    /// The implemented controls mapped to `framework`, each with its evidence between `from` and
+    /// `to`: what a Type 2 analysis of that window samples.
+    async fn audited(
+        &self,
+        principal: &Principal,
+        framework: &FrameworkId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<AuditedControl>> {
         let org = &principal.org.id;
         let (controls, mappings, linked) = tokio::try_join!(
             self.store.controls(org),
@@ -93,10 +109,12 @@ impl App {
             let item = EvidenceItem { id: link.evidence, effective: link.effective, period: link.period };
             evidence.entry(link.control).or_default().push(item);
         }
+        let mapped: std::collections::HashSet<&ControlCode> =
+            mappings.iter().filter(|m| &m.framework == framework).map(|m| &m.control).collect();
         let audited: Vec<AuditedControl> = controls
             .iter()
             .filter(|c| c.is_active() && c.status == ImplementationStatus::Implemented)
-            .filter(|c| mappings.iter().any(|m| m.control == c.code && &m.framework == framework))
+            .filter(|c| mapped.contains(&c.code))
             .map(|c| AuditedControl {
                 control: c.id.clone(),
                 code: c.code.clone(),
@@ -104,8 +122,7 @@ impl App {
                 evidence: evidence.remove(&c.id).unwrap_or_default(),
             })
             .collect();
-        let seed = seed.unwrap_or_else(rand_seed);
-        Ok(type2::analyse(&window, &table, seed, &audited))
+        Ok(audited)
     }
 
     /// Writes the analysis's population (every occurrence of every control) or its sample to
