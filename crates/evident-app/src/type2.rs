@@ -41,8 +41,25 @@ impl App {
     /// Each active control's evidence freshness today, and the calendar of the next `days` days.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug))]
     pub async fn freshness(&self, principal: &Principal, days: u32) -> Result<FreshnessReport> {
+        Ok(FreshnessReport::clone(&*self.freshness_shared(principal, days).await?))
+    }
+
+    /// One control's freshness today (`None` for a retired one): what a control's page shows,
+    /// without copying every control's.
+    pub async fn control_freshness(
+        &self,
+        principal: &Principal,
+        code: &ControlCode,
+    ) -> Result<Option<ControlFreshness>> {
+        Ok(self.freshness_shared(principal, 0).await?.controls.iter().find(|c| &c.code == code).cloned())
+    }
+
+    async fn freshness_shared(&self, principal: &Principal, days: u32) -> Result<std::sync::Arc<FreshnessReport>> {
         let what = format!("freshness {days}");
-        self.remembered(principal, Permission::Read, &what, self.freshness_of(principal, days)).await
+        self.remembered(principal, Permission::Read, &what, async {
+            Ok(std::sync::Arc::new(self.freshness_of(principal, days).await?))
+        })
+        .await
     }
 
     async fn freshness_of(&self, principal: &Principal, days: u32) -> Result<FreshnessReport> {

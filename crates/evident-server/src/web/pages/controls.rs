@@ -392,7 +392,7 @@ async fn control_page(
     let view = state.app.control(&principal, code).await?;
     let control = &view.control;
     let evidence = state.app.evidence_list(&principal, Some(code), true, Some(50)).await?;
-    let freshness = state.app.freshness(&principal, 0).await?.controls.into_iter().find(|c| &c.code == code).map(|c| {
+    let freshness = state.app.control_freshness(&principal, code).await?.map(|c| {
         (
             c.state.to_string(),
             c.last_effective.map(date).unwrap_or_else(|| "never".to_owned()),
