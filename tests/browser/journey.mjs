@@ -232,24 +232,8 @@ await look(admin, "assets");
 await admin.goto(`${org}/assets/AST-J1`);
 await look(admin, "asset");
 
-// Risks: one created from the register's form on that asset, then edited on its page.
-await admin.goto(`${org}/risks`);
-await admin.fill("#rf-code", "R-J1");
-await admin.fill("#rf-title", "Customer data read by a former employee");
-await admin.selectOption("#rf-assets", "AST-J1");
-await admin.fill("#rf-threat", "a leaver keeps access");
-await admin.fill("#rf-vulnerability", "access is not removed on the last day");
-await admin.fill("#rf-review", "2027-06-30");
-await submit(admin, "#new-risk button[type=submit]");
-const created = (await admin.locator("main").textContent()).replace(/\s+/g, " ");
-check(created.includes("risk is created"), `a risk is created from the register (${created.slice(0, 200)})`);
-await admin.goto(`${org}/risks/R-J1`);
-await admin.fill("#rf-title", "Customer data read by a former employee or contractor");
-await submit(admin, "#edit button[type=submit]");
-check((await admin.locator(".notice").textContent()).includes("risk are saved"), "the risk is edited");
-await look(admin, "risk");
-
-// The methodology: changing a cell redraws the preview (the server draws it) and saves nothing.
+// The methodology (a new organisation has none yet): changing a cell redraws the preview (the
+// server draws it, saving nothing); Save makes it the first version, which assesses risks.
 await admin.goto(`${org}/risks/methodology`);
 const cell = admin.locator("select[id^=cell-]").first();
 const options = await cell.locator("option").allTextContents();
@@ -260,6 +244,29 @@ if (other) {
   check((await admin.locator("#preview svg").count()) > 0, "the methodology preview is redrawn by the server");
 }
 await look(admin, "methodology");
+await submit(admin, "#edit button[type=submit]");
+check((await admin.locator(".notice").textContent()).includes("methodology is saved"), "the methodology is saved");
+
+// Risks: one created from the register's form on that asset, then edited on its page.
+await admin.goto(`${org}/risks`);
+await admin.fill("#rf-code", "R-J1");
+await admin.fill("#rf-title", "Customer data read by a former employee");
+await admin.selectOption("#rf-assets", "AST-J1");
+await admin.fill("#rf-threat", "a leaver keeps access");
+await admin.fill("#rf-vulnerability", "access is not removed on the last day");
+await admin.selectOption("#rf-owner", adminEmail);
+await admin.selectOption("#rf-controls", code);
+await admin.fill("#rf-review", "2027-06-30");
+await submit(admin, "#new-risk button[type=submit]");
+const created = (await admin.locator("main").textContent()).replace(/\s+/g, " ");
+const refused = (await admin.locator(".field-error, .error").allTextContents()).join("; ");
+check(created.includes("risk is created"), `a risk is created from the register${refused ? ` (refused: ${refused})` : ""}`);
+await admin.goto(`${org}/risks/R-J1`);
+check((await admin.locator("#edit #rf-title").count()) === 1, `the risk's page has its edit form (${(await admin.locator("main").textContent()).replace(/\s+/g, " ").slice(0, 300)})`);
+await admin.fill("#rf-title", "Customer data read by a former employee or contractor");
+await submit(admin, "#edit button[type=submit]");
+check((await admin.locator(".notice").textContent()).includes("risk are saved"), "the risk is edited");
+await look(admin, "risk");
 
 // One SoA row decided on its own page.
 await admin.goto(`${org}/soa/A.5.1`);
