@@ -611,6 +611,19 @@ pub(crate) async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The version `If-Match` names, if it is there: `"…"` as `ETag` gave it (`W/` and the quotes are
+/// optional), of the `what` it versions. Its absence is the use case's to refuse, after the permission check.
+pub(crate) fn if_match_version(headers: &HeaderMap, what: &str) -> Result<Option<String>> {
+    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"').to_owned())
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_hexdigit()))
+        .map(Some)
+        .ok_or_else(|| ApiError::new(Code::InvalidInput, format!("If-Match must be the {what}'s ETag")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::natural_key;

@@ -203,19 +203,6 @@ pub(crate) struct AssetEdit {
     parent: Option<Option<AssetCode>>,
 }
 
-/// The version `If-Match` names, if it is there: `"…"` as `ETag` gave it (`W/` and the quotes are
-/// optional). Its absence is the use case's to refuse, after the permission check.
-fn if_match(headers: &HeaderMap) -> Result<Option<String>> {
-    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    value
-        .to_str()
-        .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"').to_owned())
-        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_hexdigit()))
-        .map(Some)
-        .ok_or_else(|| ApiError::new(Code::InvalidInput, "If-Match must be the asset's ETag"))
-}
-
 /// `PATCH /api/orgs/{org}/assets/{code}` with `If-Match`: changes the fields given; refused with
 /// `conflict` (409) when the asset changed since that version.
 #[utoipa::path(patch, path = "/api/orgs/{org}/assets/{code}", tag = "risks",
@@ -235,7 +222,7 @@ pub(crate) async fn edit(
 ) -> Result<Response> {
     let principal = caller.in_org(&state, &org).await?;
     let code = parse_asset(&code)?;
-    let version = if_match(&headers)?;
+    let version = super::if_match_version(&headers, "asset")?;
     let current = state.app.asset(&principal, &code).await?;
     let asset = Asset {
         code,

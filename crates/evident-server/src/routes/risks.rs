@@ -226,19 +226,6 @@ pub(crate) struct RiskEdit {
     closed: Option<bool>,
 }
 
-/// The version `If-Match` names, if it is there: `"…"` as `ETag` gave it (`W/` and the quotes are
-/// optional). Its absence is the use case's to refuse, after the permission check.
-fn if_match(headers: &HeaderMap) -> Result<Option<String>> {
-    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    value
-        .to_str()
-        .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"').to_owned())
-        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_hexdigit()))
-        .map(Some)
-        .ok_or_else(|| ApiError::new(Code::InvalidInput, "If-Match must be the risk's ETag"))
-}
-
 /// `PATCH /api/orgs/{org}/risks/{code}` with `If-Match`: changes the fields given, re-assessed
 /// with the methodology in force; acceptances are kept. Refused with `conflict` (409) when the
 /// risk changed since that version.
@@ -262,7 +249,7 @@ pub(crate) async fn edit(
 ) -> Result<Response> {
     let principal = caller.in_org(&state, &org).await?;
     let code = parse_risk(&code)?;
-    let version = if_match(&headers)?;
+    let version = super::if_match_version(&headers, "risk")?;
     let current = state.app.risk(&principal, &code).await?;
     let (planned, in_place): (Vec<Treating>, Vec<Treating>) = current.controls.into_iter().partition(|t| t.planned);
     let in_place = match edit.controls {
