@@ -82,33 +82,71 @@ pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, OscalError> {
 
 /// Parses JSON bytes within `limits` into a value and names the model it holds.
 pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<(Model, Value), OscalError> {
+    check_bounds(file, bytes, limits)?;
+    let value = parse_value(file, bytes)?;
+    Ok((model_of(file, &value)?, value))
+}
+
+/// Refuses bytes larger than `limits` allow or nested deeper, before any parser sees them.
+pub fn check_bounds(file: &str, bytes: &[u8], limits: &Limits) -> Result<(), OscalError> {
     if bytes.len() as u64 > limits.max_bytes {
         return Err(OscalError::TooLarge { file: file.into(), size: bytes.len() as u64, limit: limits.max_bytes });
     }
-    check_depth(file, bytes, limits.max_depth)?;
-    let value: Value =
-        serde_json::from_slice(bytes).map_err(|e| OscalError::Syntax { file: file.into(), message: e.to_string() })?;
-    fn keys(o: &serde_json::Map<String, Value>) -> Vec<&str> {
-        o.keys().map(String::as_str).filter(|k| *k != "$schema").collect()
-    }
+    check_depth(file, bytes, limits.max_depth)
+}
+
+/// JSON bytes (already bounded) as a value.
+pub fn parse_value(file: &str, bytes: &[u8]) -> Result<Value, OscalError> {
+    serde_json::from_slice(bytes).map_err(|e| OscalError::Syntax { file: file.into(), message: e.to_string() })
+}
+
+/// The model a parsed document holds, from its only root key (besides `$schema`).
+pub fn model_of(file: &str, value: &Value) -> Result<Model, OscalError> {
     let Some(object) = value.as_object() else {
         return Err(OscalError::NotSupported {
             file: file.into(),
             message: "an OSCAL document is a JSON object; this is not one".into(),
         });
     };
-    let keys = keys(object);
-    let Some(model) = named(&keys) else {
+    let keys: Vec<&str> = object.keys().map(String::as_str).filter(|k| *k != "$schema").collect();
+    named(&keys).ok_or_else(|| {
         let found = if keys.is_empty() { "nothing".to_owned() } else { keys.join(", ") };
-        return Err(OscalError::NotSupported {
+        OscalError::NotSupported {
             file: file.into(),
             message: format!(
                 "an OSCAL document here is one object with a single key naming its model (catalog, profile, \
                  system-security-plan, assessment-results, plan-of-action-and-milestones); this one has {found}"
             ),
-        });
-    };
-    Ok((model, value))
+        }
+    })
+}
+
+/// The model a document's first root key (besides `$schema`) names, read without parsing the
+/// rest: a guess that lets work on the model start while the document is parsed, which
+/// [`model_of`] then settles. `None` when the bytes do not start as an OSCAL document.
+pub fn sniff(bytes: &[u8]) -> Option<Model> {
+    use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
+    struct FirstKey<'a>(&'a std::cell::Cell<Option<Model>>);
+    impl<'de> Visitor<'de> for FirstKey<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key != "$schema" {
+                    self.0.set(named(&[key.as_ref()]));
+                    // Stops here: the parser's complaint that the object goes on is not wanted.
+                    return Err(serde::de::Error::custom("read enough"));
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+    let found = std::cell::Cell::new(None);
+    serde_json::Deserializer::from_slice(bytes).deserialize_map(FirstKey(&found)).ok();
+    found.get()
 }
 
 /// The model a root object's only key names.
@@ -120,33 +158,44 @@ fn named(keys: &[&str]) -> Option<Model> {
 }
 
 /// Refuses JSON nested deeper than `limit` without parsing it: one pass over the bytes, strings
-/// skipped, counting open brackets.
+/// skipped, counting brackets. Most of a document is prose and indentation, which `memchr`
+/// crosses many bytes at a time.
 fn check_depth(file: &str, bytes: &[u8], limit: usize) -> Result<(), OscalError> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (offset, &byte) in bytes.iter().enumerate() {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
+    let mut at = 0usize;
+    while at < bytes.len() {
+        // Outside a string: the next quote or opening bracket; the closing ones before it count down.
+        let Some(next) = memchr::memchr3(b'"', b'{', b'[', &bytes[at..]).map(|n| at + n) else {
+            break;
+        };
+        let closed = memchr::memchr2_iter(b'}', b']', &bytes[at..next]).count();
+        depth = depth.saturating_sub(closed);
+        if bytes[next] == b'"' {
+            at = string_end(bytes, next + 1);
             continue;
         }
-        match byte {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > limit {
-                    let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
-                    return Err(OscalError::TooDeep { file: file.into(), line, limit });
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
+        depth += 1;
+        if depth > limit {
+            let line = memchr::memchr_iter(b'\n', &bytes[..next]).count() + 1;
+            return Err(OscalError::TooDeep { file: file.into(), line, limit });
         }
+        at = next + 1;
     }
     Ok(())
+}
+
+/// Where the string whose content starts at `from` ends: just past its closing quote, escapes
+/// skipped (or the end of the bytes, for a string never closed: the parser names that).
+fn string_end(bytes: &[u8], mut from: usize) -> usize {
+    while let Some(n) = memchr::memchr2(b'"', b'\\', &bytes[from..]) {
+        let found = from + n;
+        if bytes[found] == b'"' {
+            return found + 1;
+        }
+        from = found + 2;
+        if from >= bytes.len() {
+            break;
+        }
+    }
+    bytes.len()
 }

@@ -115,11 +115,11 @@ impl Resolver {
         for (i, import) in profile.imports.iter().enumerate() {
             let source = self.source(import, profile.back_matter.as_ref(), path, &file, i)?;
             let shown = self.name(&source);
-            let catalog = self.load(&source, &shown)?.catalog;
+            let mut catalog = self.load(&source, &shown)?.catalog;
             let selection = self.select(import, &catalog, &shown);
-            out.add(&catalog, &selection);
-            params.extend(catalog.params.iter().flatten().cloned());
-            resources.extend(catalog.back_matter.iter().flat_map(|b| b.resources.iter().flatten()).cloned());
+            params.extend(catalog.params.take().into_iter().flatten());
+            resources.extend(catalog.back_matter.take().into_iter().flat_map(|b| b.resources.into_iter().flatten()));
+            out.add(catalog, &selection);
         }
         for (id, parent) in &out.dropped {
             self.warnings.push(format!(
@@ -317,25 +317,26 @@ struct Output {
 }
 
 impl Output {
-    fn add(&mut self, catalog: &Catalog, selected: &HashSet<String>) {
+    /// Takes the selected controls of a catalog, moved rather than copied.
+    fn add(&mut self, catalog: Catalog, selected: &HashSet<String>) {
         if self.as_is {
-            let controls = self.keep(catalog.controls.as_deref().unwrap_or_default(), selected);
+            let controls = self.keep(catalog.controls.unwrap_or_default(), selected);
             self.controls.extend(controls);
-            let groups = self.keep_groups(catalog.groups.as_deref().unwrap_or_default(), selected);
+            let groups = self.keep_groups(catalog.groups.unwrap_or_default(), selected);
             merge_groups(&mut self.groups, groups);
         } else {
             // Flat: no groups, but a control keeps its selected child controls, as NIST's
             // expected results show.
-            fn groups(out: &mut Output, list: &[Group], selected: &HashSet<String>) {
+            fn groups(out: &mut Output, list: Vec<Group>, selected: &HashSet<String>) {
                 for group in list {
-                    let kept = out.keep(group.controls.as_deref().unwrap_or_default(), selected);
+                    let kept = out.keep(group.controls.unwrap_or_default(), selected);
                     out.controls.extend(kept);
-                    groups(out, group.groups.as_deref().unwrap_or_default(), selected);
+                    groups(out, group.groups.unwrap_or_default(), selected);
                 }
             }
-            let kept = self.keep(catalog.controls.as_deref().unwrap_or_default(), selected);
+            let kept = self.keep(catalog.controls.unwrap_or_default(), selected);
             self.controls.extend(kept);
-            groups(self, catalog.groups.as_deref().unwrap_or_default(), selected);
+            groups(self, catalog.groups.unwrap_or_default(), selected);
         }
     }
 
@@ -347,15 +348,15 @@ impl Output {
     /// whose parent control is not selected has no place in the source's structure: it is left
     /// out, and named (NIST's resolver does the same: its resolved PRIVACY baseline has no
     /// AC-3(14), which the profile selects without AC-3).
-    fn keep(&mut self, controls: &[Control], selected: &HashSet<String>) -> Vec<Control> {
+    fn keep(&mut self, controls: Vec<Control>, selected: &HashSet<String>) -> Vec<Control> {
         let mut kept = Vec::new();
-        for control in controls {
+        for mut control in controls {
+            let children = control.controls.take().unwrap_or_default();
             if selected.contains(&control.id) && self.first(&control.id) {
-                let children = self.keep(control.controls.as_deref().unwrap_or_default(), selected);
-                let controls = Some(children).filter(|c| !c.is_empty());
-                kept.push(Control { controls, ..control.clone() });
+                control.controls = Some(self.keep(children, selected)).filter(|c| !c.is_empty());
+                kept.push(control);
             } else {
-                self.orphans(control.controls.as_deref().unwrap_or_default(), selected, &control.id);
+                self.orphans(&children, selected, &control.id);
             }
         }
         kept
@@ -370,17 +371,15 @@ impl Output {
         }
     }
 
-    fn keep_groups(&mut self, groups: &[Group], selected: &HashSet<String>) -> Vec<Group> {
+    fn keep_groups(&mut self, groups: Vec<Group>, selected: &HashSet<String>) -> Vec<Group> {
         let mut kept = Vec::new();
-        for group in groups {
-            let controls = self.keep(group.controls.as_deref().unwrap_or_default(), selected);
-            let subgroups = self.keep_groups(group.groups.as_deref().unwrap_or_default(), selected);
+        for mut group in groups {
+            let controls = self.keep(group.controls.take().unwrap_or_default(), selected);
+            let subgroups = self.keep_groups(group.groups.take().unwrap_or_default(), selected);
             if !controls.is_empty() || !subgroups.is_empty() {
-                kept.push(Group {
-                    controls: Some(controls).filter(|c| !c.is_empty()),
-                    groups: Some(subgroups).filter(|g| !g.is_empty()),
-                    ..group.clone()
-                });
+                group.controls = Some(controls).filter(|c| !c.is_empty());
+                group.groups = Some(subgroups).filter(|g| !g.is_empty());
+                kept.push(group);
             }
         }
         kept
@@ -609,28 +608,79 @@ fn insert<T: Clone>(list: &mut Option<Vec<T>>, items: Option<&Vec<T>>, start: bo
     }
 }
 
-/// The back-matter of the resolved catalog: the resources its text links to by `#uuid`.
+/// The back-matter of the resolved catalog: the resources it links to by `#uuid`.
 fn referenced(catalog: &Catalog, resources: Vec<Resource>) -> Option<BackMatter> {
-    fn hrefs(value: &Value, found: &mut HashSet<String>) {
-        match value {
-            Value::Object(map) => {
-                if let Some(Value::String(href)) = map.get("href")
-                    && let Some(fragment) = href.strip_prefix('#')
-                {
-                    found.insert(fragment.to_owned());
-                }
-                map.values().for_each(|v| hrefs(v, found));
-            }
-            Value::Array(items) => items.iter().for_each(|v| hrefs(v, found)),
-            _ => {}
-        }
-    }
     let mut found = HashSet::new();
-    hrefs(&serde_json::to_value(catalog).unwrap_or_default(), &mut found);
+    each_link(catalog, &mut |href| {
+        if let Some(fragment) = href.strip_prefix('#') {
+            found.insert(fragment.to_owned());
+        }
+    });
     let mut seen = HashSet::new();
     let kept: Vec<Resource> =
         resources.into_iter().filter(|r| found.contains(&r.uuid) && seen.insert(r.uuid.clone())).collect();
     (!kept.is_empty()).then_some(BackMatter { resources: Some(kept) })
+}
+
+/// Every link's `href` in a catalog: its metadata (the typed links and those inside the parties,
+/// roles and other parts kept as JSON), groups, controls, parameters and parts.
+fn each_link(catalog: &Catalog, f: &mut dyn FnMut(&str)) {
+    fn json(value: &Value, f: &mut dyn FnMut(&str)) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(href)) = map.get("href") {
+                    f(href);
+                }
+                map.values().for_each(|v| json(v, f));
+            }
+            Value::Array(items) => items.iter().for_each(|v| json(v, f)),
+            _ => {}
+        }
+    }
+    fn links(list: Option<&[Link]>, f: &mut dyn FnMut(&str)) {
+        list.unwrap_or_default().iter().for_each(|l| f(&l.href));
+    }
+    fn params(list: Option<&[Parameter]>, f: &mut dyn FnMut(&str)) {
+        list.unwrap_or_default().iter().for_each(|p| links(p.links.as_deref(), f));
+    }
+    fn parts(list: Option<&[Part]>, f: &mut dyn FnMut(&str)) {
+        for part in list.unwrap_or_default() {
+            links(part.links.as_deref(), f);
+            parts(part.parts.as_deref(), f);
+        }
+    }
+    fn controls(list: Option<&[Control]>, f: &mut dyn FnMut(&str)) {
+        for control in list.unwrap_or_default() {
+            links(control.links.as_deref(), f);
+            params(control.params.as_deref(), f);
+            parts(control.parts.as_deref(), f);
+            controls(control.controls.as_deref(), f);
+        }
+    }
+    fn groups(list: Option<&[Group]>, f: &mut dyn FnMut(&str)) {
+        for group in list.unwrap_or_default() {
+            links(group.links.as_deref(), f);
+            params(group.params.as_deref(), f);
+            parts(group.parts.as_deref(), f);
+            groups(group.groups.as_deref(), f);
+            controls(group.controls.as_deref(), f);
+        }
+    }
+    let metadata = &catalog.metadata;
+    links(metadata.links.as_deref(), f);
+    let kept_as_json = [
+        &metadata.revisions,
+        &metadata.document_ids,
+        &metadata.roles,
+        &metadata.locations,
+        &metadata.parties,
+        &metadata.responsible_parties,
+        &metadata.actions,
+    ];
+    kept_as_json.into_iter().flatten().flatten().for_each(|v| json(v, f));
+    params(catalog.params.as_deref(), f);
+    controls(catalog.controls.as_deref(), f);
+    groups(catalog.groups.as_deref(), f);
 }
 
 /// A stable UUID for the resolved catalog of a profile: the same profile resolves to the same id.

@@ -8,8 +8,10 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::error::{OscalError, Violation};
-use crate::model::{BackMatter, Catalog, CatalogDocument, Control, Group, Link, Parameter, Part, ProfileDocument};
-use crate::read::{Limits, Model, parse};
+use crate::model::{
+    BackMatter, Catalog, CatalogDocument, Control, Group, Link, Parameter, Part, Profile, ProfileDocument,
+};
+use crate::read::{Limits, Model, check_bounds, model_of, parse_value, sniff};
 
 const CATALOG_SCHEMA: &str = include_str!("../schemas/oscal_catalog_schema.json");
 const PROFILE_SCHEMA: &str = include_str!("../schemas/oscal_profile_schema.json");
@@ -66,41 +68,91 @@ fn validator(model: Model) -> &'static jsonschema::Validator {
     })
 }
 
-/// Reads, bounds, parses and validates a document: the schema first, then the references.
+/// Bounds, parses and validates a document: the schema first, then the references.
+///
+/// The same bytes are read three ways at once, on as many threads: the schema for the model the
+/// document's first key names is compiled (once per process), the document is parsed as JSON and
+/// checked against it, and a catalog or profile is parsed into its typed model and its references
+/// checked. What is reported does not depend on the threads: schema violations if there are any,
+/// else a document the typed model refuses, else the references that do not resolve.
 pub fn validate(file: &str, bytes: &[u8], limits: &Limits) -> Result<Document, OscalError> {
-    let (model, value) = parse(file, bytes, limits)?;
+    check_bounds(file, bytes, limits)?;
+    let guess = sniff(bytes);
+    std::thread::scope(|scope| {
+        if let Some(model) = guess {
+            scope.spawn(move || validator(model));
+        }
+        let checked = scope.spawn(|| schema_checked(file, bytes));
+        let typed = match guess {
+            Some(Model::Catalog) => Some(typed::<CatalogDocument>(file, bytes).map(|c| {
+                let violations = catalog_violations(&c.catalog);
+                (Document::Catalog(c), violations)
+            })),
+            Some(Model::Profile) => Some(typed::<ProfileDocument>(file, bytes).map(|p| {
+                let violations = profile_violations(&p.profile);
+                (Document::Profile(p), violations)
+            })),
+            _ => None,
+        };
+        let (model, other) = checked.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        if let Some(value) = other {
+            return Ok(Document::Other { model, value: Box::new(value) });
+        }
+        let (document, violations) = match typed {
+            Some(typed) => typed?,
+            // The guess missed (it cannot for a document the schema accepts, but costs nothing).
+            None => return validate_typed(file, bytes, model),
+        };
+        if document.model() != model {
+            return validate_typed(file, bytes, model);
+        }
+        if violations.is_empty() { Ok(document) } else { Err(OscalError::Invalid { file: file.into(), violations }) }
+    })
+}
+
+/// The typed reading of a document the schema accepted, without the threads of [`validate`].
+fn validate_typed(file: &str, bytes: &[u8], model: Model) -> Result<Document, OscalError> {
+    let (document, violations) = match model {
+        Model::Catalog => {
+            let c = typed::<CatalogDocument>(file, bytes)?;
+            let violations = catalog_violations(&c.catalog);
+            (Document::Catalog(c), violations)
+        }
+        _ => {
+            let p = typed::<ProfileDocument>(file, bytes)?;
+            let violations = profile_violations(&p.profile);
+            (Document::Profile(p), violations)
+        }
+    };
+    if violations.is_empty() { Ok(document) } else { Err(OscalError::Invalid { file: file.into(), violations }) }
+}
+
+/// A catalog or profile in its typed model; what the model refuses and the schema allowed is
+/// reported as a schema violation.
+fn typed<T: serde::de::DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<Box<T>, OscalError> {
+    serde_json::from_slice(bytes).map(Box::new).map_err(|e| OscalError::Invalid {
+        file: file.into(),
+        violations: vec![Violation { path: String::new(), rule: "schema", message: e.to_string() }],
+    })
+}
+
+/// Parses a document and checks it against its model's schema. An SSP, assessment results or
+/// POA&M comes back as JSON, its UUID references checked too; a catalog or profile comes back
+/// as its model only, its typed reading being done beside this.
+fn schema_checked(file: &str, bytes: &[u8]) -> Result<(Model, Option<Value>), OscalError> {
+    let value = parse_value(file, bytes)?;
+    let model = model_of(file, &value)?;
     let mut violations = match older_combine(&value) {
         Some(checked) => schema_violations(model, &checked),
         None => schema_violations(model, &value),
     };
-    if !violations.is_empty() {
-        return Err(OscalError::Invalid { file: file.into(), violations });
-    }
-    let typed = |e: serde_json::Error| OscalError::Invalid {
-        file: file.into(),
-        violations: vec![Violation { path: String::new(), rule: "schema", message: e.to_string() }],
-    };
-    let document = match model {
-        Model::Catalog => Document::Catalog(Box::new(serde_json::from_value(value).map_err(typed)?)),
-        Model::Profile => Document::Profile(Box::new(serde_json::from_value(value).map_err(typed)?)),
-        other => {
-            let violations = uuid_violations(&value);
-            if !violations.is_empty() {
-                return Err(OscalError::Invalid { file: file.into(), violations });
-            }
-            return Ok(Document::Other { model: other, value: Box::new(value) });
-        }
-    };
-    match &document {
-        Document::Catalog(c) => violations.extend(catalog_violations(&c.catalog)),
-        Document::Other { .. } => {}
-        Document::Profile(p) => {
-            let mut links = Links::default();
-            p.profile.metadata.links.iter().flatten().for_each(|l| links.push("/profile/metadata", l));
-            violations.extend(links.unresolved(p.profile.back_matter.as_ref(), "profile"));
+    if violations.is_empty() && !matches!(model, Model::Catalog | Model::Profile) {
+        violations = uuid_violations(&value);
+        if violations.is_empty() {
+            return Ok((model, Some(value)));
         }
     }
-    if violations.is_empty() { Ok(document) } else { Err(OscalError::Invalid { file: file.into(), violations }) }
+    if violations.is_empty() { Ok((model, None)) } else { Err(OscalError::Invalid { file: file.into(), violations }) }
 }
 
 /// OSCAL 1.0 and 1.1 profiles say how to combine duplicates (`combine: {method: use-first}`);
@@ -186,38 +238,59 @@ fn shorten(message: &str) -> String {
 /// each `{{ insert: param, id }}` naming a parameter of the catalog; each `#uuid` link naming a
 /// back-matter resource.
 pub fn catalog_violations(catalog: &Catalog) -> Vec<Violation> {
-    let mut walk = Walk::default();
-    let root = "/catalog";
-    walk.params(root, catalog.params.as_deref());
-    walk.controls(root, catalog.controls.as_deref());
-    walk.groups(root, catalog.groups.as_deref());
-    catalog.metadata.links.iter().flatten().for_each(|l| walk.links.push("/catalog/metadata", l));
+    let mut walk = Walk { resources: resource_uuids(catalog.back_matter.as_ref()), ..Walk::default() };
+    let root = At::Root("catalog");
+    walk.params(&root, catalog.params.as_deref());
+    walk.controls(&root, catalog.controls.as_deref());
+    walk.groups(&root, catalog.groups.as_deref());
+    walk.links(&At::Field(&root, "metadata"), catalog.metadata.links.as_deref());
     let mut violations = walk.duplicates;
-    for (path, id) in &walk.inserts {
-        if !walk.param_ids.contains(id.as_str()) {
+    // A parameter may be inserted before the text defining it: those are looked up again at the end.
+    for (path, id) in walk.later {
+        if !walk.param_ids.contains(id) {
             violations.push(Violation {
-                path: path.clone(),
+                path,
                 rule: "unknown_param",
                 message: format!("inserts parameter {id}, which the catalog does not define"),
             });
         }
     }
-    violations.extend(walk.links.unresolved(catalog.back_matter.as_ref(), "catalog"));
+    violations.extend(walk.unresolved);
     violations
 }
 
-#[derive(Default)]
-struct Walk {
-    /// Every id seen and where, to name both places of a duplicate.
-    ids: HashMap<String, String>,
-    param_ids: HashSet<String>,
-    duplicates: Vec<Violation>,
-    inserts: Vec<(String, String)>,
-    links: Links,
+/// Where in a document the walk is, as a JSON pointer written out only when a violation needs it.
+enum At<'a> {
+    Root(&'static str),
+    Field(&'a At<'a>, &'static str),
+    Item(&'a At<'a>, &'static str, usize),
 }
 
-impl Walk {
-    fn id(&mut self, path: String, id: &str, what: &str) {
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Root(name) => write!(f, "/{name}"),
+            At::Field(parent, name) => write!(f, "{parent}/{name}"),
+            At::Item(parent, list, index) => write!(f, "{parent}/{list}/{index}"),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Walk<'a> {
+    /// Every id seen and where, to name both places of a duplicate.
+    ids: HashMap<&'a str, String>,
+    param_ids: HashSet<&'a str>,
+    duplicates: Vec<Violation>,
+    /// Inserts of a parameter not defined (yet) when they were met.
+    later: Vec<(String, &'a str)>,
+    resources: HashSet<&'a str>,
+    unresolved: Vec<Violation>,
+}
+
+impl<'a> Walk<'a> {
+    fn id(&mut self, at: &At<'_>, id: &'a str, what: &str) {
+        let path = format!("{at}/id");
         if let Some(first) = self.ids.get(id) {
             self.duplicates.push(Violation {
                 path,
@@ -225,68 +298,79 @@ impl Walk {
                 message: format!("{what} id {id} is defined twice (first at {first})"),
             });
         } else {
-            self.ids.insert(id.to_owned(), path);
+            self.ids.insert(id, path);
         }
     }
 
-    fn groups(&mut self, at: &str, groups: Option<&[Group]>) {
+    fn groups(&mut self, at: &At<'_>, groups: Option<&'a [Group]>) {
         for (i, group) in groups.unwrap_or_default().iter().enumerate() {
-            let path = format!("{at}/groups/{i}");
+            let at = At::Item(at, "groups", i);
             if let Some(id) = &group.id {
-                self.id(format!("{path}/id"), id, "group");
+                self.id(&at, id, "group");
             }
-            self.params(&path, group.params.as_deref());
-            self.parts(&path, group.parts.as_deref());
-            group.links.iter().flatten().for_each(|l| self.links.push(&path, l));
-            self.groups(&path, group.groups.as_deref());
-            self.controls(&path, group.controls.as_deref());
+            self.params(&at, group.params.as_deref());
+            self.parts(&at, group.parts.as_deref());
+            self.links(&at, group.links.as_deref());
+            self.groups(&at, group.groups.as_deref());
+            self.controls(&at, group.controls.as_deref());
         }
     }
 
-    fn controls(&mut self, at: &str, controls: Option<&[Control]>) {
+    fn controls(&mut self, at: &At<'_>, controls: Option<&'a [Control]>) {
         for (i, control) in controls.unwrap_or_default().iter().enumerate() {
-            let path = format!("{at}/controls/{i}");
-            self.id(format!("{path}/id"), &control.id, "control");
-            self.params(&path, control.params.as_deref());
-            self.parts(&path, control.parts.as_deref());
-            control.links.iter().flatten().for_each(|l| self.links.push(&path, l));
-            self.controls(&path, control.controls.as_deref());
+            let at = At::Item(at, "controls", i);
+            self.id(&at, &control.id, "control");
+            self.params(&at, control.params.as_deref());
+            self.parts(&at, control.parts.as_deref());
+            self.links(&at, control.links.as_deref());
+            self.controls(&at, control.controls.as_deref());
         }
     }
 
-    fn params(&mut self, at: &str, params: Option<&[Parameter]>) {
+    fn params(&mut self, at: &At<'_>, params: Option<&'a [Parameter]>) {
         for (i, param) in params.unwrap_or_default().iter().enumerate() {
-            let path = format!("{at}/params/{i}");
-            self.id(format!("{path}/id"), &param.id, "parameter");
-            self.param_ids.insert(param.id.clone());
+            let at = At::Item(at, "params", i);
+            self.id(&at, &param.id, "parameter");
+            self.param_ids.insert(&param.id);
             if let Some(label) = &param.label {
-                self.text(&format!("{path}/label"), label);
+                self.text(&At::Field(&at, "label"), label);
             }
             for (g, guideline) in param.guidelines.iter().flatten().enumerate() {
-                self.text(&format!("{path}/guidelines/{g}/prose"), &guideline.prose);
+                self.text(&At::Field(&At::Item(&at, "guidelines", g), "prose"), &guideline.prose);
             }
+            let select = At::Field(&at, "select");
             for (c, choice) in param.select.iter().flat_map(|s| s.choice.iter().flatten()).enumerate() {
-                self.text(&format!("{path}/select/choice/{c}"), choice);
+                self.text(&At::Item(&select, "choice", c), choice);
             }
         }
     }
 
-    fn parts(&mut self, at: &str, parts: Option<&[Part]>) {
+    fn parts(&mut self, at: &At<'_>, parts: Option<&'a [Part]>) {
         for (i, part) in parts.unwrap_or_default().iter().enumerate() {
-            let path = format!("{at}/parts/{i}");
+            let at = At::Item(at, "parts", i);
             // Part ids are not checked for duplicates: NIST's own test catalogs repeat them, and
             // nothing evident does depends on them being unique.
             if let Some(prose) = &part.prose {
-                self.text(&format!("{path}/prose"), prose);
+                self.text(&At::Field(&at, "prose"), prose);
             }
-            part.links.iter().flatten().for_each(|l| self.links.push(&path, l));
-            self.parts(&path, part.parts.as_deref());
+            self.links(&at, part.links.as_deref());
+            self.parts(&at, part.parts.as_deref());
         }
     }
 
-    fn text(&mut self, path: &str, text: &str) {
+    fn text(&mut self, at: &At<'_>, text: &'a str) {
         for id in inserted_params(text) {
-            self.inserts.push((path.to_owned(), id.to_owned()));
+            if !self.param_ids.contains(id) {
+                self.later.push((at.to_string(), id));
+            }
+        }
+    }
+
+    fn links(&mut self, at: &At<'_>, links: Option<&'a [Link]>) {
+        for uuid in links.unwrap_or_default().iter().filter_map(|l| resource_link(&l.href)) {
+            if !self.resources.contains(uuid) {
+                self.unresolved.push(unresolved(format!("{at}/links"), uuid, "catalog"));
+            }
         }
     }
 }
@@ -300,36 +384,35 @@ pub fn inserted_params(text: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Links seen, to check those naming a back-matter resource by `#uuid`.
-#[derive(Default)]
-struct Links(Vec<(String, String)>);
+/// The UUIDs of a document's back-matter resources.
+fn resource_uuids(back_matter: Option<&BackMatter>) -> HashSet<&str> {
+    back_matter.and_then(|b| b.resources.as_deref()).unwrap_or_default().iter().map(|r| r.uuid.as_str()).collect()
+}
 
-impl Links {
-    fn push(&mut self, at: &str, link: &Link) {
-        if let Some(fragment) = link.href.strip_prefix('#')
-            && looks_like_uuid(fragment)
-        {
-            self.0.push((format!("{at}/links"), fragment.to_owned()));
-        }
-    }
+/// The resource a link names by `#uuid`, if it names one.
+fn resource_link(href: &str) -> Option<&str> {
+    href.strip_prefix('#').filter(|fragment| looks_like_uuid(fragment))
+}
 
-    fn unresolved(&self, back_matter: Option<&BackMatter>, what: &str) -> Vec<Violation> {
-        let resources: HashSet<&str> = back_matter
-            .and_then(|b| b.resources.as_deref())
-            .unwrap_or_default()
-            .iter()
-            .map(|r| r.uuid.as_str())
-            .collect();
-        self.0
-            .iter()
-            .filter(|(_, uuid)| !resources.contains(uuid.as_str()))
-            .map(|(path, uuid)| Violation {
-                path: path.clone(),
-                rule: "unresolved_link",
-                message: format!("links to #{uuid}, which is no resource in the {what}'s back-matter"),
-            })
-            .collect()
+fn unresolved(path: String, uuid: &str, what: &str) -> Violation {
+    Violation {
+        path,
+        rule: "unresolved_link",
+        message: format!("links to #{uuid}, which is no resource in the {what}'s back-matter"),
     }
+}
+
+/// What a profile's schema cannot check here: each `#uuid` link of its metadata naming a
+/// back-matter resource.
+fn profile_violations(profile: &Profile) -> Vec<Violation> {
+    let resources = resource_uuids(profile.back_matter.as_ref());
+    let links = profile.metadata.links.as_deref().unwrap_or_default();
+    links
+        .iter()
+        .filter_map(|l| resource_link(&l.href))
+        .filter(|uuid| !resources.contains(uuid))
+        .map(|uuid| unresolved("/profile/metadata/links".into(), uuid, "profile"))
+        .collect()
 }
 
 /// A UUID in its canonical text form (8-4-4-4-12 hex digits).
