@@ -100,8 +100,14 @@ impl Resolver {
             });
         }
         let as_is = merge.is_some_and(|m| m.as_is == Some(true));
-        let keep_duplicates =
-            merge.and_then(|m| m.combine.as_ref()).and_then(|c| c.method.as_deref()).is_some_and(|m| m == "keep");
+        // A control two imports select: `use-first` keeps the first, `keep` both. OSCAL 1.0 named
+        // the rule (`combine/@method`) and, when a profile names none, keeps both, as NIST's test
+        // suite expects; 1.2 has no method, and the first wins.
+        let method = merge.and_then(|m| m.combine.as_ref()).and_then(|c| c.method.as_deref());
+        let keep_duplicates = match method {
+            Some(method) => method == "keep",
+            None => profile.metadata.oscal_version.starts_with("1.0"),
+        };
         let mut out = Output {
             as_is,
             keep_duplicates,
@@ -109,6 +115,7 @@ impl Resolver {
             groups: Vec::new(),
             controls: Vec::new(),
             dropped: Vec::new(),
+            wrapped: Vec::new(),
         };
         let mut params = Vec::new();
         let mut resources = Vec::new();
@@ -116,15 +123,22 @@ impl Resolver {
             let source = self.source(import, profile.back_matter.as_ref(), path, &file, i)?;
             let shown = self.name(&source);
             let mut catalog = self.load(&source, &shown)?.catalog;
-            let selection = self.select(import, &catalog, &shown);
+            let index = Index::of(&catalog);
+            let selection = self.select(import, &index, &shown);
             params.extend(catalog.params.take().into_iter().flatten());
             resources.extend(catalog.back_matter.take().into_iter().flat_map(|b| b.resources.into_iter().flatten()));
-            out.add(catalog, &selection);
+            out.add(catalog, &selection, &index);
         }
         for (id, parent) in &out.dropped {
             self.warnings.push(format!(
                 "{file}: {id} is selected without its parent control {parent}: as-is keeps the catalog's structure, \
                  where it has no place, so it is left out"
+            ));
+        }
+        for (id, parent) in &out.wrapped {
+            self.warnings.push(format!(
+                "{file}: {id} is selected without its parent control {parent}: the flat catalog keeps {parent} \
+                 around it, as NIST's resolver does"
             ));
         }
         resources.extend(profile.back_matter.iter().flat_map(|b| b.resources.iter().flatten()).cloned());
@@ -233,17 +247,16 @@ impl Resolver {
     }
 
     /// The ids an import selects: included, then excluded.
-    fn select(&mut self, import: &Import, catalog: &Catalog, file: &str) -> HashSet<String> {
-        let index = Index::of(catalog);
+    fn select(&mut self, import: &Import, index: &Index, file: &str) -> HashSet<String> {
         let mut selected = HashSet::new();
         if import.include_all.is_some() {
             selected.extend(index.order.iter().cloned());
         }
         for selector in import.include_controls.iter().flatten() {
-            selected.extend(self.matches(selector, &index, file));
+            selected.extend(self.matches(selector, index, file));
         }
         for selector in import.exclude_controls.iter().flatten() {
-            for id in self.matches(selector, &index, file) {
+            for id in self.matches(selector, index, file) {
                 selected.remove(&id);
             }
         }
@@ -279,12 +292,21 @@ impl Resolver {
 struct Index {
     order: Vec<String>,
     children: HashMap<String, Vec<String>>,
+    /// Where each control comes in `order`.
+    positions: HashMap<String, usize>,
+}
+
+impl Index {
+    fn position(&self, id: &str) -> Option<usize> {
+        self.positions.get(id).copied()
+    }
 }
 
 impl Index {
     fn of(catalog: &Catalog) -> Self {
         fn controls(index: &mut Index, list: &[Control]) {
             for control in list {
+                index.positions.insert(control.id.clone(), index.order.len());
                 index.order.push(control.id.clone());
                 let children = control.controls.iter().flatten().map(|c| c.id.clone()).collect();
                 index.children.insert(control.id.clone(), children);
@@ -297,7 +319,7 @@ impl Index {
                 groups(index, group.groups.as_deref().unwrap_or_default());
             }
         }
-        let mut index = Index { order: Vec::new(), children: HashMap::new() };
+        let mut index = Index { order: Vec::new(), children: HashMap::new(), positions: HashMap::new() };
         controls(&mut index, catalog.controls.as_deref().unwrap_or_default());
         groups(&mut index, catalog.groups.as_deref().unwrap_or_default());
         index
@@ -314,16 +336,18 @@ struct Output {
     controls: Vec<Control>,
     /// Selected controls left out (as-is) because their parent control was not selected.
     dropped: Vec<(String, String)>,
+    /// Selected controls kept (flat) inside a parent control that was not selected.
+    wrapped: Vec<(String, String)>,
 }
 
 impl Output {
     /// Takes the selected controls of a catalog, moved rather than copied.
-    fn add(&mut self, catalog: Catalog, selected: &HashSet<String>) {
+    fn add(&mut self, catalog: Catalog, selected: &HashSet<String>, index: &Index) {
         if self.as_is {
             let controls = self.keep(catalog.controls.unwrap_or_default(), selected);
             self.controls.extend(controls);
             let groups = self.keep_groups(catalog.groups.unwrap_or_default(), selected);
-            merge_groups(&mut self.groups, groups);
+            merge_groups(&mut self.groups, groups, index);
         } else {
             // Flat: no groups, but a control keeps its selected child controls, as NIST's
             // expected results show.
@@ -345,16 +369,25 @@ impl Output {
     }
 
     /// The selected controls of a list, each with its selected children. A selected control
-    /// whose parent control is not selected has no place in the source's structure: it is left
-    /// out, and named (NIST's resolver does the same: its resolved PRIVACY baseline has no
-    /// AC-3(14), which the profile selects without AC-3).
+    /// whose parent control is not selected has no place in the source's structure: as-is, it is
+    /// left out, and named (NIST's resolver does the same: its resolved PRIVACY baseline has no
+    /// AC-3(14), which the profile selects without AC-3); flat, its parent comes with it, around
+    /// it, as NIST's test suite expects.
     fn keep(&mut self, controls: Vec<Control>, selected: &HashSet<String>) -> Vec<Control> {
         let mut kept = Vec::new();
         for mut control in controls {
             let children = control.controls.take().unwrap_or_default();
-            if selected.contains(&control.id) && self.first(&control.id) {
+            let chosen = selected.contains(&control.id);
+            if chosen && self.first(&control.id) {
                 control.controls = Some(self.keep(children, selected)).filter(|c| !c.is_empty());
                 kept.push(control);
+            } else if !chosen && !self.as_is {
+                let inside = self.keep(children, selected);
+                if !inside.is_empty() {
+                    self.wrapped.extend(inside.iter().map(|c| (c.id.clone(), control.id.clone())));
+                    control.controls = Some(inside);
+                    kept.push(control);
+                }
             } else {
                 self.orphans(&children, selected, &control.id);
             }
@@ -386,19 +419,31 @@ impl Output {
     }
 }
 
-/// Groups of a later import join those of the same id already there.
-fn merge_groups(into: &mut Vec<Group>, groups: Vec<Group>) {
+/// Groups of a later import join the same group already there: the same id, or, for groups
+/// without one, the same title. Their controls take their place in the later catalog's order
+/// (NIST's test suite merges two imports of one catalog back into its order).
+fn merge_groups(into: &mut Vec<Group>, groups: Vec<Group>, index: &Index) {
     for group in groups {
-        let same = group.id.as_ref().and_then(|id| into.iter_mut().find(|g| g.id.as_ref() == Some(id)));
+        let same = into.iter_mut().find(|g| match (&g.id, &group.id) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => g.title == group.title,
+            _ => false,
+        });
         match same {
             Some(existing) => {
-                existing.controls.get_or_insert_default().extend(group.controls.unwrap_or_default());
-                let mut subgroups = existing.groups.take().unwrap_or_default();
-                merge_groups(&mut subgroups, group.groups.unwrap_or_default());
-                existing.groups = Some(subgroups).filter(|g| !g.is_empty());
-                if existing.controls.as_ref().is_some_and(Vec::is_empty) {
+                let controls = existing.controls.get_or_insert_default();
+                for control in group.controls.unwrap_or_default() {
+                    let at = index.position(&control.id).and_then(|mine| {
+                        controls.iter().position(|c| index.position(&c.id).is_some_and(|theirs| theirs > mine))
+                    });
+                    controls.insert(at.unwrap_or(controls.len()), control);
+                }
+                if controls.is_empty() {
                     existing.controls = None;
                 }
+                let mut subgroups = existing.groups.take().unwrap_or_default();
+                merge_groups(&mut subgroups, group.groups.unwrap_or_default(), index);
+                existing.groups = Some(subgroups).filter(|g| !g.is_empty());
             }
             None => into.push(group),
         }

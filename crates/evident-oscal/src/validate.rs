@@ -155,18 +155,30 @@ fn schema_checked(file: &str, bytes: &[u8]) -> Result<(Model, Option<Value>), Os
     if violations.is_empty() { Ok((model, None)) } else { Err(OscalError::Invalid { file: file.into(), violations }) }
 }
 
-/// OSCAL 1.0 and 1.1 profiles say how to combine duplicates (`combine: {method: use-first}`);
-/// the 1.2 schema dropped the field. Such a profile is checked without it (the resolver still
-/// reads it), so that a profile valid in its own version is not refused for it.
+/// OSCAL 1.0 and 1.1 profiles say how to combine duplicates (`combine: {method: use-first}`),
+/// and 1.0 ones may give that rule alone, with no structuring directive; the 1.2 schema dropped
+/// the method and asks for a directive. Such a profile is checked without them (the resolver
+/// still reads the method; no directive is flat), so that a profile valid in its own version is
+/// not refused for it.
 fn older_combine(value: &Value) -> Option<Value> {
     let profile = value.get("profile")?;
     let version = profile.pointer("/metadata/oscal-version")?.as_str()?;
     if !(version.starts_with("1.0") || version.starts_with("1.1")) {
         return None;
     }
-    profile.pointer("/merge/combine/method")?;
+    let merge = profile.get("merge")?.as_object()?;
+    let structured = ["as-is", "flat", "custom"].iter().any(|k| merge.contains_key(*k));
+    let named = profile.pointer("/merge/combine/method").is_some();
+    if structured && !named {
+        return None;
+    }
     let mut checked = value.clone();
-    checked.pointer_mut("/profile/merge/combine")?.as_object_mut()?.remove("method");
+    let merge = checked.pointer_mut("/profile/merge")?.as_object_mut()?;
+    if structured {
+        merge.get_mut("combine")?.as_object_mut()?.remove("method");
+    } else if merge.keys().all(|k| k == "combine") {
+        checked.pointer_mut("/profile")?.as_object_mut()?.remove("merge");
+    }
     Some(checked)
 }
 

@@ -3,7 +3,7 @@
 //! NIST's expected resolved catalogs on what a user sees: the groups (by title), the controls in
 //! order with their nesting, each control's title, parameters (values, label), props and parts
 //! (by name and id). An expected `ERROR` must be an error. The test prints every scenario's verdict
-//! and fails if fewer pass than did when it was written.
+//! and fails if one fails that is not in `KNOWN_FAILURES` (each with its reason), or one there passes.
 
 use std::path::{Path, PathBuf};
 
@@ -284,8 +284,30 @@ fn nists_profile_resolution_suite() {
     for line in passed.iter().map(|p| format!("  pass {p}")).chain(failed.iter().map(|f| format!("  FAIL {f}"))) {
         println!("{line}");
     }
-    assert!(passed.len() >= PASSING, "{} pass, fewer than the {PASSING} that did", passed.len());
+    let unexpected: Vec<&String> =
+        failed.iter().filter(|f| !KNOWN_FAILURES.iter().any(|(name, _)| f.starts_with(&format!("{name}:")))).collect();
+    assert!(unexpected.is_empty(), "scenarios that passed before now fail: {unexpected:#?}");
+    assert_eq!(passed.len(), 29 - KNOWN_FAILURES.len(), "a known failure now passes: take it off the list");
 }
 
-/// How many scenarios passed when this test was last changed: it may only go up.
-const PASSING: usize = 19;
+/// The scenarios evident does not pass, and why: what the suite expects there is refused by
+/// OSCAL's own schema, or contradicts what NIST's published baselines show.
+const KNOWN_FAILURES: [(&str, &str); 6] = [
+    (
+        "req-include-by-match-empty",
+        "a `matching` with no pattern, or an empty one: the schema requires a non-empty pattern",
+    ),
+    ("req-with-parent-controls-no1", "`with-parent-controls` is in no released OSCAL schema"),
+    ("req-with-parent-controls-yes1", "`with-parent-controls` is in no released OSCAL schema"),
+    ("req-with-parent-controls-yes2", "`with-parent-controls` is in no released OSCAL schema"),
+    (
+        "req-structure-asis2",
+        "as-is, it keeps controls whose parent control is excluded, where NIST's resolved PRIVACY baseline leaves \
+         out AC-3(14) and five others selected without their parent; evident follows the published baseline",
+    ),
+    (
+        "req-merge-usefirst1",
+        "NIST's expected catalog holds 6 of the 11 controls both imports select, in groups repeated per control; \
+         use-first keeps all 11, once each, in their groups",
+    ),
+];
