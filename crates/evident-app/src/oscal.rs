@@ -37,7 +37,8 @@ pub fn limits(max_bytes: u64) -> Limits {
 pub struct OscalValidation {
     pub file: String,
     pub model: Model,
-    /// Controls in a catalog (nested ones included); controls a profile selects by id.
+    /// Controls in a catalog (nested ones included); controls a profile selects by id; requirements
+    /// an SSP or a component definition implements.
     pub controls: usize,
 }
 
@@ -104,10 +105,11 @@ pub fn validate_oscal_bytes(file: &str, bytes: &[u8], limits: &Limits) -> Result
     let document = evident_oscal::validate(&file, bytes, limits).map_err(app_error)?;
     let controls = match &document {
         Document::Catalog(c) => count_controls(&c.catalog),
-        Document::Other { value, .. } => value
-            .pointer("/system-security-plan/control-implementation/implemented-requirements")
-            .and_then(|r| r.as_array())
-            .map_or(0, Vec::len),
+        Document::SystemSecurityPlan(ssp) => {
+            ssp.system_security_plan.control_implementation.implemented_requirements.len()
+        }
+        Document::ComponentDefinition(cd) => cd.component_definition.implemented_requirements().count(),
+        Document::AssessmentPlan(_) | Document::AssessmentResults(_) | Document::PlanOfActionAndMilestones(_) => 0,
         Document::Profile(p) => p
             .profile
             .imports
@@ -185,11 +187,11 @@ impl App {
         let document = evident_oscal::validate(&file, &bytes, limits).map_err(app_error)?;
         let (catalog, resolved_profile, warnings): (CatalogDocument, bool, Vec<String>) = match document {
             Document::Catalog(catalog) => (*catalog, false, Vec::new()),
-            Document::Other { model, .. } => return Err(not_a_catalog(&file, model)),
             Document::Profile(_) => {
                 let resolved = resolve_oscal(path, limits)?;
                 (resolved.catalog, true, resolved.warnings)
             }
+            other => return Err(not_a_catalog(&file, other.model())),
         };
         let report = self.import_catalog(principal, &file, &catalog, id, &RevisionOptions::default()).await?;
         Ok(OscalImport { resolved_profile, warnings, ..report })
@@ -215,11 +217,11 @@ impl App {
         let (catalog, resolved_profile, warnings) =
             match evident_oscal::validate(&file, &bytes, limits).map_err(app_error)? {
                 Document::Catalog(catalog) => (*catalog, false, Vec::new()),
-                Document::Other { model, .. } => return Err(not_a_catalog(&file, model)),
                 Document::Profile(_) => {
                     let resolved = resolve_oscal(path, limits)?;
                     (resolved.catalog, true, resolved.warnings)
                 }
+                other => return Err(not_a_catalog(&file, other.model())),
             };
         let report = self.import_catalog(principal, &file, &catalog, id, options).await?;
         Ok(OscalImport { resolved_profile, warnings, ..report })
@@ -241,13 +243,13 @@ impl App {
             Document::Catalog(catalog) => {
                 self.import_catalog(principal, name, &catalog, id, &RevisionOptions::default()).await
             }
-            Document::Other { model, .. } => Err(not_a_catalog(name, model)),
             Document::Profile(_) => Err(AppError::new(
                 Code::InvalidFile,
                 format!(
                     "{name}: a profile imports catalogs from files beside it: resolve it first (evident oscal resolve)"
                 ),
             )),
+            other => Err(not_a_catalog(name, other.model())),
         }
     }
 

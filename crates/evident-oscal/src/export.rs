@@ -29,6 +29,15 @@ use evident_core::{Control, Coverage, Framework, ImplementationStatus, Mapping, 
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::documents::{
+    AssessmentResult, AssessmentResults, AssessmentResultsDocument, ByComponent, ControlImplementation, Described,
+    Finding, FindingTarget, ImplementedRequirement, Import, InformationType, Observation, PlanOfActionAndMilestones,
+    PoamDocument, PoamItem, RelatedObservation, RelatedRisk, RelevantEvidence, Rest, Risk, SspDocument, State, Subject,
+    SystemCharacteristics, SystemComponent, SystemId, SystemImplementation, SystemInformation, SystemSecurityPlan,
+    TargetStatus,
+};
+use crate::model::{BackMatter, Metadata, Resource};
+
 /// The namespace of every UUID evident derives (fixed forever: changing it changes every export).
 pub const NAMESPACE: Uuid = Uuid::from_u128(0x0b81_fd7f_58da_43c1_8984_ce0a_f589_07b8);
 
@@ -122,27 +131,57 @@ impl System<'_> {
         self.uuid("framework", "")
     }
 
-    fn metadata(&self, title: String) -> Value {
-        json!({
-            "title": title,
-            "last-modified": self.now.to_rfc3339_opts(SecondsFormat::Secs, true),
-            "version": format!("{} (evident {})", self.framework.id(), self.tool_version),
-            "oscal-version": OSCAL_VERSION,
-            "parties": [{
+    fn metadata(&self, title: String) -> Metadata {
+        Metadata {
+            title,
+            published: None,
+            last_modified: self.now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            version: format!("{} (evident {})", self.framework.id(), self.tool_version),
+            oscal_version: OSCAL_VERSION.to_owned(),
+            revisions: None,
+            document_ids: None,
+            props: None,
+            links: None,
+            roles: None,
+            locations: None,
+            parties: Some(vec![json!({
                 "uuid": self.uuid("party", "organisation"),
                 "type": "organization",
                 "name": self.org_name,
-            }],
-        })
+            })]),
+            responsible_parties: None,
+            actions: None,
+            remarks: None,
+        }
     }
 
-    fn back_matter(&self) -> Value {
+    fn back_matter(&self) -> BackMatter {
         let info = self.framework.info();
-        json!({"resources": [{
-            "uuid": self.framework_resource(),
-            "title": format!("{} {}", info.title, info.version),
-            "description": format!("The framework assessed: {} ({}), published by {}.", info.id, info.name, info.publisher),
-        }]})
+        BackMatter {
+            resources: Some(vec![Resource {
+                uuid: self.framework_resource(),
+                title: Some(format!("{} {}", info.title, info.version)),
+                description: Some(format!(
+                    "The framework assessed: {} ({}), published by {}.",
+                    info.id, info.name, info.publisher
+                )),
+                props: None,
+                document_ids: None,
+                citation: None,
+                rlinks: None,
+                base64: None,
+                remarks: None,
+            }]),
+        }
+    }
+
+    /// A link to the framework, the back-matter resource every document names.
+    fn framework_import(&self) -> Import {
+        Import { href: format!("#{}", self.framework_resource()), rest: Rest::new() }
+    }
+
+    fn system_id(&self) -> SystemId {
+        SystemId { identifier_type: Some("https://ietf.org/rfc/rfc4122".into()), id: self.system_uuid() }
     }
 
     /// Requirements not met, in the framework's order: readiness's partial and missing ones.
@@ -207,26 +246,24 @@ pub fn ssp(system: &System<'_>) -> (Value, Counts) {
     let info = system.framework.info();
     let controls = system.active_controls();
     let by_code: std::collections::HashMap<&str, &Control> = controls.iter().map(|c| (c.code.as_str(), *c)).collect();
-    let mut components = vec![json!({
-        "uuid": system.uuid("component", "this-system"),
-        "type": "this-system",
-        "title": system.org_name,
-        "description": text(system.scope, "The organisation's systems in scope of the framework."),
-        "status": {"state": "operational"},
-    })];
+    let mut components = vec![SystemComponent {
+        uuid: system.uuid("component", "this-system"),
+        kind: "this-system".into(),
+        title: system.org_name.to_owned(),
+        description: text(system.scope, "The organisation's systems in scope of the framework."),
+        status: State::new("operational", None),
+        rest: Rest::new(),
+    }];
     for control in &controls {
         let (state, remarks) = component_state(control);
-        let mut status = json!({"state": state});
-        if let Some(remarks) = remarks {
-            status["remarks"] = json!(remarks);
-        }
-        components.push(json!({
-            "uuid": system.component_uuid(control),
-            "type": "process-procedure",
-            "title": format!("{}: {}", control.code, control.title),
-            "description": text(&control.description, &control.title),
-            "status": status,
-        }));
+        components.push(SystemComponent {
+            uuid: system.component_uuid(control),
+            kind: "process-procedure".into(),
+            title: format!("{}: {}", control.code, control.title),
+            description: text(&control.description, &control.title),
+            status: State::new(state, remarks),
+            rest: Rest::new(),
+        });
     }
     let mut implemented = Vec::new();
     for requirement in system.framework.requirements() {
@@ -240,7 +277,7 @@ pub fn ssp(system: &System<'_>) -> (Value, Counts) {
             continue;
         }
         mappings.sort_by(|a, b| a.1.code.as_str().cmp(b.1.code.as_str()));
-        let by_components: Vec<Value> = mappings
+        let by_components = mappings
             .iter()
             .map(|(mapping, control)| {
                 let coverage = match mapping.coverage {
@@ -252,51 +289,67 @@ pub fn ssp(system: &System<'_>) -> (Value, Counts) {
                     description.push(' ');
                     description.push_str(mapping.rationale.trim());
                 }
-                json!({
-                    "component-uuid": system.component_uuid(control),
-                    "uuid": system.uuid("by-component", &format!("{}/{}", requirement.reference, control.id.as_str())),
-                    "description": description,
-                    "implementation-status": {"state": implementation_state(control, mapping.coverage)},
-                })
+                ByComponent {
+                    component_uuid: system.component_uuid(control),
+                    uuid: system.uuid("by-component", &format!("{}/{}", requirement.reference, control.id.as_str())),
+                    description,
+                    implementation_status: Some(State::new(implementation_state(control, mapping.coverage), None)),
+                    rest: Rest::new(),
+                }
             })
             .collect();
-        implemented.push(json!({
-            "uuid": system.uuid("implemented-requirement", requirement.reference.as_str()),
-            "control-id": control_id(&requirement.reference),
-            "by-components": by_components,
-        }));
+        implemented.push(ImplementedRequirement {
+            uuid: system.uuid("implemented-requirement", requirement.reference.as_str()),
+            control_id: control_id(&requirement.reference),
+            description: None,
+            by_components: Some(by_components),
+            statements: None,
+            rest: Rest::new(),
+        });
     }
     let counts =
         Counts { components: components.len(), implemented_requirements: implemented.len(), ..Counts::default() };
-    let document = json!({"system-security-plan": {
-        "uuid": system.uuid("ssp", ""),
-        "metadata": system.metadata(format!("{}: system security plan for {}", system.org_name, info.title)),
-        "import-profile": {"href": format!("#{}", system.framework_resource())},
-        "system-characteristics": {
-            "system-ids": [{"identifier-type": "https://ietf.org/rfc/rfc4122", "id": system.system_uuid()}],
-            "system-name": system.org_name,
-            "description": format!("{}'s systems in scope of {}.", system.org_name, info.title),
-            "system-information": {"information-types": [{
-                "uuid": system.uuid("information-type", "in-scope"),
-                "title": "Information in scope",
-                "description": text(system.scope, "The information the organisation's systems in scope hold."),
-            }]},
-            "status": {"state": "operational"},
-            "authorization-boundary": {
-                "description": text(system.scope, "The organisation's systems in scope of the framework."),
+    let boundary = text(system.scope, "The organisation's systems in scope of the framework.");
+    let plan = SystemSecurityPlan {
+        uuid: system.uuid("ssp", ""),
+        metadata: system.metadata(format!("{}: system security plan for {}", system.org_name, info.title)),
+        import_profile: system.framework_import(),
+        system_characteristics: SystemCharacteristics {
+            system_ids: vec![system.system_id()],
+            system_name: system.org_name.to_owned(),
+            description: format!("{}'s systems in scope of {}.", system.org_name, info.title),
+            system_information: SystemInformation {
+                information_types: vec![InformationType {
+                    uuid: Some(system.uuid("information-type", "in-scope")),
+                    title: "Information in scope".into(),
+                    description: text(system.scope, "The information the organisation's systems in scope hold."),
+                    rest: Rest::new(),
+                }],
+                rest: Rest::new(),
             },
+            status: State::new("operational", None),
+            authorization_boundary: Described { description: boundary, rest: Rest::new() },
+            rest: Rest::new(),
         },
-        "system-implementation": {"components": components},
-        "control-implementation": {
-            "description": format!(
+        system_implementation: SystemImplementation { components, rest: Rest::new() },
+        control_implementation: ControlImplementation {
+            description: format!(
                 "How {}'s controls meet the requirements of {}: one component per control, one by-component per mapping.",
                 system.org_name, info.id
             ),
-            "implemented-requirements": implemented,
+            implemented_requirements: implemented,
+            rest: Rest::new(),
         },
-        "back-matter": system.back_matter(),
-    }});
-    (document, counts)
+        back_matter: Some(system.back_matter()),
+        rest: Rest::new(),
+    };
+    (as_json(&SspDocument { schema: None, system_security_plan: plan }), counts)
+}
+
+/// A document as JSON. Serialising these types cannot fail (string keys, no maps of other keys):
+/// should it, the export says so by being empty, which validation then refuses.
+fn as_json<T: serde::Serialize>(document: &T) -> Value {
+    serde_json::to_value(document).unwrap_or_default()
 }
 
 /// The assessment results: observations from evidence and checks, findings from requirements
@@ -310,39 +363,50 @@ pub fn assessment_results(system: &System<'_>) -> (Value, Counts) {
         .filter(|e| e.is_current() && e.record.links.iter().any(|l| controls.iter().any(|c| c.id == l.control)))
         .collect();
     records.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
-    let observations: Vec<Value> = records
+    let observations: Vec<Observation> = records
         .iter()
         .map(|evidence| {
             let record = &evidence.record;
             let method = if record.source == EvidenceSource::Check { "TEST" } else { "EXAMINE" };
-            let subjects: Vec<Value> = controls
+            let subjects = controls
                 .iter()
                 .filter(|c| record.links.iter().any(|l| l.control == c.id))
-                .map(|c| json!({"subject-uuid": system.component_uuid(c), "type": "component", "title": c.code.as_str()}))
+                .map(|c| Subject {
+                    subject_uuid: system.component_uuid(c),
+                    kind: "component".into(),
+                    title: Some(c.code.as_str().to_owned()),
+                    rest: Rest::new(),
+                })
                 .collect();
             let description = if record.description.trim().is_empty() {
                 format!("{} ({} evidence)", record.file_name.as_str(), record.source.as_str())
             } else {
                 record.description.trim().to_owned()
             };
-            json!({
-                "uuid": system.uuid("observation", evidence.id.as_str()),
-                "title": record.file_name.as_str(),
-                "description": description,
-                "methods": [method],
-                "subjects": subjects,
-                "relevant-evidence": [{
-                    "description": format!(
+            Observation {
+                uuid: system.uuid("observation", evidence.id.as_str()),
+                title: Some(record.file_name.as_str().to_owned()),
+                description,
+                methods: vec![method.to_owned()],
+                subjects: Some(subjects),
+                relevant_evidence: Some(vec![RelevantEvidence {
+                    href: None,
+                    description: format!(
                         "Evidence {} in evident: {}, {} bytes, sha256 {}.",
-                        evidence.id.as_str(), record.media_type, record.size, record.digest.as_str()
+                        evidence.id.as_str(),
+                        record.media_type,
+                        record.size,
+                        record.digest.as_str()
                     ),
-                }],
-                "collected": midnight(record.effective),
-            })
+                    rest: Rest::new(),
+                }]),
+                collected: midnight(record.effective),
+                rest: Rest::new(),
+            }
         })
         .collect();
     let by_id: std::collections::HashMap<&str, &Control> = controls.iter().map(|c| (c.id.as_str(), *c)).collect();
-    let findings: Vec<Value> = system
+    let findings: Vec<Finding> = system
         .unmet()
         .map(|requirement| {
             let mut related: Vec<String> = requirement
@@ -357,29 +421,34 @@ pub fn assessment_results(system: &System<'_>) -> (Value, Counts) {
                 Status::Partial => "partial",
                 _ => "missing",
             };
-            let mut finding = json!({
-                "uuid": system.uuid("finding", requirement.reference.as_str()),
-                "title": format!("{} {}: {status}", system.label(&requirement.reference), requirement.title),
-                "description": format!("Readiness says {status}: {}.", requirement.reason),
-                "target": {
-                    "type": "objective-id",
-                    "target-id": control_id(&requirement.reference),
-                    "status": {"state": "not-satisfied", "reason": status_reason(requirement.status)},
+            Finding {
+                uuid: system.uuid("finding", requirement.reference.as_str()),
+                title: format!("{} {}: {status}", system.label(&requirement.reference), requirement.title),
+                description: format!("Readiness says {status}: {}.", requirement.reason),
+                target: FindingTarget {
+                    kind: "objective-id".into(),
+                    target_id: control_id(&requirement.reference),
+                    status: TargetStatus {
+                        state: "not-satisfied".into(),
+                        reason: Some(status_reason(requirement.status).into()),
+                        rest: Rest::new(),
+                    },
+                    rest: Rest::new(),
                 },
-            });
-            if !related.is_empty() {
-                finding["related-observations"] =
-                    related.iter().map(|uuid| json!({"observation-uuid": uuid})).collect::<Vec<_>>().into();
+                related_observations: Some(
+                    related.into_iter().map(|observation_uuid| RelatedObservation { observation_uuid }).collect(),
+                )
+                .filter(|r: &Vec<_>| !r.is_empty()),
+                rest: Rest::new(),
             }
-            finding
         })
         .collect();
     let counts = Counts { observations: observations.len(), findings: findings.len(), ..Counts::default() };
     let start = system.adopted_at.unwrap_or(system.now);
-    let mut result = json!({
-        "uuid": system.uuid("result", ""),
-        "title": format!("Continuous assessment of {}", info.title),
-        "description": format!(
+    let result = AssessmentResult {
+        uuid: system.uuid("result", ""),
+        title: format!("Continuous assessment of {}", info.title),
+        description: format!(
             "What evident knows of {}'s controls for {}: readiness {:.1} % ({} assessed requirements, {} covered, {} partial, {} missing).",
             system.org_name,
             info.id,
@@ -389,23 +458,22 @@ pub fn assessment_results(system: &System<'_>) -> (Value, Counts) {
             system.readiness.score.partial,
             system.readiness.score.missing
         ),
-        "start": start.to_rfc3339_opts(SecondsFormat::Secs, true),
-        "reviewed-controls": {"control-selections": [{"include-all": {}}]},
-    });
-    if !observations.is_empty() {
-        result["observations"] = observations.into();
-    }
-    if !findings.is_empty() {
-        result["findings"] = findings.into();
-    }
-    let document = json!({"assessment-results": {
-        "uuid": system.uuid("assessment-results", ""),
-        "metadata": system.metadata(format!("{}: assessment results for {}", system.org_name, info.title)),
-        "import-ap": {"href": format!("#{}", system.framework_resource())},
-        "results": [result],
-        "back-matter": system.back_matter(),
-    }});
-    (document, counts)
+        start: start.to_rfc3339_opts(SecondsFormat::Secs, true),
+        end: None,
+        reviewed_controls: json!({"control-selections": [{"include-all": {}}]}),
+        observations: Some(observations).filter(|o| !o.is_empty()),
+        findings: Some(findings).filter(|f| !f.is_empty()),
+        rest: Rest::new(),
+    };
+    let results = AssessmentResults {
+        uuid: system.uuid("assessment-results", ""),
+        metadata: system.metadata(format!("{}: assessment results for {}", system.org_name, info.title)),
+        import_ap: system.framework_import(),
+        results: vec![result],
+        back_matter: Some(system.back_matter()),
+        rest: Rest::new(),
+    };
+    (as_json(&AssessmentResultsDocument { schema: None, assessment_results: results }), counts)
 }
 
 fn status_reason(status: Status) -> &'static str {
@@ -434,42 +502,42 @@ pub fn poam(system: &System<'_>, ssp_href: &str) -> (Value, Counts) {
             _ => "not met",
         };
         let risk_uuid = system.uuid("risk", key);
-        let mut risk = json!({
-            "uuid": risk_uuid,
-            "title": format!("{label} {} is {status}", requirement.title),
-            "description": format!("Readiness says: {}.", requirement.reason),
-            "statement": format!(
-                "Until {label} is met, {} lacks a safeguard {} asks for.",
-                system.org_name, info.title
-            ),
-            "status": "open",
+        risks.push(Risk {
+            uuid: risk_uuid.clone(),
+            title: format!("{label} {} is {status}", requirement.title),
+            description: format!("Readiness says: {}.", requirement.reason),
+            statement: format!("Until {label} is met, {} lacks a safeguard {} asks for.", system.org_name, info.title),
+            status: "open".into(),
+            deadline: system.target_date.map(midnight),
+            rest: Rest::new(),
         });
-        if let Some(target) = system.target_date {
-            risk["deadline"] = json!(midnight(target));
-        }
-        risks.push(risk);
-        items.push(json!({
-            "uuid": system.uuid("poam-item", key),
-            "title": format!("Meet {label} {}", requirement.title),
-            "description": match requirement.status {
-                Status::Partial => "Finish the controls mapped to it, or map one that meets it in full, and keep their evidence fresh.".to_owned(),
+        items.push(PoamItem {
+            uuid: Some(system.uuid("poam-item", key)),
+            title: format!("Meet {label} {}", requirement.title),
+            description: match requirement.status {
+                Status::Partial => {
+                    "Finish the controls mapped to it, or map one that meets it in full, and keep their evidence fresh."
+                        .to_owned()
+                }
                 _ => "Map a control that meets it, implement it and record its evidence.".to_owned(),
             },
-            "related-risks": [{"risk-uuid": risk_uuid}],
-        }));
+            related_risks: Some(vec![RelatedRisk { risk_uuid }]),
+            rest: Rest::new(),
+        });
     }
     let counts = Counts { poam_items: items.len(), ..Counts::default() };
-    let mut plan = json!({
-        "uuid": system.uuid("poam", ""),
-        "metadata": system.metadata(format!("{}: plan of action and milestones for {}", system.org_name, info.title)),
-        "import-ssp": {"href": ssp_href},
-        "system-id": {"identifier-type": "https://ietf.org/rfc/rfc4122", "id": system.system_uuid()},
-        "poam-items": items,
-    });
-    if !risks.is_empty() {
-        plan["risks"] = risks.into();
-    }
-    (json!({"plan-of-action-and-milestones": plan}), counts)
+    let plan = PlanOfActionAndMilestones {
+        uuid: system.uuid("poam", ""),
+        metadata: system.metadata(format!("{}: plan of action and milestones for {}", system.org_name, info.title)),
+        import_ssp: Some(Import { href: ssp_href.to_owned(), rest: Rest::new() }),
+        system_id: Some(system.system_id()),
+        observations: None,
+        risks: Some(risks).filter(|r| !r.is_empty()),
+        poam_items: items,
+        back_matter: None,
+        rest: Rest::new(),
+    };
+    (as_json(&PoamDocument { schema: None, plan_of_action_and_milestones: plan }), counts)
 }
 
 /// The document of `kind`.

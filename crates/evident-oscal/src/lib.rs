@@ -5,6 +5,7 @@
 //!
 //! No IO except reading the files a profile names, within its own directory; never the network.
 
+pub mod documents;
 pub mod error;
 pub mod export;
 pub mod framework;

@@ -30,7 +30,9 @@ impl Default for Limits {
 pub enum Model {
     Catalog,
     Profile,
+    ComponentDefinition,
     SystemSecurityPlan,
+    AssessmentPlan,
     AssessmentResults,
     PlanOfActionAndMilestones,
 }
@@ -40,17 +42,21 @@ impl Model {
         match self {
             Model::Catalog => "catalog",
             Model::Profile => "profile",
+            Model::ComponentDefinition => "component-definition",
             Model::SystemSecurityPlan => "system-security-plan",
+            Model::AssessmentPlan => "assessment-plan",
             Model::AssessmentResults => "assessment-results",
             Model::PlanOfActionAndMilestones => "plan-of-action-and-milestones",
         }
     }
 
     /// Every model read, in the order the root keys are named in errors.
-    pub const ALL: [Model; 5] = [
+    pub const ALL: [Model; 7] = [
         Model::Catalog,
         Model::Profile,
+        Model::ComponentDefinition,
         Model::SystemSecurityPlan,
+        Model::AssessmentPlan,
         Model::AssessmentResults,
         Model::PlanOfActionAndMilestones,
     ];
@@ -115,7 +121,8 @@ pub fn model_of(file: &str, value: &Value) -> Result<Model, OscalError> {
             file: file.into(),
             message: format!(
                 "an OSCAL document here is one object with a single key naming its model (catalog, profile, \
-                 system-security-plan, assessment-results, plan-of-action-and-milestones); this one has {found}"
+                 component-definition, system-security-plan, assessment-plan, assessment-results, \
+                 plan-of-action-and-milestones); this one has {found}"
             ),
         }
     })

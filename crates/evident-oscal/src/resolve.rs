@@ -72,16 +72,16 @@ impl Resolver {
         let bytes = read_file(path, &self.limits)?;
         match validate(display, &bytes, &self.limits)? {
             Document::Catalog(catalog) => Ok(*catalog),
-            Document::Other { model, .. } => Err(OscalError::Unresolvable {
-                file: self.name(path),
-                message: format!("a profile imports a catalog or a profile; this is a {}", model.as_str()),
-            }),
             Document::Profile(profile) => {
                 self.stack.push(path.to_path_buf());
                 let resolved = self.profile(&profile.profile, path);
                 self.stack.pop();
                 resolved
             }
+            other => Err(OscalError::Unresolvable {
+                file: self.name(path),
+                message: format!("a profile imports a catalog or a profile; this is a {}", other.model().as_str()),
+            }),
         }
     }
 

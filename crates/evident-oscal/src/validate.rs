@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use crate::documents::{AssessmentResultsDocument, ComponentDefinitionDocument, PoamDocument, SspDocument};
 use crate::error::{OscalError, Violation};
 use crate::model::{
     BackMatter, Catalog, CatalogDocument, Control, Group, Link, Parameter, Part, Profile, ProfileDocument,
@@ -15,6 +16,8 @@ use crate::read::{Limits, Model, check_bounds, model_of, parse_value, sniff};
 
 const CATALOG_SCHEMA: &str = include_str!("../schemas/oscal_catalog_schema.json");
 const PROFILE_SCHEMA: &str = include_str!("../schemas/oscal_profile_schema.json");
+const COMPONENT_SCHEMA: &str = include_str!("../schemas/oscal_component_schema.json");
+const AP_SCHEMA: &str = include_str!("../schemas/oscal_assessment-plan_schema.json");
 const SSP_SCHEMA: &str = include_str!("../schemas/oscal_ssp_schema.json");
 const AR_SCHEMA: &str = include_str!("../schemas/oscal_assessment-results_schema.json");
 const POAM_SCHEMA: &str = include_str!("../schemas/oscal_poam_schema.json");
@@ -22,17 +25,17 @@ const POAM_SCHEMA: &str = include_str!("../schemas/oscal_poam_schema.json");
 /// The most schema violations reported for one document; the count of the rest is said.
 pub const MAX_VIOLATIONS: usize = 1000;
 
-/// A document that passed every check.
+/// A document that passed every check, in its model.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Document {
     Catalog(Box<CatalogDocument>),
     Profile(Box<ProfileDocument>),
-    /// A system security plan, assessment results or POA&M: what evident writes, read only to be
-    /// checked, so kept as JSON.
-    Other {
-        model: Model,
-        value: Box<Value>,
-    },
+    ComponentDefinition(Box<ComponentDefinitionDocument>),
+    SystemSecurityPlan(Box<SspDocument>),
+    /// An assessment plan: checked, and kept as JSON (evident neither writes nor reads one).
+    AssessmentPlan(Box<Value>),
+    AssessmentResults(Box<AssessmentResultsDocument>),
+    PlanOfActionAndMilestones(Box<PoamDocument>),
 }
 
 impl Document {
@@ -40,7 +43,11 @@ impl Document {
         match self {
             Document::Catalog(_) => Model::Catalog,
             Document::Profile(_) => Model::Profile,
-            Document::Other { model, .. } => *model,
+            Document::ComponentDefinition(_) => Model::ComponentDefinition,
+            Document::SystemSecurityPlan(_) => Model::SystemSecurityPlan,
+            Document::AssessmentPlan(_) => Model::AssessmentPlan,
+            Document::AssessmentResults(_) => Model::AssessmentResults,
+            Document::PlanOfActionAndMilestones(_) => Model::PlanOfActionAndMilestones,
         }
     }
 }
@@ -48,13 +55,17 @@ impl Document {
 fn validator(model: Model) -> &'static jsonschema::Validator {
     static CATALOG: OnceLock<jsonschema::Validator> = OnceLock::new();
     static PROFILE: OnceLock<jsonschema::Validator> = OnceLock::new();
+    static COMPONENT: OnceLock<jsonschema::Validator> = OnceLock::new();
     static SSP: OnceLock<jsonschema::Validator> = OnceLock::new();
+    static AP: OnceLock<jsonschema::Validator> = OnceLock::new();
     static AR: OnceLock<jsonschema::Validator> = OnceLock::new();
     static POAM: OnceLock<jsonschema::Validator> = OnceLock::new();
     let (cell, text) = match model {
         Model::Catalog => (&CATALOG, CATALOG_SCHEMA),
         Model::Profile => (&PROFILE, PROFILE_SCHEMA),
+        Model::ComponentDefinition => (&COMPONENT, COMPONENT_SCHEMA),
         Model::SystemSecurityPlan => (&SSP, SSP_SCHEMA),
+        Model::AssessmentPlan => (&AP, AP_SCHEMA),
         Model::AssessmentResults => (&AR, AR_SCHEMA),
         Model::PlanOfActionAndMilestones => (&POAM, POAM_SCHEMA),
     };
@@ -83,52 +94,45 @@ pub fn validate(file: &str, bytes: &[u8], limits: &Limits) -> Result<Document, O
             scope.spawn(move || validator(model));
         }
         let checked = scope.spawn(|| schema_checked(file, bytes));
+        // The large models are read beside the schema check; the others after it.
         let typed = match guess {
-            Some(Model::Catalog) => Some(typed::<CatalogDocument>(file, bytes).map(|c| {
-                let violations = catalog_violations(&c.catalog);
-                (Document::Catalog(c), violations)
-            })),
-            Some(Model::Profile) => Some(typed::<ProfileDocument>(file, bytes).map(|p| {
-                let violations = profile_violations(&p.profile);
-                (Document::Profile(p), violations)
-            })),
+            Some(model @ (Model::Catalog | Model::Profile)) => Some(typed_model(file, bytes, model)),
             _ => None,
         };
-        let (model, other) = checked.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-        if let Some(value) = other {
-            return Ok(Document::Other { model, value: Box::new(value) });
-        }
+        let model = checked.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         let (document, violations) = match typed {
-            Some(typed) => typed?,
-            // The guess missed (it cannot for a document the schema accepts, but costs nothing).
-            None => return validate_typed(file, bytes, model),
+            // The guess cannot miss for a document the schema accepts, but costs nothing if it does.
+            Some(typed) if guess == Some(model) => typed?,
+            _ => typed_model(file, bytes, model)?,
         };
-        if document.model() != model {
-            return validate_typed(file, bytes, model);
-        }
         if violations.is_empty() { Ok(document) } else { Err(OscalError::Invalid { file: file.into(), violations }) }
     })
 }
 
-/// The typed reading of a document the schema accepted, without the threads of [`validate`].
-fn validate_typed(file: &str, bytes: &[u8], model: Model) -> Result<Document, OscalError> {
-    let (document, violations) = match model {
+/// A document the schema accepted, in its typed model, with what the references checks found.
+fn typed_model(file: &str, bytes: &[u8], model: Model) -> Result<(Document, Vec<Violation>), OscalError> {
+    Ok(match model {
         Model::Catalog => {
             let c = typed::<CatalogDocument>(file, bytes)?;
             let violations = catalog_violations(&c.catalog);
             (Document::Catalog(c), violations)
         }
-        _ => {
+        Model::Profile => {
             let p = typed::<ProfileDocument>(file, bytes)?;
             let violations = profile_violations(&p.profile);
             (Document::Profile(p), violations)
         }
-    };
-    if violations.is_empty() { Ok(document) } else { Err(OscalError::Invalid { file: file.into(), violations }) }
+        // Their references were checked on the JSON, beside the schema.
+        Model::ComponentDefinition => (Document::ComponentDefinition(typed(file, bytes)?), Vec::new()),
+        Model::SystemSecurityPlan => (Document::SystemSecurityPlan(typed(file, bytes)?), Vec::new()),
+        Model::AssessmentPlan => (Document::AssessmentPlan(Box::new(parse_value(file, bytes)?)), Vec::new()),
+        Model::AssessmentResults => (Document::AssessmentResults(typed(file, bytes)?), Vec::new()),
+        Model::PlanOfActionAndMilestones => (Document::PlanOfActionAndMilestones(typed(file, bytes)?), Vec::new()),
+    })
 }
 
-/// A catalog or profile in its typed model; what the model refuses and the schema allowed is
-/// reported as a schema violation.
+/// A document in its typed model; what the model refuses and the schema allowed is reported as a
+/// schema violation.
 fn typed<T: serde::de::DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<Box<T>, OscalError> {
     serde_json::from_slice(bytes).map(Box::new).map_err(|e| OscalError::Invalid {
         file: file.into(),
@@ -136,10 +140,9 @@ fn typed<T: serde::de::DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<Box
     })
 }
 
-/// Parses a document and checks it against its model's schema. An SSP, assessment results or
-/// POA&M comes back as JSON, its UUID references checked too; a catalog or profile comes back
-/// as its model only, its typed reading being done beside this.
-fn schema_checked(file: &str, bytes: &[u8]) -> Result<(Model, Option<Value>), OscalError> {
+/// Parses a document, names its model and checks it against the model's schema; any model but a
+/// catalog or profile has its UUID references checked here too.
+fn schema_checked(file: &str, bytes: &[u8]) -> Result<Model, OscalError> {
     let value = parse_value(file, bytes)?;
     let model = model_of(file, &value)?;
     let mut violations = match older_combine(&value) {
@@ -148,11 +151,8 @@ fn schema_checked(file: &str, bytes: &[u8]) -> Result<(Model, Option<Value>), Os
     };
     if violations.is_empty() && !matches!(model, Model::Catalog | Model::Profile) {
         violations = uuid_violations(&value);
-        if violations.is_empty() {
-            return Ok((model, Some(value)));
-        }
     }
-    if violations.is_empty() { Ok((model, None)) } else { Err(OscalError::Invalid { file: file.into(), violations }) }
+    if violations.is_empty() { Ok(model) } else { Err(OscalError::Invalid { file: file.into(), violations }) }
 }
 
 /// OSCAL 1.0 and 1.1 profiles say how to combine duplicates (`combine: {method: use-first}`),
@@ -434,12 +434,14 @@ pub fn looks_like_uuid(text: &str) -> bool {
         && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// The fields of an SSP, assessment results or POA&M that name an object of the same document by
-/// its UUID. (A subject's UUID names a component of the SSP the results assess, so it is not one.)
+/// The fields of a component definition, SSP, assessment plan or results or POA&M that name an
+/// object of the same document by its UUID. (A subject's UUID names a component of the SSP the
+/// results assess, so it is not one.)
 const UUID_REFERENCES: [&str; 4] = ["component-uuid", "observation-uuid", "finding-uuid", "risk-uuid"];
 
-/// What the schema of an SSP, assessment results or POA&M cannot check: every UUID defined once,
-/// every reference by UUID (and every `#uuid` link) naming an object the document defines.
+/// What the schema of a component definition, SSP, assessment plan or results or POA&M cannot
+/// check: every UUID defined once, every reference by UUID (and every `#uuid` link) naming an
+/// object the document defines.
 pub fn uuid_violations(document: &Value) -> Vec<Violation> {
     let mut defined: HashMap<&str, String> = HashMap::new();
     let mut references: Vec<(String, &str)> = Vec::new();

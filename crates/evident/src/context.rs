@@ -69,7 +69,9 @@ pub fn hint(code: Code) -> Option<&'static str> {
         Code::InvalidInput => "nothing was written; see the command's --help",
         Code::NothingToChange => "pass at least one field to change",
         Code::InvalidRow => "fix the rows named above and import the file again; nothing was written",
-        Code::InvalidFile => "run the template command to get a file with the expected columns",
+        Code::InvalidFile => {
+            "check the file is the kind the command reads (see its --help); for a CSV or XLSX import, the template command writes one with the expected columns"
+        }
         Code::WriteFailed => "check the folder exists, is writable and has space",
         Code::NotEmpty => {
             "back up into a new or empty directory; restore into a fresh --data-dir (or an empty database with --database-url)"

@@ -24,6 +24,50 @@ fn nist_catalogs_and_profiles_validate() {
     check("examples/basic-catalog.json").unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// NIST's example documents of every other model: each is named for the model it holds, and
+/// passes the schema and the reference checks.
+#[test]
+fn nists_example_documents_of_every_model_validate() {
+    for (name, model) in [
+        ("example-component.json", Model::ComponentDefinition),
+        ("ssp-example.json", Model::SystemSecurityPlan),
+        ("ifa_ssp-example.json", Model::SystemSecurityPlan),
+        ("oscal_leveraged-example_ssp.json", Model::SystemSecurityPlan),
+        ("oscal_leveraging-example_ssp.json", Model::SystemSecurityPlan),
+        ("ifa_assessment-plan-example.json", Model::AssessmentPlan),
+        ("ifa_assessment-results-example.json", Model::AssessmentResults),
+        ("ifa_plan-of-action-and-milestones.json", Model::PlanOfActionAndMilestones),
+    ] {
+        let document = check(&format!("examples/{name}")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(document.model(), model, "{name}");
+    }
+    // OSCAL's UUIDs are unique; NIST's example component definition gives two statements one.
+    let refused = check("examples/example-component-definition.json").unwrap_err();
+    let [violation] = refused.violations() else { panic!("{refused}") };
+    assert_eq!(violation.rule, "duplicate_id", "{refused}");
+    assert!(violation.message.contains("bb9219b1-e51c-4680-abb0-616a43bbfbb1"), "{refused}");
+}
+
+/// A component definition linking to a back-matter resource it does not hold is refused, at the
+/// link's path; one defining a UUID twice names both places.
+#[test]
+fn a_component_definition_with_a_broken_link_or_a_uuid_twice_is_refused() {
+    let text = String::from_utf8(read("examples/example-component.json")).unwrap();
+    let broken = text.replacen(
+        r#""href": "../../../../nist.gov/SP800-53/rev4/xml/NIST_SP-800-53_rev4_catalog.xml""#,
+        r##""href": "#00000000-0000-4000-8000-000000000001""##,
+        1,
+    );
+    let refused = validate("broken.json", broken.as_bytes(), &Limits::default()).unwrap_err();
+    let [violation] = refused.violations() else { panic!("{refused}") };
+    assert_eq!(violation.rule, "unresolved_link", "{refused}");
+    assert!(violation.path.starts_with("/component-definition/back-matter/resources/0/rlinks/0"), "{refused}");
+
+    let twice = text.replacen("b036a6ac-6cff-4066-92bc-74ddfd9ad6fa", "8223d65f-57a9-4689-8f06-2a975ae2ad72", 1);
+    let refused = validate("twice.json", twice.as_bytes(), &Limits::default()).unwrap_err();
+    assert!(refused.violations().iter().any(|v| v.rule == "duplicate_id"), "{refused}");
+}
+
 const TINY: &str = r##"{"catalog": {
   "uuid": "6b5e7f8a-1c2d-4e3f-8a9b-0c1d2e3f4a5b",
   "metadata": {"title": "Tiny", "last-modified": "2024-01-01T00:00:00Z", "version": "1", "oscal-version": "1.1.2"},
@@ -89,7 +133,7 @@ fn hostile_input_is_refused_before_it_is_parsed() {
     let small = Limits { max_bytes: 100, ..Limits::default() };
     assert_eq!(validate("big.json", TINY.as_bytes(), &small).unwrap_err().code(), "too_large");
     assert_eq!(validate("x.json", b"{\"catalog\": ", &Limits::default()).unwrap_err().code(), "syntax");
-    let other = validate("cd.json", br#"{"component-definition": {}}"#, &Limits::default()).unwrap_err();
+    let other = validate("map.json", br#"{"mapping-collection": {}}"#, &Limits::default()).unwrap_err();
     assert_eq!(other.code(), "not_supported", "{other}");
     let empty = validate("ssp.json", br#"{"system-security-plan": {}}"#, &Limits::default()).unwrap_err();
     assert_eq!(empty.code(), "invalid", "an SSP is read, and an empty one breaks NIST's schema: {empty}");
@@ -111,15 +155,32 @@ fn the_models_round_trip_nists_files() {
         "NIST_SP-800-53_rev5_MODERATE-baseline_profile.json",
         "NIST_SP-800-53_rev5_PRIVACY-baseline_profile.json",
     ];
-    let paths =
-        files.iter().map(|f| format!("{SP800_53}/{f}")).chain(["csf-2.0/NIST_CSF_v2.0_catalog-min.json".into()]);
+    // NIST's examples of the other models: what the typed models do not name is kept in `rest`.
+    let examples = [
+        "example-component.json",
+        "ssp-example.json",
+        "ifa_ssp-example.json",
+        "oscal_leveraged-example_ssp.json",
+        "oscal_leveraging-example_ssp.json",
+        "ifa_assessment-results-example.json",
+        "ifa_plan-of-action-and-milestones.json",
+    ];
+    let paths = files
+        .iter()
+        .map(|f| format!("{SP800_53}/{f}"))
+        .chain(["csf-2.0/NIST_CSF_v2.0_catalog-min.json".into()])
+        .chain(examples.iter().map(|f| format!("examples/{f}")));
     for path in paths {
         let bytes = read(&path);
         let original: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         let again = match check(&path).unwrap() {
             Document::Catalog(c) => serde_json::to_value(&c).unwrap(),
             Document::Profile(p) => serde_json::to_value(&p).unwrap(),
-            Document::Other { value, .. } => *value,
+            Document::ComponentDefinition(d) => serde_json::to_value(&d).unwrap(),
+            Document::SystemSecurityPlan(d) => serde_json::to_value(&d).unwrap(),
+            Document::AssessmentResults(d) => serde_json::to_value(&d).unwrap(),
+            Document::PlanOfActionAndMilestones(d) => serde_json::to_value(&d).unwrap(),
+            Document::AssessmentPlan(value) => *value,
         };
         assert!(original == again, "{path} reads back as it was written");
     }

@@ -15,9 +15,10 @@ pub async fn run(global: &Global, command: OscalCommand) -> anyhow::Result<ExitC
             if global.json {
                 output::json(&report)?;
             } else {
-                // An SSP counts its implemented requirements; results and plans count no controls.
+                // An SSP and a component definition count their implemented requirements;
+                // assessment plans, results and POA&Ms count no controls.
                 let controls = match report.model.as_str() {
-                    "assessment-results" | "plan-of-action-and-milestones" => String::new(),
+                    "assessment-plan" | "assessment-results" | "plan-of-action-and-milestones" => String::new(),
                     _ => format!(" ({} controls)", report.controls),
                 };
                 say!(
