@@ -74,7 +74,7 @@ impl App {
             return Err(AppError::invalid("a member's name cannot be empty"));
         }
         if role.is_none() && display_name.is_none() {
-            return Err(AppError::new(Code::NothingToChange, "pass --role or --name"));
+            return Err(AppError::new(Code::NothingToChange, "give a new role or a new name for the member"));
         }
         if self.store.member(&principal.org.id, email).await?.is_none() {
             return Err(AppError::new(Code::NotAMember, format!("{email} is not a member of {}", principal.org.slug)));

@@ -46,6 +46,50 @@ pub struct SoaDocument {
     pub rows: Vec<SoaRow>,
 }
 
+impl SoaDocument {
+    /// The columns of an exported SoA, in the order an ISO auditor reads them.
+    pub const COLUMNS: [&'static str; 12] = [
+        "Annex A control",
+        "Title",
+        "Theme",
+        "Applicable",
+        "Reasons",
+        "Justification",
+        "Implementation status",
+        "Implementing controls",
+        "Related risks",
+        "SoA version",
+        "Approved by",
+        "Approved on",
+    ];
+
+    /// The rows under [`SoaDocument::COLUMNS`]: the one layout every front end exports.
+    pub fn table(&self) -> Vec<Vec<String>> {
+        let approved_by = self.approved_by.clone().unwrap_or_default();
+        let approved_on = self.approved_at.map(|t| t.date_naive().to_string()).unwrap_or_default();
+        let joined = |items: Vec<String>| items.join("; ");
+        self.rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.reference.to_string(),
+                    r.title.clone(),
+                    r.theme.clone(),
+                    if r.applicable { "Yes" } else { "No" }.to_owned(),
+                    joined(r.reasons.iter().map(ToString::to_string).collect()),
+                    r.justification.clone(),
+                    r.implementation.to_string(),
+                    joined(r.implementing_controls.iter().map(ToString::to_string).collect()),
+                    r.risks.join("; "),
+                    self.label.clone(),
+                    approved_by.clone(),
+                    approved_on.clone(),
+                ]
+            })
+            .collect()
+    }
+}
+
 /// What an approval did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Approval {

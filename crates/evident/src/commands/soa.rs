@@ -2,28 +2,12 @@
 
 use std::process::ExitCode;
 
-use evident_app::soa::SoaSelector;
+use evident_app::soa::{SoaDocument, SoaSelector};
 
 use crate::cli::{Global, SoaArgs, SoaCommand};
 use crate::context;
 use crate::output::{self, say};
 use crate::spreadsheet;
-
-/// The columns of an exported SoA, in the order an ISO auditor reads them.
-const EXPORT_COLUMNS: [&str; 12] = [
-    "Annex A control",
-    "Title",
-    "Theme",
-    "Applicable",
-    "Reasons",
-    "Justification",
-    "Implementation status",
-    "Implementing controls",
-    "Related risks",
-    "SoA version",
-    "Approved by",
-    "Approved on",
-];
 
 pub async fn run(global: &Global, args: SoaArgs) -> anyhow::Result<ExitCode> {
     let (app, me) = context::open(global).await?;
@@ -100,29 +84,7 @@ pub async fn run(global: &Global, args: SoaArgs) -> anyhow::Result<ExitCode> {
         SoaCommand::Export { file, version } => {
             let which = version.map_or(SoaSelector::Draft, SoaSelector::Version);
             let document = app.export_soa(&me, framework, which).await?;
-            let approved_by = document.approved_by.clone().unwrap_or_default();
-            let approved_on = document.approved_at.map(|t| t.date_naive().to_string()).unwrap_or_default();
-            let table: Vec<Vec<String>> = document
-                .rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.reference.to_string(),
-                        r.title.clone(),
-                        r.theme.clone(),
-                        if r.applicable { "Yes" } else { "No" }.to_owned(),
-                        r.reasons.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("; "),
-                        r.justification.clone(),
-                        r.implementation.to_string(),
-                        r.implementing_controls.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("; "),
-                        r.risks.join("; "),
-                        document.label.clone(),
-                        approved_by.clone(),
-                        approved_on.clone(),
-                    ]
-                })
-                .collect();
-            spreadsheet::write(&file, "Statement of Applicability", &EXPORT_COLUMNS, &table)?;
+            spreadsheet::write(&file, "Statement of Applicability", &SoaDocument::COLUMNS, &document.table())?;
             say!("wrote the {} SoA ({} controls) to {}", document.label, document.rows.len(), file.display());
         }
     }

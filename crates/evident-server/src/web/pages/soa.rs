@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State as AxumState};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use evident_app::soa::SoaSelector;
+use evident_app::soa::{SoaDocument, SoaSelector};
 use evident_app::{AppError, Code, Principal};
 use evident_core::soa::{Reason, SoaRow};
 use evident_core::{Permission, RequirementRef};
@@ -170,12 +170,8 @@ async fn soa_diff(
     html(&SoaDiffPage { frame, choices, from, to, lines })
 }
 
-/// The columns of an SoA export.
-const EXPORT_COLUMNS: [&str; 8] =
-    ["ref", "title", "applicable", "reasons", "justification", "status", "implementing_controls", "risks"];
-
-/// `GET /o/{org}/soa/export.{csv,xlsx}`: the draft SoA as CSV or as a workbook, made by the same
-/// writer as every other export.
+/// `GET /o/{org}/soa/export.{csv,xlsx}`: the draft SoA as CSV or as a workbook, the columns and
+/// writer the command line's `soa export` uses.
 async fn soa_export(
     AxumState(state): AppState,
     Path((org, format)): Path<(String, String)>,
@@ -186,23 +182,12 @@ async fn soa_export(
         return Err(AppError::not_found(Code::RouteNotFound, "export format", format).into());
     }
     let document = state.app.export_soa(&principal, None, SoaSelector::Draft).await?;
-    let rows: Vec<Vec<String>> = document
-        .rows
-        .iter()
-        .map(|r| {
-            vec![
-                r.reference.to_string(),
-                r.title.clone(),
-                if r.applicable { "yes" } else { "no" }.to_owned(),
-                r.reasons.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" "),
-                r.justification.clone(),
-                r.implementation.to_string(),
-                r.implementing_controls.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" "),
-                r.risks.join(" "),
-            ]
-        })
-        .collect();
-    let (bytes, _) = evident_app::imports::table_bytes(&format, "Statement of Applicability", &EXPORT_COLUMNS, &rows)?;
+    let (bytes, _) = evident_app::imports::table_bytes(
+        &format,
+        "Statement of Applicability",
+        &SoaDocument::COLUMNS,
+        &document.table(),
+    )?;
     Ok(crate::routes::imports::file_response(&format!("soa-draft.{format}"), &format, bytes))
 }
 
