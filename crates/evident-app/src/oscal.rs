@@ -160,7 +160,7 @@ pub fn app_error(error: OscalError) -> AppError {
 
 /// Every violation, one a line, so the CLI and the API show them all.
 fn listed(file: &str, violations: &[Violation]) -> String {
-    let mut text = format!("{file}: {} problem(s); nothing was imported", violations.len());
+    let mut text = format!("{file}: {} problem(s)", violations.len());
     for violation in violations {
         text.push_str("\n  ");
         text.push_str(&violation.to_string());

@@ -54,7 +54,9 @@ pub fn hint(code: Code) -> Option<&'static str> {
         Code::EvidenceNotFound => "run `evident evidence list` to see the records and their ids",
         Code::SampleNotFound => "run `evident samples list` to see the recorded samples",
         Code::FileTooLarge => "raise the limit with --max-size, or split the file",
-        Code::OscalInvalid => "fix the problems listed above (each names its JSON path); nothing was imported",
+        Code::OscalInvalid => {
+            "fix the problems listed above (each names its JSON path); nothing was imported or written"
+        }
         Code::OscalUnresolvable => {
             "put every catalog and profile the profile imports in its directory (or below it), as OSCAL JSON"
         }
