@@ -523,7 +523,7 @@ pub fn risk_version(risk: &Risk) -> String {
 }
 
 /// The first 12 bytes of the SHA-256 of `value`'s JSON, in hex.
-fn version_of(value: &impl Serialize) -> String {
+pub(crate) fn version_of(value: &impl Serialize) -> String {
     use sha2::{Digest as _, Sha256};
     let json = serde_json::to_vec(value).unwrap_or_default();
     hex::encode(&Sha256::digest(&json)[..12])

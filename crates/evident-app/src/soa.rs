@@ -101,6 +101,20 @@ pub struct Approval {
     pub unjustified: usize,
 }
 
+/// A decision on one SoA row as someone makes it: [`App::set_soa`] checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionDraft {
+    pub applicable: bool,
+    pub reasons: Vec<Reason>,
+    pub justification: String,
+}
+
+/// The version of an SoA row's decision as a reader saw it (applicable, reasons, justification):
+/// what [`App::set_soa`] compares before it writes.
+pub fn soa_row_version(row: &SoaRow) -> String {
+    crate::risks::version_of(&(row.applicable, &row.reasons, &row.justification))
+}
+
 impl App {
     /// The current (draft) SoA.
     /// The current (draft) SoA of `framework` (ISO/IEC 27001:2022 when none is named).
@@ -111,16 +125,17 @@ impl App {
     }
 
     /// Records the decision on one Annex A control. An exclusion needs reasons and a justification,
-    /// and is refused for a control that treats an open risk.
+    /// and is refused for a control that treats an open risk. With `based_on` (the row's
+    /// [`soa_row_version`] when it was read), the decision lands only while the row is still as
+    /// read; otherwise it is a conflict, so one person's decision never silently replaces another's.
     #[tracing::instrument(skip_all, fields(org = %principal.org.slug, reference = %reference))]
     pub async fn set_soa(
         &self,
         principal: &Principal,
         framework: Option<&FrameworkId>,
         reference: &RequirementRef,
-        applicable: bool,
-        reasons: Vec<Reason>,
-        justification: String,
+        draft: DecisionDraft,
+        based_on: Option<&str>,
     ) -> Result<Decision> {
         principal.authorize(Permission::SoaEdit)?;
         let library = self.library_for(principal).await?;
@@ -135,16 +150,39 @@ impl App {
                 ),
             ));
         }
-        let decision = Decision::new(reference, applicable, reasons, justification).map_err(AppError::invalid_from)?;
+        let decision = Decision::new(reference, draft.applicable, draft.reasons, draft.justification)
+            .map_err(AppError::invalid_from)?;
         let mut data = self.org_data(principal, &library).await?;
+        let stale = || {
+            AppError::new(
+                Code::Conflict,
+                format!("the decision on {reference} was changed by someone else since it was read: read it again"),
+            )
+        };
+        let stored = data.decisions.get(iso.id()).and_then(|d| d.get(reference)).cloned();
+        if let Some(version) = based_on {
+            let rows = data.soa(iso);
+            let current = rows.iter().find(|r| &r.reference == reference).map(soa_row_version);
+            if current.as_deref() != Some(version) {
+                return Err(stale());
+            }
+        }
         data.decisions.entry(iso.id().clone()).or_default().insert(reference.clone(), decision.clone());
         data.check_exclusions(iso.id())?;
-        let change = SoaChange::Decide {
-            framework: iso.id().clone(),
-            requirement: reference.clone(),
-            decision: decision.clone(),
+        let (framework, requirement) = (iso.id().clone(), reference.clone());
+        let change = match based_on {
+            Some(_) => SoaChange::DecideBasedOn {
+                framework,
+                requirement,
+                decision: decision.clone(),
+                based_on: stored.map(Box::new),
+            },
+            None => SoaChange::Decide { framework, requirement, decision: decision.clone() },
         };
-        self.apply(principal, vec![change.into()]).await?;
+        self.apply(principal, vec![change.into()]).await.map_err(|e| match e.code {
+            Code::Conflict => stale(),
+            _ => e,
+        })?;
         Ok(decision)
     }
 

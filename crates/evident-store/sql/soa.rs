@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use evident_core::soa::{Decision, Reason, SoaRow};
 use evident_core::{FrameworkId, OrgId, RequirementRef, Sha256Digest};
-use evident_store::{Actor, Applied, Result, Soa, SoaChange, SoaVersion, SoaVersionText};
+use evident_store::{Actor, Applied, Result, Soa, SoaChange, SoaVersion, SoaVersionText, StoreError};
 
 use super::common::{Outcome, Tx, get, map_sqlx, parsed, to_json};
 use crate::{Backend, DbRow};
@@ -20,7 +20,10 @@ fn decision_from_row(row: &DbRow) -> Result<Decision> {
 pub(super) async fn apply(tx: &mut Tx<'_>, actor: &Actor, change: &SoaChange) -> Result<Outcome> {
     match change {
         SoaChange::Decide { framework, requirement, decision } => {
-            decide(tx, actor, framework, requirement, decision).await
+            decide(tx, actor, framework, requirement, decision, None).await
+        }
+        SoaChange::DecideBasedOn { framework, requirement, decision, based_on } => {
+            decide(tx, actor, framework, requirement, decision, Some(based_on.as_deref())).await
         }
         SoaChange::Approve { framework, rows } => approve(tx, actor, framework, rows).await,
     }
@@ -32,6 +35,7 @@ async fn decide(
     framework: &FrameworkId,
     requirement: &RequirementRef,
     decision: &Decision,
+    based_on: Option<Option<&Decision>>,
 ) -> Result<Outcome> {
     let org = actor.org.as_str();
     let before =
@@ -43,6 +47,11 @@ async fn decide(
             .await
             .map_err(map_sqlx)?;
     let before = before.as_ref().map(decision_from_row).transpose()?;
+    if let Some(read) = based_on
+        && before.as_ref() != read
+    {
+        return Err(StoreError::conflict("SoA decision", format!("{framework} {requirement}")));
+    }
     if before.as_ref() == Some(decision) {
         return Ok(Outcome::unchanged());
     }

@@ -102,6 +102,14 @@ pub enum ControlChange {
 pub enum SoaChange {
     /// Records the organisation's applicability decision on one control of the SoA.
     Decide { framework: FrameworkId, requirement: RequirementRef, decision: Decision },
+    /// [`SoaChange::Decide`], only while the stored decision is still the one the writer read
+    /// (`None`: still undecided); otherwise a conflict, so an edit never overwrites another.
+    DecideBasedOn {
+        framework: FrameworkId,
+        requirement: RequirementRef,
+        decision: Decision,
+        based_on: Option<Box<Decision>>,
+    },
     /// Freezes the SoA as the next numbered version, approved by the actor.
     Approve { framework: FrameworkId, rows: Vec<SoaRow> },
 }
@@ -232,7 +240,8 @@ pub fn describe(change: &Change) -> (&'static str, &'static str, String) {
             }
         },
         Change::Soa(change) => match change {
-            SoaChange::Decide { framework, requirement, .. } => {
+            SoaChange::Decide { framework, requirement, .. }
+            | SoaChange::DecideBasedOn { framework, requirement, .. } => {
                 ("soa.decide", "soa_decision", format!("{framework} {requirement}"))
             }
             SoaChange::Approve { framework, .. } => ("soa.approve", "soa_version", framework.to_string()),

@@ -52,6 +52,7 @@ macro_rules! parity_tests {
             the_audit_log_chains_every_change,
             tampering_is_detected,
             soa_versions_are_numbered_and_immutable,
+            an_soa_decision_based_on_a_stale_read_is_a_conflict,
             the_risk_register_keeps_its_history,
             the_log_reads_page_by_page,
             a_rehashed_or_rewound_log_still_chains,
@@ -492,6 +493,32 @@ pub async fn tampering_is_detected<S: Store + RawSql>(store: &S) {
     // Delete: a record disappears from the middle.
     store.execute_raw(&format!("DELETE FROM audit_log WHERE org_id = '{org_id}' AND seq = 3")).await.unwrap();
     assert!(matches!(verify().await, Err(ChainBreak::Deleted { seq: 4, .. })), "{:?}", verify().await);
+}
+
+pub async fn an_soa_decision_based_on_a_stale_read_is_a_conflict<S: Store + RawSql>(store: &S) {
+    use evident_core::soa::{Decision, Reason};
+    let (org, actor) = new_org(store, "acme").await;
+    let iso = fw("iso27001:2022");
+    let decide = |decision: &Decision, based_on: Option<&Decision>| {
+        SoaChange::DecideBasedOn {
+            framework: iso.clone(),
+            requirement: req("A.7.1"),
+            decision: decision.clone(),
+            based_on: based_on.cloned().map(Box::new),
+        }
+        .into()
+    };
+    let remote =
+        Decision::new(&req("A.7.1"), false, vec![Reason::BusinessNeed], "Fully remote company".into()).unwrap();
+    let offices = Decision::new(&req("A.7.1"), true, vec![Reason::Contractual], "We rent offices".into()).unwrap();
+    // Both read the row undecided; the first to save wins, the second is told.
+    store.apply(&actor, vec![decide(&remote, None)]).await.unwrap();
+    let late = store.apply(&actor, vec![decide(&offices, None)]).await.unwrap_err();
+    assert!(matches!(late, StoreError::Conflict { .. }), "{late:?}");
+    assert_eq!(store.soa_decisions(&org.id, &iso).await.unwrap(), [(req("A.7.1"), remote.clone())]);
+    // Read again, the change lands.
+    store.apply(&actor, vec![decide(&offices, Some(&remote))]).await.unwrap();
+    assert_eq!(store.soa_decisions(&org.id, &iso).await.unwrap(), [(req("A.7.1"), offices)]);
 }
 
 pub async fn soa_versions_are_numbered_and_immutable<S: Store + RawSql>(store: &S) {

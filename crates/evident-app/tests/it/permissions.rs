@@ -202,7 +202,17 @@ impl UseCase {
                 app.accept_gap(who, &fw(SOC2), &fw(ISO), Some(&[target])).await.map(drop)
             }
             UseCase::SetSoa => app
-                .set_soa(who, None, &req("A.5.1"), true, vec![Reason::Legal], "Required by our regulator.".into())
+                .set_soa(
+                    who,
+                    None,
+                    &req("A.5.1"),
+                    evident_app::soa::DecisionDraft {
+                        applicable: true,
+                        reasons: vec![Reason::Legal],
+                        justification: "Required by our regulator.".into(),
+                    },
+                    None,
+                )
                 .await
                 .map(drop),
             UseCase::ApproveSoa => app.approve_soa(who, None).await.map(drop),

@@ -1,3 +1,4 @@
+use evident_app::soa::DecisionDraft;
 use evident_core::RequirementRef;
 use evident_core::soa::Reason;
 use reqwest::{Method, StatusCode};
@@ -28,7 +29,8 @@ async fn the_soa_is_approved_listed_shown_and_compared(app: TestApp) {
     let operator = app.operator("acme", None).await;
     let a74 = RequirementRef::parse("A.7.4").unwrap();
     let why = "No premises of our own: we work from a provider's data centre.".to_owned();
-    app.app.set_soa(&operator, None, &a74, false, vec![Reason::BusinessNeed], why).await.unwrap();
+    let decision = DecisionDraft { applicable: false, reasons: vec![Reason::BusinessNeed], justification: why };
+    app.app.set_soa(&operator, None, &a74, decision, None).await.unwrap();
     let (_, draft) = send(app.as_browser(&vic, Method::GET, "/api/orgs/acme/soa/diff?from=1")).await;
     assert_eq!(draft["to"], "draft");
     let changes = draft["changes"].as_array().unwrap();

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use evident_app::soa::{SoaDocument, SoaSelector};
+use evident_app::soa::{DecisionDraft, SoaDocument, SoaSelector};
 
 use crate::cli::{Global, SoaArgs, SoaCommand};
 use crate::context;
@@ -31,7 +31,15 @@ pub async fn run(global: &Global, args: SoaArgs) -> anyhow::Result<ExitCode> {
             }
         }
         SoaCommand::Set { reference, exclude, reasons, justification } => {
-            let decision = app.set_soa(&me, framework, &reference, !exclude, reasons, justification).await?;
+            let decision = app
+                .set_soa(
+                    &me,
+                    framework,
+                    &reference,
+                    DecisionDraft { applicable: !exclude, reasons, justification },
+                    None,
+                )
+                .await?;
             let verb = if decision.applicable { "applicable" } else { "excluded" };
             say!("{reference} is {verb} in the draft SoA");
         }

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State as AxumState};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use evident_app::soa::{SoaDocument, SoaSelector};
+use evident_app::soa::{DecisionDraft, SoaDocument, SoaSelector, soa_row_version};
 use evident_app::{AppError, Code, Principal};
 use evident_core::soa::{Reason, SoaRow};
 use evident_core::{Permission, RequirementRef};
@@ -203,6 +203,9 @@ struct DecisionForm {
 struct SoaRowPage {
     frame: Frame,
     row: SoaLine,
+    /// The row's version as shown: the form sends it back, so a decision made meanwhile is not
+    /// silently replaced.
+    version: String,
     theme: String,
     reasons: String,
     may_edit: bool,
@@ -250,6 +253,7 @@ async fn soa_row_page(
     html(&SoaRowPage {
         frame,
         row: SoaLine::of(row),
+        version: soa_row_version(row),
         theme: row.theme.clone(),
         reasons: row.reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", "),
         may_edit: principal.role().can(Permission::SoaEdit),
@@ -287,8 +291,17 @@ async fn decide_soa_row(
         }
     }
     if errors.is_empty() {
-        let decided =
-            state.app.set_soa(&principal, None, &reference, form.applicable, reasons, form.justification.clone()).await;
+        let version = fields.one("version");
+        let decided = state
+            .app
+            .set_soa(
+                &principal,
+                None,
+                &reference,
+                DecisionDraft { applicable: form.applicable, reasons, justification: form.justification.clone() },
+                Some(version),
+            )
+            .await;
         match decided {
             Ok(_) => return Ok(see(&format!("/o/{org}/soa?done=soa-saved#row-{reference}"))),
             // The use case says what is missing; the page only puts it beside the empty field.
@@ -305,6 +318,16 @@ async fn decide_soa_row(
             }
             Err(e) if e.code == Code::RuleViolated => {
                 errors.insert("applicable", e.message);
+            }
+            Err(e) if e.code == Code::Conflict => {
+                errors.insert(
+                    "form",
+                    "Someone changed this decision since you opened the page: the facts above are the decision now. \
+                     Your choices are kept in the form; save again to replace it."
+                        .to_owned(),
+                );
+                let page = soa_row_page(&state, principal, frame, &reference, Some(form), errors).await?;
+                return Ok((StatusCode::CONFLICT, page).into_response());
             }
             Err(e) => return Err(e.into()),
         }

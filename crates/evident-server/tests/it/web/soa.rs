@@ -1,6 +1,8 @@
 //! The soa pages.
 
+use evident_app::soa::DecisionDraft;
 use evident_core::FrameworkId;
+use evident_core::soa::Reason;
 use reqwest::{Method, StatusCode};
 
 use super::{page, post};
@@ -22,6 +24,13 @@ async fn decision(app: &TestApp, reference: &str) -> (bool, Vec<String>, String)
     (row.applicable, row.reasons.iter().map(|r| r.to_string()).collect(), row.justification)
 }
 
+/// The version a row's decision form carries, as the page gives it.
+async fn version(app: &TestApp, who: &crate::support::Browser, reference: &str) -> String {
+    let (_, html) = page(app, who, &format!("/o/acme/soa/{reference}")).await;
+    let rest = html.split(r#"name="version" value=""#).nth(1).expect("the form's version");
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
 /// The table row of `reference` on the SoA page.
 fn table_row<'a>(html: &'a str, reference: &str) -> &'a str {
     let start = html.find(&format!(r#"<tr id="row-{reference}">"#)).unwrap_or_else(|| panic!("no row {reference}"));
@@ -38,8 +47,10 @@ async fn excluding_a_row_with_reasons_and_a_justification_shows_it_excluded(app:
     assert!(html.contains(r#"<form method="post" action="/o/acme/soa/A.7.4""#), "the decision form");
 
     let justification = "No premises of our own: the offices are a serviced co-working space.";
+    let read = version(&app, &cora, "A.7.4").await;
     let fields = [
         ("csrf", cora.csrf.as_str()),
+        ("version", read.as_str()),
         ("applicable", "no"),
         ("reason", "business_need"),
         ("reason", "contractual"),
@@ -136,8 +147,10 @@ async fn excluding_a_control_that_treats_an_open_risk_is_refused_beside_the_choi
     let response = app.as_browser(&cora, Method::POST, "/api/orgs/acme/risks").json(&risk).send().await.unwrap();
     assert!(response.status().is_success(), "{}", response.text().await.unwrap());
 
+    let read = version(&app, &cora, "A.7.4").await;
     let fields = [
         ("csrf", cora.csrf.as_str()),
+        ("version", read.as_str()),
         ("applicable", "no"),
         ("reason", "business_need"),
         ("justification", "No premises."),
@@ -147,6 +160,50 @@ async fn excluding_a_control_that_treats_an_open_risk_is_refused_beside_the_choi
     let error = html.split(r#"<p class="field-error" id="d-applicable-error">"#).nth(1).expect("beside the choice");
     assert!(error.starts_with("A.7.4 cannot be excluded: it treats open risk R-002"), "{error}");
     assert!(decision(&app, "A.7.4").await.0, "still applicable");
+}
+
+async fn a_decision_made_meanwhile_is_not_overwritten_and_the_second_person_is_told(app: TestApp) {
+    with_iso(&app).await;
+    let cora = app.browser("cora@acme.example").await;
+    // Cora and the operator open A.7.4 as it is; the operator saves first.
+    let read = version(&app, &cora, "A.7.4").await;
+    let operator = app.operator("acme", None).await;
+    let first = "A shared office in Leeds since March.";
+    let a74 = evident_core::RequirementRef::parse("A.7.4").unwrap();
+    let operators = version(&app, &cora, "A.7.4").await;
+    app.app
+        .set_soa(
+            &operator,
+            None,
+            &a74,
+            DecisionDraft { applicable: true, reasons: vec![Reason::Contractual], justification: first.into() },
+            Some(&operators),
+        )
+        .await
+        .unwrap();
+
+    let fields = [
+        ("csrf", cora.csrf.as_str()),
+        ("version", read.as_str()),
+        ("applicable", "no"),
+        ("reason", "business_need"),
+        ("justification", "No premises of our own."),
+    ];
+    let (status, _, html) = post(&app, &cora, "/o/acme/soa/A.7.4", &fields).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("Someone changed this decision since you opened the page"), "{html}");
+    assert!(html.contains(first), "the decision now is shown");
+    assert!(html.contains("No premises of our own.</textarea>"), "what Cora typed is kept");
+    assert_eq!(decision(&app, "A.7.4").await, (true, vec!["contractual".to_owned()], first.to_owned()), "kept");
+
+    // Saving again from the page as it is now replaces it, knowingly.
+    let now = html.split(r#"name="version" value=""#).nth(1).unwrap();
+    let now = &now[..now.find('"').unwrap()];
+    assert_ne!(now, read, "the form carries the version it shows");
+    let fields = [fields[0], ("version", now), fields[2], fields[3], fields[4]];
+    let (status, _, _) = post(&app, &cora, "/o/acme/soa/A.7.4", &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(!decision(&app, "A.7.4").await.0, "excluded now");
 }
 
 async fn an_auditor_sees_no_edit(app: TestApp) {
@@ -172,6 +229,7 @@ async fn an_auditor_sees_no_edit(app: TestApp) {
 
 crate::both!(
     excluding_a_row_with_reasons_and_a_justification_shows_it_excluded,
+    a_decision_made_meanwhile_is_not_overwritten_and_the_second_person_is_told,
     an_exclusion_without_a_justification_shows_the_error_beside_the_field_and_changes_nothing,
     the_xlsx_export_is_a_workbook_with_every_annex_a_row,
     excluding_a_control_that_treats_an_open_risk_is_refused_beside_the_choice,
