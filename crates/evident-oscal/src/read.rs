@@ -86,13 +86,6 @@ pub fn read_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, OscalError> {
     Ok(bytes)
 }
 
-/// Parses JSON bytes within `limits` into a value and names the model it holds.
-pub fn parse(file: &str, bytes: &[u8], limits: &Limits) -> Result<(Model, Value), OscalError> {
-    check_bounds(file, bytes, limits)?;
-    let value = parse_value(file, bytes)?;
-    Ok((model_of(file, &value)?, value))
-}
-
 /// Refuses bytes larger than `limits` allow or nested deeper, before any parser sees them.
 pub fn check_bounds(file: &str, bytes: &[u8], limits: &Limits) -> Result<(), OscalError> {
     if bytes.len() as u64 > limits.max_bytes {
