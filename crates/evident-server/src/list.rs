@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 
 use evident_app::Code;
 use serde::Serialize;
-use serde_json::json;
 
 use crate::error::ApiError;
 
@@ -90,16 +89,24 @@ pub(crate) fn limit(limit: Option<usize>) -> Result<usize> {
     Ok(limit)
 }
 
+/// One page of a list as the API answers it: `{"items": [...], "next_cursor": string|null}`,
+/// borrowing its items, so that it is written straight to the response.
+#[derive(Debug, Serialize)]
+pub(crate) struct Page<'a, T> {
+    items: Vec<&'a T>,
+    next_cursor: Option<String>,
+}
+
 /// One page of `items` in `order` (ascending, from [`ordered`]) read as `sort` asks, after
-/// `cursor`: `{"items": [...], "next_cursor": string|null}`. Finding where a page starts is a
-/// binary search, so a page costs its own items, not the list's.
-pub(crate) fn page<T: Serialize>(
-    items: &[T],
+/// `cursor`. Finding where a page starts is a binary search, so a page costs its own items, not
+/// the list's.
+pub(crate) fn page<'a, T: Serialize>(
+    items: &'a [T],
     order: &[(String, usize)],
     sort: &Sort,
     limit: Option<usize>,
     cursor: Option<&str>,
-) -> Result<serde_json::Value> {
+) -> Result<Page<'a, T>> {
     let limit = self::limit(limit)?;
     let after = cursor.map(|c| cursor_key(c, sort)).transpose()?;
     let window: Box<dyn Iterator<Item = &(String, usize)>> = match (&after, sort.descending) {
@@ -112,8 +119,7 @@ pub(crate) fn page<T: Serialize>(
     let more = chosen.len() > limit;
     let chosen = &chosen[..chosen.len().min(limit)];
     let next = if more { chosen.last().map(|(key, _)| cursor_of(sort, key)) } else { None };
-    let page: Vec<&T> = chosen.iter().map(|(_, i)| &items[*i]).collect();
-    Ok(json!({ "items": page, "next_cursor": next }))
+    Ok(Page { items: chosen.iter().map(|(_, i)| &items[*i]).collect(), next_cursor: next })
 }
 
 /// A key that orders numbers as numbers in a sort key (up to 20 digits).
@@ -180,9 +186,9 @@ mod tests {
             let mut cursor: Option<String> = None;
             loop {
                 let page = page(&items, &order, &sort, Some(3), cursor.as_deref()).unwrap();
-                seen.extend(page["items"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()));
-                match page["next_cursor"].as_str() {
-                    Some(next) => cursor = Some(next.to_owned()),
+                seen.extend(page.items.iter().map(|n| **n));
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
                     None => break,
                 }
             }
@@ -202,8 +208,8 @@ mod tests {
         let order = ordered(&items, |n| number(*n));
         let up = Sort { key: "n", descending: false };
         let first = page(&items, &order, &up, Some(1), None).unwrap();
-        let cursor = first["next_cursor"].as_str().unwrap();
+        let cursor = first.next_cursor.unwrap();
         let down = Sort { key: "n", descending: true };
-        assert!(page(&items, &order, &down, Some(1), Some(cursor)).is_err());
+        assert!(page(&items, &order, &down, Some(1), Some(&cursor)).is_err());
     }
 }

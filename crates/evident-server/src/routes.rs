@@ -377,7 +377,8 @@ where
     T: serde::Serialize,
 {
     let order = list::ordered(&items, key);
-    list::page(&items, &order, &list::Sort { key: "", descending: false }, limit, cursor)
+    let page = list::page(&items, &order, &list::Sort { key: "", descending: false }, limit, cursor)?;
+    serde_json::to_value(page).map_err(|e| ApiError::new(Code::Unexpected, format!("cannot write the page: {e}")))
 }
 
 /// `GET /api/orgs/{org}/controls?limit=&cursor=&all=&sort=`: controls with their mappings, by code
@@ -393,13 +394,13 @@ pub(crate) async fn controls(
     Path(org): Path<String>,
     Query(page): Query<Page>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Response> {
     let principal = caller.in_org(&state, &org).await?;
     let sort = list::Sort::parse(page.sort.as_deref(), CONTROL_SORTS)?;
     let controls = state.app.controls_shared(&principal, page.all).await?;
     let what = if page.all { "controls, retired too" } else { "controls" };
     let order = state.orders.of((principal.org.id.as_str(), what), &controls, sort, |c| control_key(c, &sort));
-    Ok(Json(list::page(&controls, &order, &sort, page.limit, page.cursor.as_deref())?))
+    Ok(Json(list::page(&controls, &order, &sort, page.limit, page.cursor.as_deref())?).into_response())
 }
 
 fn parse_code(code: &str) -> Result<ControlCode> {

@@ -76,7 +76,7 @@ pub(crate) async fn list(
     Path(org): Path<String>,
     Query(query): Query<AssetQuery>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Response> {
     let principal = caller.in_org(&state, &org).await?;
     let sort = Sort::parse(query.sort.as_deref(), SORTS)?;
     let assets: Vec<Asset> = state
@@ -90,7 +90,7 @@ pub(crate) async fn list(
         .filter(|a| query.parent.as_ref().is_none_or(|p| a.parent.as_ref() == Some(p)))
         .collect();
     let order = list::ordered(&assets, |a| sort_key(a, &sort));
-    Ok(Json(list::page(&assets, &order, &sort, query.limit, query.cursor.as_deref())?))
+    Ok(Json(list::page(&assets, &order, &sort, query.limit, query.cursor.as_deref())?).into_response())
 }
 
 fn parse_asset(code: &str) -> Result<AssetCode> {

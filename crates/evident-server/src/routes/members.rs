@@ -57,13 +57,13 @@ pub(crate) async fn list(
     Path(org): Path<String>,
     Query(query): Query<MemberQuery>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Response> {
     let principal = caller.in_org(&state, &org).await?;
     let sort = Sort::parse(query.sort.as_deref(), SORTS)?;
     let members: Vec<Member> =
         state.app.members(&principal).await?.into_iter().filter(|m| query.role.is_none_or(|r| m.role == r)).collect();
     let order = list::ordered(&members, |m| sort_key(m, &sort));
-    Ok(Json(list::page(&members, &order, &sort, query.limit, query.cursor.as_deref())?))
+    Ok(Json(list::page(&members, &order, &sort, query.limit, query.cursor.as_deref())?).into_response())
 }
 
 fn parse_email(email: &str) -> Result<Email> {

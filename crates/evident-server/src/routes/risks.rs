@@ -71,13 +71,13 @@ pub(crate) async fn list(
     Path(org): Path<String>,
     Query(query): Query<RiskQuery>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Response> {
     let principal = caller.in_org(&state, &org).await?;
     let sort = Sort::parse(query.sort.as_deref(), SORTS)?;
     let filter = RiskFilter { owner: query.owner, treatment: query.treatment, closed: query.closed };
     let risks = state.app.risks_where(&principal, &filter).await?;
     let order = list::ordered(&risks, |r| sort_key(r, &sort));
-    Ok(Json(list::page(&risks, &order, &sort, query.limit, query.cursor.as_deref())?))
+    Ok(Json(list::page(&risks, &order, &sort, query.limit, query.cursor.as_deref())?).into_response())
 }
 
 fn parse_risk(code: &str) -> Result<RiskCode> {
