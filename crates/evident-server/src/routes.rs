@@ -372,13 +372,13 @@ pub(crate) fn paged<T>(
     limit: Option<usize>,
     cursor: Option<&str>,
     key: impl Fn(&T) -> String,
-) -> Result<serde_json::Value>
+) -> Result<Response>
 where
     T: serde::Serialize,
 {
     let order = list::ordered(&items, key);
     let page = list::page(&items, &order, &list::Sort { key: "", descending: false }, limit, cursor)?;
-    serde_json::to_value(page).map_err(|e| ApiError::new(Code::Unexpected, format!("cannot write the page: {e}")))
+    Ok(Json(page).into_response())
 }
 
 /// `GET /api/orgs/{org}/controls?limit=&cursor=&all=&sort=`: controls with their mappings, by code

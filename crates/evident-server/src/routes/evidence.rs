@@ -98,12 +98,12 @@ pub(crate) async fn list(
     Path(org): Path<String>,
     Query(query): Query<EvidenceQuery>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Response> {
     let principal = caller.in_org(&state, &org).await?;
     let key = sort_key(query.sort.as_deref().unwrap_or("-effective"))?;
     let filter = EvidenceFilter { control: query.control, state: query.state, superseded: query.superseded };
     let records = state.app.evidence_where(&principal, &filter).await?;
-    Ok(Json(paged(records, query.limit, query.cursor.as_deref(), key)?))
+    paged(records, query.limit, query.cursor.as_deref(), key)
 }
 
 fn parse_id(id: &str) -> Result<EvidenceId> {

@@ -27,19 +27,15 @@ pub(super) fn framework_id(id: &str) -> Result<FrameworkId> {
     Ok(FrameworkId::parse(id).map_err(AppError::from)?)
 }
 
-fn listing_page(listing: Vec<FrameworkListing>, page: Cursor) -> Result<Json<serde_json::Value>> {
-    Ok(Json(paged(listing, page.limit, page.cursor.as_deref(), |f| f.id.to_string())?))
+fn listing_page(listing: Vec<FrameworkListing>, page: Cursor) -> Result<Response> {
+    paged(listing, page.limit, page.cursor.as_deref(), |f| f.id.to_string())
 }
 
 /// `GET /api/frameworks?limit=&cursor=`: the built-in library, by id.
 #[utoipa::path(get, path = "/api/frameworks", tag = "frameworks", params(Cursor),
     responses((status = 200, description = "`{\"items\": [{\"id\", \"name\", \"version\", \"title\", \"requirements\", \"assessable\", \"source\"}…], \"next_cursor\"}`", body = Object),
               (status = 401, description = "unauthenticated", body = ErrorSchema)))]
-pub(crate) async fn library(
-    state: AppState,
-    Query(page): Query<Cursor>,
-    _caller: Caller,
-) -> Result<Json<serde_json::Value>> {
+pub(crate) async fn library(state: AppState, Query(page): Query<Cursor>, _caller: Caller) -> Result<Response> {
     listing_page(state.app.frameworks(None).await?, page)
 }
 
@@ -53,7 +49,7 @@ pub(crate) async fn frameworks(
     Path(org): Path<String>,
     Query(page): Query<Cursor>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Response> {
     let principal = caller.in_org(&state, &org).await?;
     listing_page(state.app.frameworks(Some(&principal)).await?, page)
 }

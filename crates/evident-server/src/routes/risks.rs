@@ -336,14 +336,14 @@ pub(crate) async fn treatment_plan(
     Path(org): Path<String>,
     Query(page): Query<Cursor>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Response> {
     let principal = caller.in_org(&state, &org).await?;
     let plan = state.app.treatment_plan(&principal).await?;
     let key = |row: &PlanRow| {
         let control = row.control.as_ref().map_or("", |c| c.as_str());
         format!("{}\u{0}{}", natural_key(row.risk.as_str()), natural_key(control))
     };
-    Ok(Json(paged(plan, page.limit, page.cursor.as_deref(), key)?))
+    paged(plan, page.limit, page.cursor.as_deref(), key)
 }
 
 /// `GET /api/orgs/{org}/methodology`: the risk methodology in force, with its version.

@@ -44,11 +44,11 @@ pub(crate) async fn draft(
     Path(org): Path<String>,
     Query(page): Query<SoaPage>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Response> {
     let principal = caller.in_org(&state, &org).await?;
     let rows = state.app.soa(&principal, framework(page.framework.as_deref())?.as_ref()).await?;
     let key = |row: &SoaRow| natural_key(row.reference.as_str());
-    Ok(Json(paged(rows, page.limit, page.cursor.as_deref(), key)?))
+    paged(rows, page.limit, page.cursor.as_deref(), key)
 }
 
 /// `GET /api/orgs/{org}/soa/versions?framework=&limit=&cursor=`: the approved versions, oldest
@@ -61,7 +61,7 @@ pub(crate) async fn versions(
     Path(org): Path<String>,
     Query(page): Query<SoaPage>,
     caller: Caller,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Response> {
     let principal = caller.in_org(&state, &org).await?;
     let versions = state.app.soa_versions(&principal, framework(page.framework.as_deref())?.as_ref()).await?;
     let summaries: Vec<serde_json::Value> = versions
@@ -72,7 +72,7 @@ pub(crate) async fn versions(
         })
         .collect();
     let key = |v: &serde_json::Value| format!("{:020}", v["version"].as_i64().unwrap_or_default());
-    Ok(Json(paged(summaries, page.limit, page.cursor.as_deref(), key)?))
+    paged(summaries, page.limit, page.cursor.as_deref(), key)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
