@@ -138,7 +138,7 @@ impl Resolver {
         for (id, parent) in &out.wrapped {
             self.warnings.push(format!(
                 "{file}: {id} is selected without its parent control {parent}: the flat catalog keeps {parent} \
-                 around it, as NIST's resolver does"
+                 around it, as NIST's test suite expects"
             ));
         }
         resources.extend(profile.back_matter.iter().flat_map(|b| b.resources.iter().flatten()).cloned());
